@@ -112,18 +112,14 @@ def read_records(path: str | os.PathLike[str]) -> list[Record]:
     try:
         raw = Path(path).read_bytes()
     except OSError as exc:
-        raise ResultsError(
-            f"{path}: cannot read results file: {exc.strerror}"
-        ) from None
+        raise ResultsError(f"{path}: cannot read results file: {exc.strerror}") from None
     records: list[Record] = []
     # Split on b"\n" only, so line numbers agree with editors and `grep -n`.
     for number, line in enumerate(raw.split(b"\n"), start=1):
         try:
             text = line.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise ResultsError(
-                f"{path}:{number}: not valid UTF-8: {exc.reason}"
-            ) from None
+            raise ResultsError(f"{path}:{number}: not valid UTF-8: {exc.reason}") from None
         if not text.strip():
             continue
         records.append(_parse_record(text, f"{path}:{number}"))
@@ -159,12 +155,7 @@ def parse_go_test_json(lines: Iterable[str]) -> Results:
             continue
         action = event.get("Action")
         test = event.get("Test")
-        if (
-            isinstance(action, str)
-            and action in ACTIONS
-            and isinstance(test, str)
-            and test
-        ):
+        if isinstance(action, str) and action in ACTIONS and isinstance(test, str) and test:
             records.append(Record(action, test))
     return fold(records)
 
@@ -179,13 +170,9 @@ def format_results(results: Mapping[str, str]) -> str:
     for test in sorted(results):
         action = results[test]
         if not isinstance(action, str) or action not in ACTIONS:
-            raise ValueError(
-                f"test {test!r}: action must be one of {_ACTION_LIST}, got {action!r}"
-            )
+            raise ValueError(f"test {test!r}: action must be one of {_ACTION_LIST}, got {action!r}")
         record = {"Action": action, "Test": test}
-        lines.append(
-            json.dumps(record, separators=(",", ":"), ensure_ascii=False) + "\n"
-        )
+        lines.append(json.dumps(record, separators=(",", ":"), ensure_ascii=False) + "\n")
     return "".join(lines)
 
 
@@ -259,16 +246,12 @@ def _compile(flag: str, pattern: str) -> list[list[re.Pattern[str]]]:
             try:
                 levels.append(re.compile(element))
             except re.error as exc:
-                raise ValueError(
-                    f"invalid regexp for element {index} of -{flag} {pattern!r}: {exc}"
-                ) from None
+                raise ValueError(f"invalid regexp for element {index} of -{flag} {pattern!r}: {exc}") from None
         compiled.append(levels)
     return compiled
 
 
-def _match(
-    alternatives: list[list[re.Pattern[str]]], elements: list[str]
-) -> tuple[bool, bool]:
+def _match(alternatives: list[list[re.Pattern[str]]], elements: list[str]) -> tuple[bool, bool]:
     """Go's filterMatch.matches: (matched, matched-only-partially).
 
     Each level is an unanchored search.  A name with fewer levels than the
@@ -276,7 +259,7 @@ def _match(
     the name beyond the pattern match anything.
     """
     for levels in alternatives:
-        if all(regex.search(element) for regex, element in zip(levels, elements)):
+        if all(regex.search(element) for regex, element in zip(levels, elements, strict=False)):
             return True, len(elements) < len(levels)
     return False, False
 
@@ -409,9 +392,7 @@ class Comparison:
     @property
     def regressions(self) -> tuple[str, ...]:
         """Passed in the baseline; failed or (unfiltered) missing now."""
-        return tuple(
-            sorted(name for change in _REGRESSIONS for name in self.names(change))
-        )
+        return tuple(sorted(name for change in _REGRESSIONS for name in self.names(change)))
 
     @property
     def ok(self) -> bool:
@@ -446,15 +427,11 @@ class Comparison:
     def _count_rows(self) -> list[tuple[str, int, str]]:
         """(class, total, breakdown) rows shared by both renderers."""
 
-        def row(
-            label: str, group: Iterable[Change], by_action: bool = False
-        ) -> tuple[str, int, str]:
+        def row(label: str, group: Iterable[Change], by_action: bool = False) -> tuple[str, int, str]:
             changes = tuple(group)
             # "new pass" -> "pass" where the row label already says "new".
             names = [c.value.split()[-1] if by_action else c.value for c in changes]
-            breakdown = ", ".join(
-                f"{self.count(c)} {n}" for c, n in zip(changes, names)
-            )
+            breakdown = ", ".join(f"{self.count(c)} {n}" for c, n in zip(changes, names, strict=True))
             return (
                 label,
                 sum(map(self.count, changes)),
@@ -477,11 +454,7 @@ class Comparison:
         A test that ran and failed is the more direct signal, so it must not
         be cut off the list by a block of alphabetically earlier missing ones.
         """
-        return [
-            (name, change.value)
-            for change in _REGRESSIONS
-            for name in self.names(change)
-        ]
+        return [(name, change.value) for change in _REGRESSIONS for name in self.names(change)]
 
     def summary_text(self, max_listed: int = 20) -> str:
         """A few plain-text lines for the console."""
@@ -501,11 +474,7 @@ class Comparison:
 
     def summary_markdown(self, max_listed: int = 100) -> str:
         """Markdown for $GITHUB_STEP_SUMMARY: a count table, then regressions."""
-        verdict = (
-            "✅ no regressions"
-            if self.ok
-            else f"❌ {len(self.regressions)} regression(s)"
-        )
+        verdict = "✅ no regressions" if self.ok else f"❌ {len(self.regressions)} regression(s)"
         lines = [
             f"### Complement: {verdict}",
             "",

@@ -123,9 +123,7 @@ def test_real_files_with_skip_filter(old_path: Path, new_path: Path) -> None:
     # The 14 V1 send_join/send_leave tests (parents and subtests) are missing
     # from the new run; had the run skipped them, they are not regressions.
     # The "|" sits inside parentheses, so it must not split the pattern.
-    is_filtered = make_filter(
-        None, "^TestCannotSendNon(Join|Leave)ViaSend(Join|Leave)V1$"
-    )
+    is_filtered = make_filter(None, "^TestCannotSendNon(Join|Leave)ViaSend(Join|Leave)V1$")
     c = compare(load(old_path), load(new_path), is_filtered)
     assert len(c.filtered) == 14
     assert all(name.startswith("TestCannotSendNon") for name in c.filtered)
@@ -144,10 +142,7 @@ def test_real_new_file_duplicates_fold_to_fail(new_path: Path) -> None:
     # TestSync/parallel twice each, first "pass" then "fail".
     records = read_records(new_path)
     assert len(records) == 803
-    duplicated = {
-        name: [r.action for r in records if r.test == name]
-        for name in ("TestSync", "TestSync/parallel")
-    }
+    duplicated = {name: [r.action for r in records if r.test == name] for name in ("TestSync", "TestSync/parallel")}
     assert duplicated == {
         "TestSync": ["pass", "fail"],
         "TestSync/parallel": ["pass", "fail"],
@@ -186,17 +181,12 @@ def test_real_summaries(real_comparison: Comparison) -> None:
     assert "| regressions | 20 | 2 pass -> fail, 18 pass -> missing |" in markdown
     assert "| fixes | 127 |  |" in markdown
     assert "| new | 185 | 94 fail, 85 pass, 6 skip |" in markdown
-    assert (
-        "| skip changes | 7 | 1 skip -> fail, 6 skip -> pass, 0 fail -> skip, "
-        "0 pass -> skip |" in markdown
-    )
+    assert "| skip changes | 7 | 1 skip -> fail, 6 skip -> pass, 0 fail -> skip, 0 pass -> skip |" in markdown
     assert "- `TestRoomDeleteAlias` (pass -> fail)" in markdown
     assert "- `TestCannotSendNonJoinViaSendJoinV1` (pass -> missing)" in markdown
 
 
-def test_real_files_write_round_trip(
-    tmp_path: Path, old_path: Path, new_path: Path
-) -> None:
+def test_real_files_write_round_trip(tmp_path: Path, old_path: Path, new_path: Path) -> None:
     # The old file has no duplicates, so the canonical form is the file.
     out = tmp_path / "old.jsonl"
     write(out, load(old_path))
@@ -207,9 +197,7 @@ def test_real_files_write_round_trip(
     out = tmp_path / "new.jsonl"
     write(out, load(new_path))
     expected = [
-        line
-        for number, line in enumerate(new_path.read_bytes().splitlines(True), 1)
-        if number not in (722, 724)
+        line for number, line in enumerate(new_path.read_bytes().splitlines(True), 1) if number not in (722, 724)
     ]
     assert out.read_bytes() == b"".join(expected)
 
@@ -263,9 +251,7 @@ def test_fixture_every_class(fixture_comparison: Comparison) -> None:
 
 def test_fixture_filter_moves_missing_tests_to_filtered() -> None:
     is_filtered = make_filter(None, "TestFiltered")
-    c = compare(
-        load(FIXTURES / "baseline.jsonl"), load(FIXTURES / "current.jsonl"), is_filtered
-    )
+    c = compare(load(FIXTURES / "baseline.jsonl"), load(FIXTURES / "current.jsonl"), is_filtered)
     assert c.filtered == (
         "TestFiltered",
         "TestFiltered/failing_sub",
@@ -323,14 +309,11 @@ def test_fixture_duplicates_decide_the_class() -> None:
         (("pass", "pass"), "pass"),
     ],
 )
-def test_duplicate_folding_ignores_line_order(
-    tmp_path: Path, actions: tuple[str, ...], expected: str
-) -> None:
+def test_duplicate_folding_ignores_line_order(tmp_path: Path, actions: tuple[str, ...], expected: str) -> None:
     for order in set(itertools.permutations(actions)):
         path = tmp_path / "dup.jsonl"
         path.write_text(
-            "".join(f'{{"Action":"{a}","Test":"TestDup"}}\n' for a in order)
-            + '{"Action":"pass","Test":"TestOther"}\n'
+            "".join(f'{{"Action":"{a}","Test":"TestDup"}}\n' for a in order) + '{"Action":"pass","Test":"TestOther"}\n'
         )
         assert load(path) == {"TestDup": expected, "TestOther": "pass"}, order
 
@@ -429,9 +412,7 @@ def test_malformed_long_value_is_shortened(tmp_path: Path) -> None:
 
 def test_invalid_utf8(tmp_path: Path) -> None:
     path = tmp_path / "results.jsonl"
-    path.write_bytes(
-        b'{"Action":"pass","Test":"TestA"}\n{"Action":"pass","Test":"\xff"}\n'
-    )
+    path.write_bytes(b'{"Action":"pass","Test":"TestA"}\n{"Action":"pass","Test":"\xff"}\n')
     with pytest.raises(ResultsError, match=r":2: not valid UTF-8"):
         load(path)
 
@@ -440,10 +421,7 @@ def test_missing_file(tmp_path: Path) -> None:
     path = tmp_path / "nope.jsonl"
     with pytest.raises(ResultsError) as caught:
         load(path)
-    assert (
-        str(caught.value)
-        == f"{path}: cannot read results file: No such file or directory"
-    )
+    assert str(caught.value) == f"{path}: cannot read results file: No such file or directory"
 
 
 def test_blank_lines_and_crlf_are_tolerated(tmp_path: Path) -> None:
@@ -556,9 +534,7 @@ def test_parse_go_test_json_ignores_odd_events() -> None:
         ("TestSync", "TestSync/parallel", "TestRooms", True),
     ],
 )
-def test_make_filter(
-    run: str | None, skip: str | None, name: str, filtered: bool
-) -> None:
+def test_make_filter(run: str | None, skip: str | None, name: str, filtered: bool) -> None:
     assert make_filter(run, skip)(name) is filtered
 
 
@@ -580,12 +556,8 @@ def test_split_pattern_like_go(pattern: str, split: list[list[str]]) -> None:
     assert results._split_pattern(pattern) == split
 
 
-@pytest.mark.parametrize(
-    ("run", "skip", "flag"), [("Test(", None, "-run"), (None, "[", "-skip")]
-)
-def test_make_filter_invalid_regex(
-    run: str | None, skip: str | None, flag: str
-) -> None:
+@pytest.mark.parametrize(("run", "skip", "flag"), [("Test(", None, "-run"), (None, "[", "-skip")])
+def test_make_filter_invalid_regex(run: str | None, skip: str | None, flag: str) -> None:
     with pytest.raises(ValueError, match=f"invalid regexp for element 0 of {flag}"):
         make_filter(run, skip)
 
@@ -597,9 +569,7 @@ def test_make_filter_invalid_regex(
 
 def test_write_exact_bytes(tmp_path: Path) -> None:
     out = tmp_path / "results.jsonl"
-    write(
-        out, {"TestB/sub": "fail", "TestA": "pass", "TestC": "skip", "Test_>é": "pass"}
-    )
+    write(out, {"TestB/sub": "fail", "TestA": "pass", "TestC": "skip", "Test_>é": "pass"})
     assert out.read_bytes() == (
         b'{"Action":"pass","Test":"TestA"}\n'
         b'{"Action":"fail","Test":"TestB/sub"}\n'
@@ -614,9 +584,7 @@ def test_write_round_trip(tmp_path: Path) -> None:
     out = tmp_path / "results.jsonl"
     write(out, data)
     assert load(out) == data
-    assert read_records(out) == sorted(
-        (Record(action, test) for test, action in data.items()), key=lambda r: r.test
-    )
+    assert read_records(out) == sorted((Record(action, test) for test, action in data.items()), key=lambda r: r.test)
 
 
 def test_write_replaces_existing_file(tmp_path: Path) -> None:

@@ -1,0 +1,3 @@
+from bakery.program import main
+
+main()

@@ -1,0 +1,232 @@
+"""`invoke bake`: bake targets for one or more vectors (parity with the
+original's bake.sh, plus excludes, --allow, run records and summaries)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import shutil
+import sys
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from bakery import ROOT, builder, docker, matrix, progress
+from bakery.argv import options
+from bakery.errors import BakeryError, DiskSpaceError, EnvironmentNotReady, UsageError
+from bakery.redact import redact_env
+from bakery.settings import Settings
+
+log = logging.getLogger("bakery")
+
+_TARGET = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+DEFAULT_TARGETS = ("default",)
+
+
+def check_targets(targets: Sequence[str]) -> tuple[str, ...]:
+    for target in targets:
+        if not _TARGET.match(target):
+            raise UsageError(f"target {target!r} is not a valid bake target name; allowed: [A-Za-z0-9_-]")
+    return tuple(targets) or DEFAULT_TARGETS
+
+
+def bake_env(settings: Settings, block: Mapping[str, Sequence[str]]) -> dict[str, str]:
+    """The environment for one bake run: the matrix block as the plural
+    JSON-array variables; any singular or plural axis variable inherited from
+    the caller is dropped, so only validated values reach bake."""
+    axes = settings.definition.axes
+    drop = [a.name for a in axes] + [a.plural for a in axes]
+    variables = {a.plural: json.dumps(list(block[a.name])) for a in axes}
+    # The metadata file needs no provenance; resolving it costs a step per target.
+    variables["BUILDX_METADATA_PROVENANCE"] = "disabled"
+    return docker.environment(variables, drop)
+
+
+def bake_file(settings: Settings) -> Path:
+    path = settings.bake_file
+    if not path.is_file():
+        raise UsageError(f"bake file {path} not found; set BAKERY_BAKE_FILE or pass --file")
+    return path
+
+
+def print_definition(settings: Settings, targets: Sequence[str], env: Mapping[str, str]) -> dict:
+    """`docker buildx bake --print`: needs no daemon. Unknown targets are
+    usage errors."""
+    argv = ["buildx", "bake", *options(file=str(bake_file(settings)), print=True), *targets]
+    result = docker.run(argv, env=env, check=False, quiet=True)
+    if result.returncode != 0:
+        last = result.stderr.strip().splitlines()[-1:] or ["no output"]
+        if "failed to find target" in result.stderr or "not found" in last[0]:
+            raise UsageError(f"bake: {last[0].removeprefix('ERROR: ')}; see `invoke plan` for targets")
+        raise docker.DockerError(("docker", *argv), result.returncode, result.stderr)
+    return json.loads(result.stdout)
+
+
+def entitlements(definition: Mapping, file: Path, cwd: Path) -> tuple[str, ...]:
+    """--allow values: every entitlement a target declares, and fs.read for
+    the bake file or local contexts outside the working directory (newer
+    buildx demands it, and rawjson progress hides the prompt)."""
+    allow: set[str] = set()
+    paths = [file.parent]
+    for target in definition.get("target", {}).values():
+        allow.update(target.get("entitlements") or ())
+        for ctx in [target.get("context", "."), *(target.get("contexts") or {}).values()]:
+            if not re.match(r"^[a-z][a-z0-9+.-]*://|^target:|^docker-image:|^oci-layout:|^git@", ctx):
+                paths.append((cwd / ctx).resolve())
+    for path in paths:
+        if not path.resolve().is_relative_to(cwd.resolve()):
+            allow.add(f"fs.read={path.resolve()}")
+    return tuple(sorted(allow))
+
+
+def free_space_gate(settings: Settings) -> None:
+    root = docker.run(["info", "--format", "{{.DockerRootDir}}"], quiet=True).stdout.strip() or "/"
+    probe = Path(root) if Path(root).exists() else Path("/")
+    free_gb = shutil.disk_usage(probe).free / 1e9
+    need = settings.number("BAKERY_MIN_FREE_GB") or 0
+    if free_gb < need:
+        raise DiskSpaceError(
+            f"only {free_gb:.1f} GB free under {root}, below BAKERY_MIN_FREE_GB={need}; "
+            "free space (invoke builder --prune) or lower the threshold"
+        )
+
+
+@dataclass
+class RunRecord:
+    directory: Path
+
+    @classmethod
+    def create(cls, settings: Settings) -> RunRecord:
+        stamp = time.strftime("%Y%m%dT%H%M%S")
+        directory = settings.run_dir / f"{stamp}-{uuid.uuid4().hex[:8]}"
+        directory.mkdir(parents=True, exist_ok=True)
+        return cls(directory)
+
+
+def bake_argv(
+    settings: Settings,
+    targets: Sequence[str],
+    *,
+    builder_name: str,
+    allow: Sequence[str],
+    allow_supported: bool,
+    metadata_file: Path | None,
+    progress_mode: str,
+) -> list[str]:
+    nprocs = settings.nprocs()
+    return [
+        "buildx",
+        "bake",
+        *options(
+            builder=builder_name,
+            file=str(bake_file(settings)),
+            progress=progress_mode,
+            metadata_file=str(metadata_file) if metadata_file else None,
+            provenance="true" if settings.flag("BAKERY_PROVENANCE") else "false",
+            set=[f"*.args.nprocs={nprocs}"] if nprocs else None,
+            allow=list(allow) if allow_supported else None,
+            secret=list(settings.items("BAKERY_SECRETS")),
+            ssh=list(settings.items("BAKERY_SSH")),
+        ),
+        *targets,
+    ]
+
+
+def run(
+    settings: Settings,
+    targets: Sequence[str],
+    vectors: Sequence[matrix.Vector],
+    *,
+    print_only: bool = False,
+    progress_mode: str = "auto",
+    out: Callable[[str], None] = print,
+) -> list[progress.Progress]:
+    """Bake `targets` for `vectors`, one bake run per cross-product block."""
+    targets = check_targets(targets)
+    if not vectors:
+        raise UsageError("the selection matches no vector of the matrix; see `invoke matrix`")
+    blocks = matrix.blocks(vectors, settings.definition.names)
+    print_only = print_only or settings.flag("NO_BAKE")
+    if settings.flag("CI_VERBOSE_ENV"):
+        for key, value in sorted(redact_env(os.environ).items()):
+            out(f"env {key}={value}")
+    runs = []
+    for block in blocks:
+        env = bake_env(settings, block)
+        definition = print_definition(settings, targets, env)
+        if print_only or settings.flag("CI_PRINT_BAKE"):
+            out(json.dumps(definition, indent=2))
+        if print_only:
+            continue
+        runs.append(_bake(settings, targets, block, env, definition, progress_mode, out))
+    return runs
+
+
+def _bake(
+    settings: Settings,
+    targets: Sequence[str],
+    block: Mapping[str, Sequence[str]],
+    env: Mapping[str, str],
+    definition: Mapping,
+    progress_mode: str,
+    out: Callable[[str], None],
+) -> progress.Progress:
+    docker.require_daemon()
+    buildx = docker.buildx()
+    builder_name = builder.name(settings)
+    builder.require(builder_name)
+    free_space_gate(settings)
+    record = RunRecord.create(settings)
+    allow = entitlements(definition, bake_file(settings), Path.cwd())
+    mode = "rawjson" if progress_mode == "auto" else progress_mode
+    argv = bake_argv(
+        settings,
+        targets,
+        builder_name=builder_name,
+        allow=allow,
+        allow_supported=buildx.allow,
+        metadata_file=record.directory / "metadata.json",
+        progress_mode="quiet" if settings.flag("CI_SILENT_BAKE") and mode != "rawjson" else mode,
+    )
+    label = " ".join(f"{k}={','.join(v)}" for k, v in block.items())
+    (record.directory / "command.json").write_text(json.dumps({"argv": ["docker", *argv], "vector": block}, indent=2))
+    silent = settings.flag("CI_SILENT_BAKE")
+    tracker = progress.Progress(echo=None if silent else out)
+    raw_log = (record.directory / "progress.jsonl").open("w")
+
+    def on_stderr(line: str) -> None:
+        raw_log.write(line)
+        if mode == "rawjson":
+            tracker.feed(line)
+        elif not silent:
+            sys.stderr.write(line)
+
+    try:
+        result = docker.run(argv, env=env, check=False, capture=True, on_stderr=on_stderr)
+    finally:
+        raw_log.close()
+    summary = progress.summary(tracker) if mode == "rawjson" else []
+    (record.directory / "summary.txt").write_text("\n".join(summary) + "\n")
+    for line in summary:
+        out(line)
+    if result.returncode != 0:
+        out(f"ERROR {' '.join(targets)} [{label}] exit {result.returncode} (record: {record.directory})")
+        raise BakeryError(
+            f"bake failed with exit code {result.returncode}; see {record.directory}", exit_code=result.returncode
+        )
+    out(f"ACCEPT {' '.join(targets)} [{label}] (record: {record.directory})")
+    return tracker
+
+
+def require_root_image(settings: Settings, vectors: Sequence[matrix.Vector]) -> None:
+    """The root image must be in the engine for the docker driver."""
+    for ref in sorted({f"{v['sys_name']}:{v['sys_version']}" for v in vectors}):
+        if not docker.image_exists(ref):
+            raise EnvironmentNotReady(f"root image {ref} not in the engine; make it: invoke system-image")
+
+
+__all__ = ["ROOT", "run", "bake_argv", "bake_env", "entitlements", "check_targets"]

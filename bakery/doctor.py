@@ -1,0 +1,72 @@
+"""`invoke doctor`: check what a bake needs, each failure with its fix."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from bakery import builder, docker
+from bakery.errors import BakeryError
+from bakery.settings import Settings
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+def _try(name: str, probe: Callable[[], str]) -> Check:
+    try:
+        return Check(name, True, probe())
+    except BakeryError as exc:
+        return Check(name, False, str(exc))
+
+
+def run(settings: Settings) -> list[Check]:
+    vector = settings.vectors()[0]
+    root = f"{vector['sys_name']}:{vector['sys_version']}"
+
+    def cli() -> str:
+        docker.require_cli()
+        return docker.run(["--version"], quiet=True).stdout.strip()
+
+    def buildx() -> str:
+        info = docker.buildx()
+        features = ", ".join(
+            f"{flag} {'yes' if ok else 'no'}"
+            for flag, ok in (("--allow", info.allow), ("--call", info.call), ("--list", info.list))
+        )
+        return f"{info.version} (bake {features})"
+
+    def builder_check() -> str:
+        name = builder.name(settings)
+        status = builder.require(name)
+        store = (
+            "containerd image store"
+            if builder.containerd_store()
+            else "classic image store (no cache export on the docker driver)"
+        )
+        return f"{name}: driver {status.driver}; {store}"
+
+    def root_image() -> str:
+        if not docker.image_exists(root):
+            raise BakeryError(f"{root} not in the engine; make it: invoke system-image")
+        return f"{root} present"
+
+    def disk() -> str:
+        free_gb = shutil.disk_usage(Path("/")).free / 1e9
+        need = settings.number("BAKERY_MIN_FREE_GB") or 0
+        if free_gb < need:
+            raise BakeryError(f"{free_gb:.1f} GB free, below BAKERY_MIN_FREE_GB={need}; run: invoke builder --prune")
+        return f"{free_gb:.1f} GB free (gate: {need} GB)"
+
+    checks = [_try("docker CLI", cli), _try("daemon", lambda: "dockerd " + docker.require_daemon())]
+    checks.append(_try("buildx", buildx))
+    if checks[1].ok:
+        checks += [_try("builder", builder_check), _try("root image", root_image)]
+    checks.append(_try("free disk", disk))
+    return checks

@@ -1,0 +1,229 @@
+"""Axes, vectors and matrices, read from the one definition docker/matrix.toml.
+
+A matrix is a list of values per axis plus GitHub Actions' `exclude` and
+`include` rules. Bake's own `matrix` blocks are always full cross products, so
+`blocks` splits a selection into cross-product blocks (issue 3).
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import tomllib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+from bakery import ROOT
+from bakery.errors import UsageError
+
+DEFINITION = ROOT / "docker" / "matrix.toml"
+
+# Every axis value must be safe in a bake target name after the name rule
+# ("." -> "_") and in an image tag: no "--" (our separator), no edge "-".
+_SAFE = re.compile(r"^[a-z0-9_]([a-z0-9._-]*[a-z0-9_])?$")
+
+
+@dataclass(frozen=True)
+class Axis:
+    name: str
+    description: str
+    default: str
+    pattern: re.Pattern[str] | None = None
+    values: tuple[str, ...] | None = None
+
+    @property
+    def plural(self) -> str:
+        return self.name + "s"
+
+    def allowed(self) -> str:
+        if self.values is not None:
+            return "one of " + ", ".join(self.values)
+        assert self.pattern is not None
+        return f"a value matching {self.pattern.pattern}"
+
+    def check(self, value: object, source: str) -> str:
+        """The value if it is allowed; otherwise a UsageError naming all three."""
+        ok = isinstance(value, str) and _SAFE.match(value) and "--" not in value
+        if ok and self.values is not None:
+            ok = value in self.values
+        elif ok and self.pattern is not None:
+            ok = bool(self.pattern.match(value))  # type: ignore[arg-type]
+        if not ok:
+            raise UsageError(f"{source}: {_show(value)} is not a valid {self.name}; allowed: {self.allowed()}")
+        return value  # type: ignore[return-value]
+
+
+def _show(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def name_safe(value: str) -> str:
+    """The name rule: bake target names allow only [a-zA-Z0-9_-] (README "Names")."""
+    return value.replace(".", "_")
+
+
+@dataclass(frozen=True)
+class Vector:
+    """One value per axis, in axis order: one cell of the matrix."""
+
+    items: tuple[tuple[str, str], ...]
+    # Keys an include added that are not axes (e.g. CI's `machine`); never sent to bake.
+    extras: tuple[tuple[str, str], ...] = ()
+
+    def __getitem__(self, axis: str) -> str:
+        return dict(self.items)[axis]
+
+    def as_dict(self) -> dict[str, str]:
+        return dict(self.items)
+
+    def values(self, axes: Iterable[str] | None = None) -> tuple[str, ...]:
+        chosen = set(axes) if axes is not None else None
+        return tuple(v for k, v in self.items if chosen is None or k in chosen)
+
+    def instance(self, family: str, axes: Iterable[str]) -> str:
+        """family--v1--v2... for the axes the family varies over."""
+        return "--".join([family, *(name_safe(v) for v in self.values(axes))])
+
+    def label(self) -> str:
+        return ",".join(f"{k}={v}" for k, v in self.items)
+
+
+@dataclass(frozen=True)
+class MatrixSpec:
+    name: str
+    values: Mapping[str, tuple[str, ...]]
+    exclude: tuple[Mapping[str, str], ...] = ()
+    include: tuple[Mapping[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Definition:
+    axes: tuple[Axis, ...]
+    matrices: Mapping[str, MatrixSpec] = field(default_factory=dict)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(a.name for a in self.axes)
+
+    def axis(self, name: str) -> Axis:
+        for axis in self.axes:
+            if axis.name == name:
+                return axis
+        raise UsageError(f"unknown axis {name!r}; axes: {', '.join(self.names)}")
+
+    def default_vector(self) -> Vector:
+        return Vector(tuple((a.name, a.default) for a in self.axes))
+
+    def matrix(self, name: str) -> MatrixSpec:
+        if name not in self.matrices:
+            raise UsageError(f"matrix {name!r} is not defined; defined: {', '.join(self.matrices)}")
+        return self.matrices[name]
+
+    def vector(self, values: Mapping[str, str], source: str = "vector") -> Vector:
+        """A full vector: given values checked, the rest from the default."""
+        for key in values:
+            if key not in self.names:
+                self.axis(key)
+        return Vector(tuple((a.name, a.check(values.get(a.name, a.default), f"{source} {a.name}")) for a in self.axes))
+
+    def expand(self, spec: MatrixSpec) -> list[Vector]:
+        return expand(self, spec)
+
+
+@cache
+def load(path: Path = DEFINITION) -> Definition:
+    try:
+        raw = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise UsageError(f"cannot read the matrix definition {path}: {exc}") from exc
+    axes = []
+    for name, spec in raw["axes"].items():
+        pattern = re.compile(spec["pattern"]) if "pattern" in spec else None
+        values = tuple(spec["values"]) if "values" in spec else None
+        axis = Axis(name, spec["description"], spec["default"], pattern, values)
+        axis.check(axis.default, f"{path.name} default")
+        axes.append(axis)
+    definition = Definition(tuple(axes))
+    matrices = {}
+    for mname, mspec in raw.get("matrices", {}).items():
+        values = {k: tuple(v) for k, v in mspec.items() if k not in ("exclude", "include")}
+        for axis_name, axis_values in values.items():
+            for value in axis_values:
+                definition.axis(axis_name).check(value, f"{path.name} matrix {mname}")
+        matrices[mname] = MatrixSpec(mname, values, tuple(mspec.get("exclude", ())), tuple(mspec.get("include", ())))
+    return Definition(tuple(axes), matrices)
+
+
+def expand(definition: Definition, spec: MatrixSpec) -> list[Vector]:
+    """Expand with GitHub Actions semantics.
+
+    The cross product of the listed values (first key varies slowest); then
+    each `exclude` entry drops every combination that matches all its keys;
+    then each `include` entry is merged into every combination whose original
+    values it does not overwrite (its other keys added, later includes may
+    overwrite those), or, if it fits none, appended as a new combination.
+    Axes a matrix does not list take the default vector's value.
+    """
+    keys = list(spec.values)
+    combos: list[dict[str, str]] = [
+        dict(zip(keys, vals, strict=True)) for vals in itertools.product(*spec.values.values())
+    ]
+    combos = [c for c in combos if not any(all(c.get(k) == v for k, v in ex.items()) for ex in spec.exclude)]
+    originals = set(keys)
+    added: list[dict[str, str]] = []
+    for inc in spec.include:
+        fits = [c for c in combos if all(c[k] == v for k, v in inc.items() if k in originals)]
+        for combo in fits:
+            combo.update({k: v for k, v in inc.items() if k not in originals})
+        if not fits:
+            added.append(dict(inc))
+    vectors = []
+    for combo in combos + added:
+        axes = {k: v for k, v in combo.items() if k in definition.names}
+        extras = tuple((k, v) for k, v in combo.items() if k not in definition.names)
+        base = definition.vector(axes, f"matrix {spec.name}")
+        vectors.append(Vector(base.items, extras))
+    return vectors
+
+
+def cross(definition: Definition, choices: Mapping[str, Sequence[str]]) -> list[Vector]:
+    """The cross product of per-axis choices; unlisted axes take the default."""
+    default = definition.default_vector().as_dict()
+    lists = [tuple(choices.get(name, (default[name],))) for name in definition.names]
+    return [Vector(tuple(zip(definition.names, vals, strict=True))) for vals in itertools.product(*lists)]
+
+
+def blocks(vectors: Sequence[Vector], axes: Sequence[str]) -> list[dict[str, tuple[str, ...]]]:
+    """Split vectors into cross-product blocks: per-axis value lists whose
+    product is exactly a subset of `vectors`. A full product gives one block;
+    at worst there is one block per vector."""
+    unique = list(dict.fromkeys(vectors))
+    if not unique:
+        return []
+    return _blocks([v.as_dict() for v in unique], list(axes))
+
+
+def _blocks(combos: list[dict[str, str]], axes: list[str]) -> list[dict[str, tuple[str, ...]]]:
+    per_axis = {a: tuple(dict.fromkeys(c[a] for c in combos)) for a in axes}
+    size = 1
+    for values in per_axis.values():
+        size *= len(values)
+    if size == len(combos):
+        return [per_axis]
+    # Split on the first axis that varies, solve each part, then merge parts
+    # whose blocks are identical apart from that axis.
+    split = next(a for a in axes if len(per_axis[a]) > 1)
+    merged: dict[tuple[tuple[str, tuple[str, ...]], ...], list[str]] = {}
+    for value in per_axis[split]:
+        part = [c for c in combos if c[split] == value]
+        for block in _blocks(part, axes):
+            key = tuple((a, vs) for a, vs in block.items() if a != split)
+            merged.setdefault(key, []).append(value)
+    return [{**dict(key), split: tuple(values)} for key, values in merged.items()]
+
+
+def block_vectors(block: Mapping[str, Sequence[str]], axes: Sequence[str]) -> Iterator[tuple[str, ...]]:
+    yield from itertools.product(*(block[a] for a in axes))

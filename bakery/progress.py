@@ -1,0 +1,150 @@
+"""Read BuildKit's rawjson progress: what ran, what was CACHED, what failed.
+
+Each rawjson line is a SolveStatus: {"vertexes": [...], "logs": [...], ...}.
+A vertex is one step; its name looks like
+`[<bake target> <stage> 3/4] RUN ...`, where the target is the bake target
+that asked for it (BuildKit runs a shared step once, under the first
+requester's name). Bench and the engine tests count steps with this module.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+_STEP = re.compile(r"^\d+/\d+$")
+
+
+@dataclass
+class Vertex:
+    digest: str
+    name: str = ""
+    cached: bool = False
+    started: str | None = None
+    completed: str | None = None
+    error: str = ""
+    logs: list[str] = field(default_factory=list)
+
+    @property
+    def target(self) -> str | None:
+        return _parse(self.name)[0]
+
+    @property
+    def stage(self) -> str | None:
+        return _parse(self.name)[1]
+
+    @property
+    def text(self) -> str:
+        return _parse(self.name)[2]
+
+    @property
+    def is_step(self) -> bool:
+        """A Dockerfile instruction that does work: not loading definitions,
+        contexts or metadata, not FROM, not the LINK half of COPY --link."""
+        target, stage, text = _parse(self.name)
+        if target is None or target == "internal" or stage == "internal":
+            return False
+        if stage is not None and stage.startswith("context"):
+            return False
+        return not text.startswith(("FROM ", "LINK ", "load ", "exporting", "naming", "unpacking", "resolving"))
+
+    @property
+    def state(self) -> str:
+        if self.error:
+            return "error"
+        if self.cached:
+            return "cached"
+        return "ran" if self.completed else "running"
+
+
+def _parse(name: str) -> tuple[str | None, str | None, str]:
+    """`[target stage i/n] text` -> (target, stage, text)."""
+    if not name.startswith("[") or "] " not in name:
+        return None, None, name
+    inside, text = name[1:].split("] ", 1)
+    parts = inside.split(" ")
+    if len(parts) > 1 and _STEP.match(parts[-1]):
+        parts = parts[:-1]
+    stage = " ".join(parts[1:]) or None
+    return parts[0], stage, text
+
+
+class Progress:
+    """Accumulates rawjson lines; `on_line` fits docker.run's on_stderr."""
+
+    def __init__(self, echo: Callable[[str], None] | None = None) -> None:
+        self.vertices: dict[str, Vertex] = {}
+        self._echo = echo
+        self._reported: set[str] = set()
+
+    def feed(self, line: str) -> None:
+        line = line.strip()
+        if not line.startswith("{"):
+            if line and self._echo:
+                self._echo(line)  # buildx's own messages (errors, warnings)
+            return
+        try:
+            status = json.loads(line)
+        except json.JSONDecodeError:
+            return
+        for raw in status.get("vertexes") or []:
+            vertex = self.vertices.setdefault(raw["digest"], Vertex(raw["digest"]))
+            vertex.name = raw.get("name", vertex.name)
+            vertex.cached = vertex.cached or bool(raw.get("cached"))
+            vertex.started = raw.get("started", vertex.started)
+            vertex.completed = raw.get("completed", vertex.completed)
+            vertex.error = raw.get("error", vertex.error) or ""
+            self._report(vertex)
+        for log in status.get("logs") or []:
+            vertex = self.vertices.setdefault(log["vertex"], Vertex(log["vertex"]))
+            data = base64.b64decode(log.get("data", "")).decode("utf-8", "replace")
+            vertex.logs.extend(data.splitlines())
+            del vertex.logs[:-200]  # keep the tail for error reports
+
+    def _report(self, vertex: Vertex) -> None:
+        if not self._echo or vertex.digest in self._reported or vertex.state == "running":
+            return
+        if not vertex.is_step and vertex.state != "error":
+            return
+        self._reported.add(vertex.digest)
+        self._echo(f"{vertex.state.upper():7} {vertex.name}")
+        if vertex.error:
+            for text in vertex.logs[-40:]:
+                self._echo(f"        | {text}")
+            self._echo(f"        error: {vertex.error}")
+
+    def steps(self) -> list[Vertex]:
+        return [v for v in self.vertices.values() if v.is_step]
+
+    def counts(self) -> Counter[str]:
+        return Counter(v.state for v in self.steps())
+
+    def by_target(self) -> dict[str, Counter[str]]:
+        table: dict[str, Counter[str]] = {}
+        for vertex in self.steps():
+            table.setdefault(vertex.target or "?", Counter())[vertex.state] += 1
+        return table
+
+    def errors(self) -> list[Vertex]:
+        return [v for v in self.vertices.values() if v.error]
+
+
+def parse(lines: Iterable[str]) -> Progress:
+    progress = Progress()
+    for line in lines:
+        progress.feed(line)
+    return progress
+
+
+def summary(progress: Progress) -> list[str]:
+    """A short per-target summary: how many steps were cached and how many ran."""
+    rows = []
+    for target, counts in sorted(progress.by_target().items()):
+        rows.append(f"{counts['cached']:4} cached {counts['ran']:4} ran  {target}")
+    total = progress.counts()
+    rows.append(f"{total['cached']:4} cached {total['ran']:4} ran  total ({total['error']} failed)")
+    return rows

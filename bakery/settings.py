@@ -1,0 +1,264 @@
+"""Layered settings (issue 3). Lowest to highest precedence:
+
+1. defaults (this module, and docker/matrix.toml for the axes);
+2. `.env` (python-dotenv; path from BAKERY_DOTENV, default ./.env);
+3. the process environment;
+4. command-line flags.
+
+Everything is validated before anything runs: a bad value raises UsageError
+(exit 2) with one line naming the variable, the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from dotenv import dotenv_values
+
+from bakery import ROOT
+from bakery.errors import UsageError
+from bakery.matrix import Definition, Vector, cross
+from bakery.matrix import load as load_definition
+
+Kind = Literal["bool", "str", "int", "choice", "list"]
+
+
+@dataclass(frozen=True)
+class Spec:
+    name: str
+    kind: Kind
+    default: str
+    help: str
+    choices: tuple[str, ...] = ()
+
+
+# The original's variables first, then ours. Axis variables (singular and
+# plural) come from docker/matrix.toml and are handled separately.
+SPECS: tuple[Spec, ...] = (
+    Spec("CI", "bool", "false", "running in CI: plain progress, detached logs"),
+    Spec("CI_VERBOSE", "bool", "false", "log every docker command and its context"),
+    Spec("CI_VERBOSE_ENV", "bool", "false", "print the environment (secrets redacted) before baking"),
+    Spec("CI_SILENT_BAKE", "bool", "false", "quiet bake progress"),
+    Spec("CI_PRINT_BAKE", "bool", "false", "print the bake definition before baking"),
+    Spec("NO_BAKE", "bool", "false", "print the bake definition only; build nothing"),
+    Spec("RUNNER_NAME", "str", "", "CI runner name; <name>.<n> is a numbered runner"),
+    Spec("GITHUB_ACTOR", "str", "", "who triggered the run; scopes the builder"),
+    Spec("GITHUB_REPOSITORY", "str", "", "owner/repo; scopes the builder"),
+    Spec("GITHUB_REF", "str", "", "refs/heads/<b>, refs/tags/<t> or refs/pull/<n>/merge"),
+    Spec("GITHUB_REF_NAME", "str", "", "branch or tag name; scopes the builder"),
+    Spec("GITHUB_EVENT_NAME", "str", "", "push, pull_request, ...; decides cache trust"),
+    Spec("BAKERY_MATRIX", "str", "default", "the active named matrix in docker/matrix.toml"),
+    Spec("BAKERY_BAKE_FILE", "str", "docker/bake.hcl", "the bake file (another tree with the same variables works)"),
+    Spec("BAKERY_BUILDER", "str", "", "builder name; empty: derived from the scope"),
+    Spec("BAKERY_DRIVER", "choice", "docker", "buildx driver", ("docker", "docker-container", "remote", "kubernetes")),
+    Spec("BAKERY_BUILDER_SCOPE", "choice", "actor", "builder name scope", ("actor", "branch", "runner")),
+    Spec("BAKERY_BUILDKIT_IMAGE", "str", "", "BuildKit image for docker-container builders (air-gapped mirrors)"),
+    Spec("BAKERY_DRIVER_OPTS", "list", "[]", "JSON array of extra --driver-opt values (remote, kubernetes, ...)"),
+    Spec("BAKERY_ENDPOINT", "str", "", "builder endpoint (remote: tcp://..., kubernetes: context)"),
+    Spec("BAKERY_BOOTSTRAP", "bool", "true", "pass --bootstrap when creating a docker-container builder"),
+    Spec("BAKERY_GC_RESERVED", "str", "10GB", "buildkitd GC: space always kept for cache"),
+    Spec("BAKERY_GC_MAX_USED", "str", "60GB", "buildkitd GC: most space the cache may use"),
+    Spec("BAKERY_GC_MIN_FREE", "str", "10GB", "buildkitd GC: free space to keep on disk"),
+    Spec("BAKERY_GC_KEEP", "str", "336h", "buildkitd GC: keep cache younger than this"),
+    Spec("BAKERY_GC_FILTERS", "list", '["label!=cache==pin"]', "buildkitd GC: JSON array of filters"),
+    Spec("BAKERY_REGISTRY_MIRRORS", "list", "[]", "JSON array of registry mirrors for docker.io"),
+    Spec("BAKERY_RUN_DIR", "str", "runs", "where run records (metadata, rawjson progress) go"),
+    Spec("BAKERY_NPROCS", "int", "", "cargo jobs passed as nprocs; empty: the CPU count (not on numbered runners)"),
+    Spec("BAKERY_MIN_FREE_GB", "int", "5", "free-space gate: refuse to bake below this many GB free"),
+    Spec("BAKERY_PROVENANCE", "bool", "false", "attach provenance attestations (off: clean manifests)"),
+    Spec("BAKERY_SECRETS", "list", "[]", 'JSON array of buildx --secret specs, e.g. ["id=gh,env=GH_TOKEN"]'),
+    Spec("BAKERY_SSH", "list", "[]", 'JSON array of buildx --ssh specs, e.g. ["default"]'),
+    Spec("BAKERY_MIRROR", "str", "", "Debian mirror for `invoke system-image` (empty: mmdebstrap's default)"),
+    Spec("BAKERY_SUITE", "str", "", "Debian suite for `invoke system-image` (empty: from sys_version)"),
+    Spec("BAKERY_DOTENV", "str", ".env", "the .env file read below the environment"),
+    Spec("BAKERY_RESULTS_DIR", "str", "results", "where `invoke complement` extracts results and logs"),
+    Spec("BAKERY_BASELINE", "str", "", "Complement baseline file; empty: the one in the project source"),
+    Spec("COMPLEMENT_RUN", "str", "", "go test -run pattern"),
+    Spec("COMPLEMENT_SKIP", "str", "", "go test -skip pattern"),
+    Spec("COMPLEMENT_COUNT", "int", "1", "go test -count"),
+    Spec("COMPLEMENT_PARALLEL", "int", "4", "go test -parallel"),
+    Spec("COMPLEMENT_TIMEOUT", "str", "1h", "go test -timeout"),
+    Spec("COMPLEMENT_TAGS", "str", "", "go test -tags"),
+)
+SPEC_BY_NAME = {s.name: s for s in SPECS}
+_BOOLS = {"true": True, "1": True, "false": False, "0": False}
+NUMBERED_RUNNER = re.compile(r"^[^.]+\.\d+$")
+# Values of these come from bakery itself, and only these prefixes are
+# checked for misspellings: a CI environment holds many unrelated names.
+_OUR_PREFIXES = ("BAKERY_", "COMPLEMENT_", "CI_")
+
+
+@dataclass(frozen=True)
+class Settings:
+    definition: Definition
+    values: Mapping[str, str]
+    # Axis choices from singular, plural or flag forms; absent axes are unset.
+    choices: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> str:
+        return self.values[name]
+
+    def flag(self, name: str) -> bool:
+        return _BOOLS[self.values[name]]
+
+    def number(self, name: str) -> int | None:
+        return int(self.values[name]) if self.values[name] else None
+
+    def items(self, name: str) -> tuple[str, ...]:
+        return tuple(json.loads(self.values[name]))
+
+    @property
+    def ci(self) -> bool:
+        return self.flag("CI")
+
+    @property
+    def numbered_runner(self) -> bool:
+        return bool(NUMBERED_RUNNER.match(self["RUNNER_NAME"]))
+
+    @property
+    def bake_file(self) -> Path:
+        return ROOT / self["BAKERY_BAKE_FILE"]
+
+    @property
+    def run_dir(self) -> Path:
+        return ROOT / self["BAKERY_RUN_DIR"]
+
+    @property
+    def results_dir(self) -> Path:
+        return ROOT / self["BAKERY_RESULTS_DIR"]
+
+    def nprocs(self) -> int | None:
+        """nprocs for bake: explicit, else the CPU count, never on numbered
+        runners (they share a machine; the original left cargo's default)."""
+        if self.number("BAKERY_NPROCS"):
+            return self.number("BAKERY_NPROCS")
+        return None if self.numbered_runner else os.cpu_count()
+
+    def vectors(self, *, use_matrix: bool = False) -> list[Vector]:
+        """The selected vectors. Without use_matrix: the cross product of the
+        chosen values (unchosen axes take the default vector). With it: the
+        active matrix (excludes and includes applied), filtered by choices."""
+        if not use_matrix:
+            return cross(self.definition, self.choices)
+        spec = self.definition.matrix(self["BAKERY_MATRIX"])
+        return [v for v in self.definition.expand(spec) if all(v[a] in vals for a, vals in self.choices.items())]
+
+
+def load(
+    flags: Mapping[str, str | None] | None = None,
+    environ: Mapping[str, str] | None = None,
+    definition: Definition | None = None,
+) -> Settings:
+    """Merge the layers and validate every value."""
+    definition = definition or load_definition()
+    environ = dict(os.environ if environ is None else environ)
+    flags = {k: v for k, v in (flags or {}).items() if v is not None}
+    dotenv_path = Path(flags.get("BAKERY_DOTENV") or environ.get("BAKERY_DOTENV") or ".env")
+    dotenv = {k: v for k, v in dotenv_values(dotenv_path).items() if v is not None} if dotenv_path.is_file() else {}
+
+    axis_names = {a.name for a in definition.axes} | {a.plural for a in definition.axes}
+    for source, layer in ((str(dotenv_path), dotenv), ("environment", environ)):
+        _check_spelling(layer, axis_names, source)
+
+    merged: dict[str, str] = {}
+    for layer in (dotenv, environ):
+        merged.update({k: v for k, v in layer.items() if v != ""})
+
+    values = {}
+    for spec in SPECS:
+        if spec.name in flags:
+            raw, source = flags[spec.name], f"--{_flag_name(spec.name)}"
+        else:
+            raw, source = merged.get(spec.name, spec.default), spec.name
+        values[spec.name] = _check(spec, str(raw), source)
+
+    choices = {}
+    for axis in definition.axes:
+        flag_value = flags.get(axis.name)
+        single, plural = merged.get(axis.name), merged.get(axis.plural)
+        if flag_value is not None:
+            raw_values = _split(flag_value, f"--{_flag_name(axis.name)}")
+            source = f"--{_flag_name(axis.name)}"
+        elif single is not None and plural is not None:
+            raise UsageError(
+                f"both {axis.name} and {axis.plural} are set; set one: {axis.name}=VALUE or {axis.plural}='[...]'"
+            )
+        elif plural is not None:
+            raw_values, source = _json_list(plural, axis.plural), axis.plural
+        elif single is not None:
+            raw_values, source = [single], axis.name
+        else:
+            continue
+        if not raw_values:
+            raise UsageError(f"{source}: an empty list selects nothing; allowed: {axis.allowed()}")
+        choices[axis.name] = tuple(dict.fromkeys(axis.check(v, source) for v in raw_values))
+    return Settings(definition, values, choices)
+
+
+def _flag_name(name: str) -> str:
+    return name.lower().removeprefix("bakery_").replace("_", "-")
+
+
+def _check(spec: Spec, raw: str, source: str) -> str:
+    if spec.kind == "bool":
+        if raw.lower() not in _BOOLS:
+            raise UsageError(f"{source}={_quote(raw)} is not a boolean; allowed: true, false, 1, 0")
+        return raw.lower()
+    if spec.kind == "int" and raw and not raw.isdigit():
+        raise UsageError(f"{source}={_quote(raw)} is not a whole number")
+    if spec.kind == "choice" and raw not in spec.choices:
+        raise UsageError(f"{source}={_quote(raw)} is not allowed; allowed: {', '.join(spec.choices)}")
+    if spec.kind == "list":
+        _json_list(raw, source)
+    if "\n" in raw or "\x00" in raw:
+        raise UsageError(f"{source} contains a newline or NUL byte; give one line")
+    return raw
+
+
+def _quote(raw: str) -> str:
+    text = repr(raw)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _json_list(raw: str, source: str) -> list[str]:
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise UsageError(
+            f'{source}={_quote(raw)} is not valid JSON ({exc.msg}); give a JSON array such as \'["a", "b"]\''
+        ) from exc
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise UsageError(f"{source}={_quote(raw)} is not a JSON array of strings")
+    return value
+
+
+def _split(raw: str, source: str) -> list[str]:
+    """A flag value: a JSON array, or comma-separated values."""
+    if raw.lstrip().startswith("["):
+        return _json_list(raw, source)
+    return [part.strip() for part in raw.split(",")]
+
+
+def _check_spelling(layer: Mapping[str, str], axis_names: set[str], source: str) -> None:
+    """A name that looks like one of ours but is not is an error, with a
+    suggestion: the original silently ignored misspelt variables."""
+    known = axis_names | set(SPEC_BY_NAME)
+    for name in layer:
+        if name in known:
+            continue
+        if name.islower():
+            pool = sorted(axis_names)
+        elif name.startswith(_OUR_PREFIXES):
+            pool = sorted(k for k in SPEC_BY_NAME if k.startswith(name.split("_", 1)[0] + "_"))
+        else:
+            continue
+        match = difflib.get_close_matches(name, pool, n=1, cutoff=0.85)
+        if match:
+            raise UsageError(f"{source}: unknown variable {name}; did you mean {match[0]}?")

@@ -1,0 +1,72 @@
+"""nox sessions: one `bake(...)` session per vector of the active matrix
+(BAKERY_MATRIX, default `default`), plus lint, tests and bench.
+
+Positional arguments after `--` are targets: `nox -s "bake(sys=debian,feat=all)" -- tests-smoke`.
+"""
+
+from __future__ import annotations
+
+import nox
+
+from bakery import bake as bake_module
+from bakery import cli, sessions
+from bakery.errors import BakeryError
+
+nox.options.default_venv_backend = "none"
+nox.options.sessions = ["lint", "tests"]
+
+
+def _bake_session(entry: sessions.Session):
+    def bake(session: nox.Session) -> None:
+        try:
+            settings = cli.load({})
+            bake_module.run(settings, session.posargs, [entry.vector], out=session.log)
+        except BakeryError as exc:
+            session.error(str(exc))
+
+    bake.__doc__ = entry.description
+    return bake
+
+
+def _register() -> None:
+    try:
+        vectors = cli.load({}).vectors(use_matrix=True)
+    except BakeryError as exc:
+        # A bad setting must not hide every session: report it when one runs.
+        message = str(exc)
+
+        @nox.session(python=False, name="bake(invalid-settings)")
+        def invalid(session: nox.Session) -> None:
+            """Report the settings error that prevented listing the bake sessions."""
+            session.error(message)
+
+        return
+    for entry in sessions.sessions(vectors):
+        nox.session(python=False, name=entry.id, tags=list(entry.tags))(_bake_session(entry))
+
+
+_register()
+
+
+@nox.session(python=False)
+def lint(session: nox.Session) -> None:
+    """Lint Python (ruff, mypy), Dockerfiles (hadolint) and shell (shellcheck)."""
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+    session.run("mypy", "bakery")
+    session.run("hadolint", *sorted(str(p) for p in __import__("pathlib").Path("docker").glob("Dockerfile.*")))
+    session.run(
+        "shellcheck",
+        "ci/provision-docker.sh",
+        ".ci/run",
+        "docker/scripts/apt-install",
+        "docker/complement/testee-entrypoint.sh",
+        "docker/complement/tester-entrypoint.sh",
+        external=True,
+    )
+
+
+@nox.session(python=False)
+def tests(session: nox.Session) -> None:
+    """Run the test tiers: unit, plan and engine (pytest markers)."""
+    session.run("pytest", *session.posargs)

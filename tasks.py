@@ -1,0 +1,261 @@
+"""invoke tasks: thin wiring from the command line to the bakery package.
+
+Run `invoke --list`; every task takes `--help`. Axis options accept one value,
+comma-separated values or a JSON array.
+"""
+
+from __future__ import annotations
+
+from invoke import task
+
+from bakery import bake as bake_module
+from bakery import builder as builder_module
+from bakery import clean as clean_module
+from bakery import doctor as doctor_module
+from bakery import hclgen, program, report
+from bakery import plan as plan_module
+from bakery import system_image as system_image_module
+from bakery.cli import AXIS_HELP, guard, load
+from bakery.errors import EXIT_ENVIRONMENT, BakeryError, UsageError
+
+program.adopt()
+
+_AXES = tuple(AXIS_HELP)
+
+
+def _axes(**values: str | None) -> dict[str, str | None]:
+    return {name: values.get(name) for name in _AXES}
+
+
+def _targets(targets: str) -> list[str]:
+    return [t for t in targets.replace(",", " ").split() if t]
+
+
+@task(
+    help={
+        "driver": "docker, docker-container, remote or kubernetes",
+        "name": "builder name (default: scoped)",
+        "scope": "actor, branch or runner",
+        "rm": "remove the builder",
+        "status": "show driver, nodes, BuildKit, disk",
+        "prune": "prune the builder cache",
+        "keep_storage": "with --prune: cache to keep, e.g. 10GB",
+        "filter": "with --prune: a filter (repeatable)",
+        "append": "add a node at this endpoint",
+        "no_bootstrap": "create without booting (docker-container)",
+    },
+    iterable=["filter"],
+)
+def builder(
+    c,
+    driver=None,
+    name=None,
+    scope=None,
+    rm=False,
+    status=False,
+    prune=False,
+    keep_storage=None,
+    filter=None,
+    append=None,
+    no_bootstrap=False,
+):
+    """Create, check or maintain the persistent buildx builder (idempotent)."""
+    with guard():
+        settings = load(
+            {
+                "BAKERY_DRIVER": driver,
+                "BAKERY_BUILDER": name,
+                "BAKERY_BUILDER_SCOPE": scope,
+                "BAKERY_BOOTSTRAP": "false" if no_bootstrap else None,
+            }
+        )
+        if rm:
+            print(builder_module.remove(settings))
+        elif prune:
+            print(builder_module.prune(settings, keep_storage, tuple(filter or ())))
+        elif append:
+            print(builder_module.append(settings, append))
+        elif status:
+            print("\n".join(builder_module.status_lines(settings)))
+        else:
+            needed = report.tree_entitlements(settings)
+            for line in builder_module.ensure(settings, needed, settings.run_dir / "builders"):
+                print(line)
+
+
+@task(
+    help={
+        "targets": "targets or groups, comma-separated (default: the default group)",
+        "matrix": "select from the active matrix (BAKERY_MATRIX) instead of the default vector",
+        "print": "print the bake definition only",
+        "file": "another bake file with the same variables",
+        "progress": "auto (rawjson, summarised), plain, rawjson or quiet",
+        **AXIS_HELP,
+    },
+    optional=["matrix"],
+)
+def bake(
+    c,
+    targets="",
+    matrix=None,
+    print=False,
+    file=None,
+    progress="auto",
+    cargo_profile=None,
+    rust_toolchain=None,
+    rust_target=None,
+    feat_set=None,
+    sys_name=None,
+    sys_version=None,
+    sys_target=None,
+):
+    """Bake targets for the selected vectors (default: the default group, default vector)."""
+    with guard():
+        if progress not in ("auto", "plain", "rawjson", "quiet"):
+            raise UsageError(f"--progress={progress!r} is not allowed; allowed: auto, plain, rawjson, quiet")
+        flags = _axes(
+            cargo_profile=cargo_profile,
+            rust_toolchain=rust_toolchain,
+            rust_target=rust_target,
+            feat_set=feat_set,
+            sys_name=sys_name,
+            sys_version=sys_version,
+            sys_target=sys_target,
+        )
+        flags["BAKERY_BAKE_FILE"] = file
+        if isinstance(matrix, str):
+            flags["BAKERY_MATRIX"] = matrix
+        settings = load(flags)
+        vectors = settings.vectors(use_matrix=matrix is not None)
+        bake_module.run(settings, _targets(targets), vectors, print_only=print, progress_mode=progress)
+
+
+@task(help={"format": "table, json or github", "name": "matrix name (default: BAKERY_MATRIX)", **AXIS_HELP})
+def matrix(
+    c,
+    format="table",
+    name=None,
+    cargo_profile=None,
+    rust_toolchain=None,
+    rust_target=None,
+    feat_set=None,
+    sys_name=None,
+    sys_version=None,
+    sys_target=None,
+):
+    """Print the expanded matrix as a table, JSON, or a GitHub Actions strategy.matrix."""
+    with guard():
+        settings = load(
+            {
+                "BAKERY_MATRIX": name,
+                **_axes(
+                    cargo_profile=cargo_profile,
+                    rust_toolchain=rust_toolchain,
+                    rust_target=rust_target,
+                    feat_set=feat_set,
+                    sys_name=sys_name,
+                    sys_version=sys_version,
+                    sys_target=sys_target,
+                ),
+            }
+        )
+        vectors = settings.vectors(use_matrix=True)
+        if format not in ("table", "json", "github"):
+            raise UsageError(f"--format={format!r} is not allowed; allowed: table, json, github")
+        print(report.matrix_text(settings, vectors, format))
+
+
+@task(
+    help={
+        "targets": "targets or groups, comma-separated (default: the default group)",
+        "matrix": "use the active matrix (default: the default vector)",
+        "out": "directory for tree.dot/svg",
+        **AXIS_HELP,
+    },
+    optional=["matrix"],
+)
+def plan(
+    c,
+    targets="",
+    matrix=None,
+    out="runs/plan",
+    cargo_profile=None,
+    rust_toolchain=None,
+    rust_target=None,
+    feat_set=None,
+    sys_name=None,
+    sys_version=None,
+    sys_target=None,
+):
+    """Show shared instances, the total against a naive build, and a DOT graph of the tree."""
+    with guard():
+        flags = _axes(
+            cargo_profile=cargo_profile,
+            rust_toolchain=rust_toolchain,
+            rust_target=rust_target,
+            feat_set=feat_set,
+            sys_name=sys_name,
+            sys_version=sys_version,
+            sys_target=sys_target,
+        )
+        if isinstance(matrix, str):
+            flags["BAKERY_MATRIX"] = matrix
+        settings = load(flags)
+        result = plan_module.build(settings, _targets(targets), settings.vectors(use_matrix=matrix is not None))
+        print("\n".join(plan_module.report(result)))
+        for path in plan_module.write_graph(result, settings.run_dir.parent / out):
+            print(f"wrote {path}")
+
+
+@task
+def doctor(c):
+    """Check docker, the daemon, buildx, the builder, the root image and free disk."""
+    with guard():
+        checks = doctor_module.run(load({}))
+        for check in checks:
+            print(f"{'ok  ' if check.ok else 'FAIL'} {check.name}: {check.detail}")
+        if not all(check.ok for check in checks):
+            raise BakeryError("doctor found problems; see the FAIL lines", exit_code=EXIT_ENVIRONMENT)
+
+
+@task
+def clean(c):
+    """Remove the per-vector :latest images and the run directories bakery created."""
+    with guard():
+        settings = load({})
+        for line in clean_module.run(settings, settings.run_dir):
+            print(line)
+
+
+@task(
+    name="system-image",
+    help={
+        "refresh": "rebuild even if the image exists",
+        "sys_name": AXIS_HELP["sys_name"],
+        "sys_version": AXIS_HELP["sys_version"],
+        "mirror": "Debian mirror URL",
+        "suite": "Debian suite (default: from sys_version)",
+    },
+)
+def system_image(c, refresh=False, sys_name=None, sys_version=None, mirror=None, suite=None):
+    """Build the root image <sys_name>:<sys_version> with mmdebstrap and load it into the engine."""
+    with guard():
+        settings = load(
+            {"sys_name": sys_name, "sys_version": sys_version, "BAKERY_MIRROR": mirror, "BAKERY_SUITE": suite}
+        )
+        for vector in settings.vectors():
+            print(system_image_module.ensure(settings, vector, refresh=refresh))
+
+
+@task(help={"check": "only check for drift; exit 1 if bake.hcl is out of date"})
+def generate(c, check=False):
+    """Regenerate bake.hcl's axis variables from docker/matrix.toml."""
+    with guard():
+        settings = load({})
+        path = settings.bake_file
+        if check:
+            if hclgen.current(path) != hclgen.render(settings.definition):
+                raise BakeryError(f"{path} has drifted from docker/matrix.toml; run: invoke generate")
+            print(f"{path}: up to date")
+        else:
+            print(f"{path}: {'rewritten' if hclgen.write(path, settings.definition) else 'up to date'}")
