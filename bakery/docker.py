@@ -8,6 +8,7 @@ and see every argv that would have reached docker; nothing else is mocked.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shlex
@@ -138,10 +139,20 @@ def run(
     """Run `docker ARGS...`; raise DockerError on failure when check is set."""
     argv = ("docker", *args)
     (log.debug if quiet else log.info)("+ %s", redact_text(shlex.join(argv)))
+    _audit(argv)
     result = _runner(Call(argv, env, capture, input, timeout, on_stderr))
     if check and result.returncode != 0:
         raise DockerError(argv, result.returncode, result.stderr)
     return result
+
+
+def _audit(argv: Sequence[str]) -> None:
+    """With BAKERY_SEAM_LOG set, append each argv as a JSON line: how tests in
+    other processes see what reached the seam (issue 7's validation grid)."""
+    path = os.environ.get("BAKERY_SEAM_LOG")
+    if path:
+        with open(path, "a") as log_file:
+            log_file.write(json.dumps(list(argv)) + "\n")
 
 
 def environment(overrides: Mapping[str, str], drop: Sequence[str] = ()) -> dict[str, str]:
