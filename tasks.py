@@ -27,8 +27,8 @@ def _axes(**values: str | None) -> dict[str, str | None]:
     return {name: values.get(name) for name in _AXES}
 
 
-def _targets(targets: str) -> list[str]:
-    return [t for t in targets.replace(",", " ").split() if t]
+def _targets(targets: str | None) -> list[str]:
+    return [t for t in (targets or "").replace(",", " ").split() if t]
 
 
 @task(
@@ -87,17 +87,20 @@ def builder(
     help={
         "targets": "targets or groups, comma-separated (default: the default group)",
         "matrix": "select from the active matrix (BAKERY_MATRIX) instead of the default vector",
+        "matrix_name": "the named matrix for --matrix (default: BAKERY_MATRIX)",
         "print": "print the bake definition only",
         "file": "another bake file with the same variables",
         "progress": "auto (rawjson, summarised), plain, rawjson or quiet",
         **AXIS_HELP,
     },
-    optional=["matrix"],
+    positional=["targets"],
+    auto_shortflags=False,
 )
 def bake(
     c,
-    targets="",
-    matrix=None,
+    targets=None,
+    matrix=False,
+    matrix_name=None,
     print=False,
     file=None,
     progress="auto",
@@ -123,10 +126,9 @@ def bake(
             sys_target=sys_target,
         )
         flags["BAKERY_BAKE_FILE"] = file
-        if isinstance(matrix, str):
-            flags["BAKERY_MATRIX"] = matrix
+        flags["BAKERY_MATRIX"] = matrix_name
         settings = load(flags)
-        vectors = settings.vectors(use_matrix=matrix is not None)
+        vectors = settings.vectors(use_matrix=matrix)
         bake_module.run(settings, _targets(targets), vectors, print_only=print, progress_mode=progress)
 
 
@@ -169,15 +171,18 @@ def matrix(
     help={
         "targets": "targets or groups, comma-separated (default: the default group)",
         "matrix": "use the active matrix (default: the default vector)",
+        "matrix_name": "the named matrix for --matrix (default: BAKERY_MATRIX)",
         "out": "directory for tree.dot/svg",
         **AXIS_HELP,
     },
-    optional=["matrix"],
+    positional=["targets"],
+    auto_shortflags=False,
 )
 def plan(
     c,
-    targets="",
-    matrix=None,
+    targets=None,
+    matrix=False,
+    matrix_name=None,
     out="runs/plan",
     cargo_profile=None,
     rust_toolchain=None,
@@ -198,10 +203,9 @@ def plan(
             sys_version=sys_version,
             sys_target=sys_target,
         )
-        if isinstance(matrix, str):
-            flags["BAKERY_MATRIX"] = matrix
+        flags["BAKERY_MATRIX"] = matrix_name
         settings = load(flags)
-        result = plan_module.build(settings, _targets(targets), settings.vectors(use_matrix=matrix is not None))
+        result = plan_module.build(settings, _targets(targets), settings.vectors(use_matrix=matrix))
         print("\n".join(plan_module.report(result)))
         for path in plan_module.write_graph(result, settings.run_dir.parent / out):
             print(f"wrote {path}")

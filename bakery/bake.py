@@ -23,14 +23,14 @@ from bakery.settings import Settings
 
 log = logging.getLogger("bakery")
 
-_TARGET = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+_TARGET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
 DEFAULT_TARGETS = ("default",)
 
 
 def check_targets(targets: Sequence[str]) -> tuple[str, ...]:
     for target in targets:
         if not _TARGET.match(target):
-            raise UsageError(f"target {target!r} is not a valid bake target name; allowed: [A-Za-z0-9_-]")
+            raise UsageError(f"target {target!r} is not a valid bake target name; allowed: [A-Za-z0-9][A-Za-z0-9_-]*")
     return tuple(targets) or DEFAULT_TARGETS
 
 
@@ -63,7 +63,10 @@ def print_definition(settings: Settings, targets: Sequence[str], env: Mapping[st
         if "failed to find target" in result.stderr or "not found" in last[0]:
             raise UsageError(f"bake: {last[0].removeprefix('ERROR: ')}; see `invoke plan` for targets")
         raise docker.DockerError(("docker", *argv), result.returncode, result.stderr)
-    return json.loads(result.stdout)
+    try:
+        return json.loads(result.stdout)
+    except json.JSONDecodeError as exc:
+        raise BakeryError(f"bake --print gave no JSON ({exc.msg}); is {bake_file(settings)} a bake file?") from exc
 
 
 def entitlements(definition: Mapping, file: Path, cwd: Path) -> tuple[str, ...]:

@@ -1,0 +1,85 @@
+"""The Python front against the real buildx, at the plan level (issue 3)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+
+import pytest
+
+from bakery import ROOT
+from tests.conftest import VENV_BIN, invoke
+
+pytestmark = pytest.mark.usefixtures("buildx_cli")
+
+
+def _json_after_log(stdout: str) -> dict:
+    return json.loads(stdout[stdout.index("{") :])
+
+
+def test_invoke_print_equals_bare_bake_print() -> None:
+    env = {"feat_set": "all", "cargo_profile": "test"}
+    ours = invoke("bake", "--print", "tests-smoke", env=env)
+    assert ours.returncode == 0, ours.stderr
+    bare_env = {**os.environ, "feat_sets": '["all"]', "cargo_profiles": '["test"]'}
+    bare = subprocess.run(
+        ["docker", "buildx", "bake", "-f", "docker/bake.hcl", "--print", "tests-smoke"],
+        cwd=ROOT, env=bare_env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert _json_after_log(ours.stdout) == json.loads(bare.stdout)
+    assert "smoketest-version--test--distro--x86_64-unknown-linux-gnu--all--debian--testing-slim--x86_64-v1-linux-gnu" in ours.stdout
+
+
+def test_excluded_vectors_are_split_into_cross_product_blocks() -> None:
+    # The ci matrix excludes test+stable+none: 11 vectors, never 12.
+    result = invoke("bake", "--matrix", "--print", "install", env={"BAKERY_MATRIX": "ci"})
+    assert result.returncode == 0, result.stderr
+    decoder = json.JSONDecoder()
+    text, installs, position = result.stdout, set(), 0
+    while (start := text.find("{", position)) != -1:
+        block, position = decoder.raw_decode(text, start)
+        installs |= {n for n in block["target"] if n.startswith("install--")}
+    assert len(installs) == 11
+    assert "install--test--stable--x86_64-unknown-linux-gnu--none--debian--testing-slim--x86_64-v1-linux-gnu" not in installs
+
+
+def test_nox_lists_one_session_per_vector_of_the_active_matrix() -> None:
+    listed = subprocess.run(
+        [str(VENV_BIN / "nox"), "-l", "--json", "-k", "bake"], cwd=ROOT, capture_output=True, text=True, check=True,
+        env={**os.environ, "BAKERY_MATRIX": "ci"},
+    )  # fmt: skip
+    names = [s["session"] for s in json.loads(listed.stdout) if s["session"].startswith("bake(")]
+    assert names == [
+        "bake(sys=debian,feat=none,profile=test,toolchain=nightly)",
+        "bake(sys=debian,feat=default,profile=test,toolchain=nightly)",
+        "bake(sys=debian,feat=default,profile=test,toolchain=stable)",
+        "bake(sys=debian,feat=all,profile=test,toolchain=nightly)",
+        "bake(sys=debian,feat=all,profile=test,toolchain=stable)",
+        "bake(sys=debian,feat=none,profile=release,toolchain=nightly)",
+        "bake(sys=debian,feat=none,profile=release,toolchain=stable)",
+        "bake(sys=debian,feat=default,profile=release,toolchain=nightly)",
+        "bake(sys=debian,feat=default,profile=release,toolchain=stable)",
+        "bake(sys=debian,feat=all,profile=release,toolchain=nightly)",
+        "bake(sys=debian,feat=all,profile=release,toolchain=stable)",
+    ]
+
+
+def test_nox_tags_select_by_axis_value() -> None:
+    listed = subprocess.run(
+        [str(VENV_BIN / "nox"), "-l", "--json", "-t", "all"], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    names = [s["session"] for s in json.loads(listed.stdout)]
+    assert names == ["bake(sys=debian,feat=all)"]
+
+
+def test_plan_reports_sharing_against_a_naive_build(tmp_path) -> None:
+    result = invoke("plan", "install", "--matrix", "--out", str(tmp_path), env={"BAKERY_MATRIX": "default"})
+    assert result.returncode == 0, result.stderr
+    # 3 vectors over feat_set: system and source shared by all three.
+    assert "  3 vectors share system--debian--testing-slim--x86_64-v1-linux-gnu" in result.stdout
+    assert "  3 vectors share source--debian--testing-slim--x86_64-v1-linux-gnu" in result.stdout
+    # Per vector: system, source, diner, kitchen, cookware, chef, ingredients,
+    # preparing, recipe, deps-base, deps-build-bins, build-bins, install = 13.
+    assert "35 instances for 3 vectors; a naive per-vector build needs 39" in result.stdout
+    assert (tmp_path / "tree.dot").read_text().startswith("digraph tree {")

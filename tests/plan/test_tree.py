@@ -1,0 +1,201 @@
+"""The tree's shape from real `docker buildx bake --print` (issue 2).
+
+The family-to-axes table is written here by hand (it is also in the README);
+it is not read from bakery's code.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import re
+import subprocess
+
+import pytest
+
+from bakery import ROOT
+
+SYS = ("sys_name", "sys_version", "sys_target")
+FEAT_SYS = ("feat_set", *SYS)
+RUST_FEAT_SYS = ("rust_toolchain", "rust_target", *FEAT_SYS)
+ALL = ("cargo_profile", *RUST_FEAT_SYS)
+
+FAMILY_AXES: dict[str, tuple[str, ...]] = {
+    "system": SYS,
+    "source": SYS,
+    **dict.fromkeys(
+        ["diner", "valgrind", "perf", "kitchen", "complement-config", "complement-base", "complement-tester"], FEAT_SYS
+    ),
+    **dict.fromkeys(
+        ["cookware", "chef", "ingredients", "preparing", "recipe", "fmt", "audit", "typos", "lychee", "book"],
+        RUST_FEAT_SYS,
+    ),
+    **dict.fromkeys(
+        [
+            "deps-base", "deps-check", "deps-clippy", "deps-build", "deps-build-tests", "deps-build-bins",
+            "cargo", "check", "clippy", "build", "build-bins", "build-tests", "docs", "tests-unit",
+            "install", "standalone", "image", "smoketest-version", "smoketest-startup", "smoketest-valgrind",
+            "smoketest-perf", "deb", "pkg-deb", "pkg-deb-install", "rpm", "pkg-rpm", "pkg-rpm-install",
+            "complement-testee", "github", "dockerhub",
+        ],
+        ALL,
+    ),
+}  # fmt: skip
+
+GROUPS = {
+    "default": ["check", "clippy", "fmt", "tests-unit", "tests-smoke", "complement-testee"],
+    "lints": ["audit", "check", "clippy", "fmt", "lychee"],
+    "tests": ["tests-unit", "tests-smoke", "complement"],
+    "tests-smoke": ["smoketest-version", "smoketest-startup", "smoketest-valgrind"],
+    "complement": ["complement-tester", "complement-testee"],
+    "installs": ["install", "standalone", "image"],
+    "pkg": ["pkg-deb", "pkg-deb-install", "pkg-rpm", "pkg-rpm-install"],
+    "deps": ["deps-base", "deps-check", "deps-clippy", "deps-build", "deps-build-tests", "deps-build-bins"],
+    "sources": ["source", "ingredients", "preparing", "recipe"],
+    "buildsys": ["kitchen", "cookware", "chef"],
+    "systems": ["system", "diner", "valgrind", "perf"],
+    "publish": ["github", "dockerhub"],
+}
+
+DEFAULT = {
+    "cargo_profile": "release",
+    "rust_toolchain": "distro",
+    "rust_target": "x86_64-unknown-linux-gnu",
+    "feat_set": "default",
+    "sys_name": "debian",
+    "sys_version": "testing-slim",
+    "sys_target": "x86_64-v1-linux-gnu",
+}
+AXIS_ORDER = ("cargo_profile", "rust_toolchain", "rust_target", "feat_set", "sys_name", "sys_version", "sys_target")
+
+# Matrices as per-axis lists (bare bake takes them as plural JSON variables).
+DEFAULT_MATRIX = {"feat_set": ["none", "default", "all"]}
+CI_MATRIX = {"cargo_profile": ["test", "release"], "feat_set": ["none", "default", "all"], "rust_toolchain": ["nightly", "stable"]}
+
+pytestmark = pytest.mark.usefixtures("buildx_cli")
+
+
+def bake_print(lists: dict[str, list[str]], targets: list[str]) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in AXIS_ORDER and k.removesuffix("s") not in AXIS_ORDER}
+    env.update({f"{axis}s": json.dumps(values) for axis, values in lists.items()})
+    result = subprocess.run(
+        ["docker", "buildx", "bake", "-f", "docker/bake.hcl", "--print", *targets],
+        cwd=ROOT, env=env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return json.loads(result.stdout)
+
+
+def vector_lists(**overrides: str) -> dict[str, list[str]]:
+    return {axis: [overrides.get(axis, value)] for axis, value in DEFAULT.items()}
+
+
+@pytest.fixture(scope="module", params=["default", "ci"])
+def matrix_print(request: pytest.FixtureRequest) -> tuple[dict[str, list[str]], dict]:
+    lists = {axis: [v] for axis, v in DEFAULT.items()}
+    lists.update(DEFAULT_MATRIX if request.param == "default" else CI_MATRIX)
+    return lists, bake_print(lists, list(FAMILY_AXES))
+
+
+def test_every_target_link_resolves(matrix_print: tuple[dict, dict]) -> None:
+    _, printed = matrix_print
+    targets = printed["target"]
+    links = [c for t in targets.values() for c in (t.get("contexts") or {}).values() if c.startswith("target:")]
+    assert links, "the tree has no target: links"
+    missing = sorted({link for link in links if link.removeprefix("target:") not in targets})
+    assert missing == []
+
+
+def test_family_instance_counts_are_the_distinct_axis_combinations(matrix_print: tuple[dict, dict]) -> None:
+    lists, printed = matrix_print
+    families: dict[str, int] = {}
+    for name in printed["target"]:
+        families[name.split("--", 1)[0]] = families.get(name.split("--", 1)[0], 0) + 1
+    expected = {}
+    for family, axes in FAMILY_AXES.items():
+        expected[family] = len(list(itertools.product(*(lists[a] for a in axes))))
+    assert families == expected
+
+
+def test_ci_matrix_counts_match_the_issue() -> None:
+    lists = {axis: [v] for axis, v in DEFAULT.items()} | CI_MATRIX
+    printed = bake_print(lists, ["system", "diner", "kitchen", "cookware", "install"])
+    counts: dict[str, int] = {}
+    for name in printed["target"]:
+        counts[name.split("--", 1)[0]] = counts.get(name.split("--", 1)[0], 0) + 1
+    # The print also holds the families these link to (build-bins, chef, ...).
+    asked = {f: counts[f] for f in ("system", "diner", "kitchen", "cookware", "install")}
+    assert asked == {"system": 1, "diner": 3, "kitchen": 3, "cookware": 6, "install": 12}
+
+
+def test_names_follow_the_scheme(matrix_print: tuple[dict, dict]) -> None:
+    lists, printed = matrix_print
+    for name, target in printed["target"].items():
+        family, *values = name.split("--")
+        axes = FAMILY_AXES[family]
+        assert len(values) == len(axes), name
+        for axis, value in zip(axes, values, strict=True):
+            assert value in [v.replace(".", "_") for v in lists[axis]], (name, axis)
+        assert re.fullmatch(r"[a-zA-Z0-9_-]+", name)
+        for tag in target.get("tags") or ():
+            if not tag.startswith(("ghcr.io/", "docker.io/")):
+                assert tag == f"{name}:latest"
+
+
+@pytest.mark.parametrize("group", list(GROUPS))
+def test_groups_have_the_documented_members(group: str) -> None:
+    # One group per print: bake rewrites its printed `default` group to the
+    # command line's targets when several are given.
+    printed = bake_print(vector_lists(), [group])
+    assert sorted(printed["group"][group]["targets"]) == sorted(GROUPS[group])
+
+
+def test_dotted_toolchain_values_are_made_safe_in_names() -> None:
+    printed = bake_print(vector_lists(rust_toolchain="1.97"), ["cookware"])
+    name = "cookware--1_97--x86_64-unknown-linux-gnu--default--debian--testing-slim--x86_64-v1-linux-gnu"
+    assert [n for n in printed["target"] if n.startswith("cookware--")] == [name]
+    assert printed["target"][name]["args"]["rust_toolchain"] == "1.97"
+
+
+V1 = "debian--testing-slim--x86_64-v1-linux-gnu"
+RUST = "distro--x86_64-unknown-linux-gnu"
+
+
+@pytest.mark.parametrize(
+    ("axis", "other", "shared"),
+    [
+        # Only the sys families are shared across feature sets.
+        ("feat_set", "all", [f"system--{V1}", f"source--{V1}"]),
+        # Across toolchains: everything below cookware.
+        (
+            "rust_toolchain",
+            "stable",
+            [
+                f"system--{V1}", f"source--{V1}", f"diner--default--{V1}", f"valgrind--default--{V1}",
+                f"perf--default--{V1}", f"kitchen--default--{V1}", f"complement-config--default--{V1}",
+                f"complement-base--default--{V1}", f"complement-tester--default--{V1}",
+            ],
+        ),
+        # Across profiles: everything below the deps layers.
+        (
+            "cargo_profile",
+            "test",
+            [
+                f"system--{V1}", f"source--{V1}", f"diner--default--{V1}", f"valgrind--default--{V1}",
+                f"perf--default--{V1}", f"kitchen--default--{V1}", f"complement-config--default--{V1}",
+                f"complement-base--default--{V1}", f"complement-tester--default--{V1}",
+                f"cookware--{RUST}--default--{V1}", f"chef--{RUST}--default--{V1}",
+                f"ingredients--{RUST}--default--{V1}", f"preparing--{RUST}--default--{V1}",
+                f"recipe--{RUST}--default--{V1}", f"fmt--{RUST}--default--{V1}", f"audit--{RUST}--default--{V1}",
+                f"typos--{RUST}--default--{V1}", f"lychee--{RUST}--default--{V1}", f"book--{RUST}--default--{V1}",
+            ],
+        ),
+        # Across system targets: nothing at all (the root differs).
+        ("sys_target", "x86_64-v3-linux-gnu", []),
+    ],
+)  # fmt: skip
+def test_single_axis_difference_shares_exactly(axis: str, other: str, shared: list[str]) -> None:
+    families = list(FAMILY_AXES)
+    first = set(bake_print(vector_lists(), families)["target"])
+    second = set(bake_print(vector_lists(**{axis: other}), families)["target"])
+    assert sorted(first & second) == sorted(shared)
