@@ -1,10 +1,11 @@
-"""A custom invoke Program, so the exit codes are ours (issue 3 §7):
-a bad flag or unknown task exits 2, not invoke's 1.
+"""A custom invoke Program, so the exit codes and the command lines are ours
+(issue 3 §7): a bad flag or unknown task exits 2, not invoke's 1, and
+`invoke bake [TARGET...]` takes its targets as an optional positional.
 
 `bakery` (console script) and `python -m bakery` run it directly. Under the
 stock `invoke` command, tasks.py calls `adopt()`: the task collection loads
 before task flags are parsed, so switching the running program's class there
-still covers every task-level parse error.
+still covers every task-level parse.
 """
 
 from __future__ import annotations
@@ -17,12 +18,33 @@ from invoke.exceptions import Exit, ParseError
 
 from bakery.errors import EXIT_USAGE
 
+# Tasks whose first positional may be left out (invoke makes positionals required).
+OPTIONAL_POSITIONAL = {"bake", "plan", "complement"}
+_HELP = ("-h", "--help")
+
 
 class BakeryProgram(Program):
     def parse_tasks(self) -> None:
+        tokens = list(self.core.unparsed)
+        # `invoke bake --help`: invoke would take --help as the missing target.
+        if len(tokens) >= 2 and tokens[0] in OPTIONAL_POSITIONAL and tokens[-1] in _HELP:
+            self.core.unparsed = [tokens[0], ""]
+            super().parse_tasks()  # sets up the parser that help reads
+            self.print_task_help(tokens[0])
+            raise Exit(code=0)
         try:
             super().parse_tasks()
         except ParseError as exc:
+            context = getattr(exc, "context", None)
+            missing = "did not receive required positional arguments" in str(exc)
+            if missing and context is not None and context.name in OPTIONAL_POSITIONAL:
+                # No targets given: parse again with an empty positional (= the default group).
+                self.core.unparsed = [*tokens, ""]
+                try:
+                    super().parse_tasks()
+                    return
+                except ParseError as again:
+                    exc = again
             raise Exit(f"bakery: usage error: {exc}", code=EXIT_USAGE) from None
 
 

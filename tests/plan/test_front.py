@@ -28,7 +28,10 @@ def test_invoke_print_equals_bare_bake_print() -> None:
         cwd=ROOT, env=bare_env, capture_output=True, text=True, check=True,
     )  # fmt: skip
     assert _json_after_log(ours.stdout) == json.loads(bare.stdout)
-    assert "smoketest-version--test--distro--x86_64-unknown-linux-gnu--all--debian--testing-slim--x86_64-v1-linux-gnu" in ours.stdout
+    assert (
+        "smoketest-version--test--distro--x86_64-unknown-linux-gnu--all--debian--testing-slim--x86_64-v1-linux-gnu"
+        in ours.stdout
+    )
 
 
 def test_excluded_vectors_are_split_into_cross_product_blocks() -> None:
@@ -41,7 +44,10 @@ def test_excluded_vectors_are_split_into_cross_product_blocks() -> None:
         block, position = decoder.raw_decode(text, start)
         installs |= {n for n in block["target"] if n.startswith("install--")}
     assert len(installs) == 11
-    assert "install--test--stable--x86_64-unknown-linux-gnu--none--debian--testing-slim--x86_64-v1-linux-gnu" not in installs
+    assert (
+        "install--test--stable--x86_64-unknown-linux-gnu--none--debian--testing-slim--x86_64-v1-linux-gnu"
+        not in installs
+    )
 
 
 def test_nox_lists_one_session_per_vector_of_the_active_matrix() -> None:

@@ -71,7 +71,11 @@ AXIS_ORDER = ("cargo_profile", "rust_toolchain", "rust_target", "feat_set", "sys
 
 # Matrices as per-axis lists (bare bake takes them as plural JSON variables).
 DEFAULT_MATRIX = {"feat_set": ["none", "default", "all"]}
-CI_MATRIX = {"cargo_profile": ["test", "release"], "feat_set": ["none", "default", "all"], "rust_toolchain": ["nightly", "stable"]}
+CI_MATRIX = {
+    "cargo_profile": ["test", "release"],
+    "feat_set": ["none", "default", "all"],
+    "rust_toolchain": ["nightly", "stable"],
+}
 
 pytestmark = pytest.mark.usefixtures("buildx_cli")
 

@@ -1,0 +1,298 @@
+"""Cache sharing that untrusted runs cannot poison (issue 5).
+
+The workflow is the first boundary: only jobs on protected refs are given
+the shared cache location and write credentials. This module is the second
+(defence in depth): from the event and the ref it decides which cache a run
+may import and where it may export. `trust` holds every rule; `cache_plan`
+turns its answer into bake `--set` values.
+
+Trust rules (`trust(event, ref, default_branch)`; first matching row wins):
+
+    event                                   ref                        trusted
+    --------------------------------------  -------------------------  -------
+    push, schedule, workflow_dispatch,      refs/heads/<default>       yes
+      release                               refs/tags/<tag>            yes
+    push, schedule, workflow_dispatch,      any other ref              no
+      release                                 (other branches, PRs)
+    pull_request, pull_request_target,      any, refs/heads/<default>  no
+      merge_group, workflow_run,              included (pull_request_
+      issue_comment, any other event          target runs on the base
+                                              ref with fork input)
+    "" (not in GitHub Actions: local run)   any                        no
+
+What each answer means, given a shared location S (BAKERY_CACHE_DIR) and a
+scopes directory D (BAKERY_CACHE_SCOPES_DIR):
+
+    trusted  import          export          cache_scope (mount ids)
+    -------  --------------  --------------  ---------------------------------
+    yes      S               S               "trusted"
+    no       S, then D/<sc>  D/<sc> only     <sc> = sanitize(actor, repo, ref
+                                             name), or "local" without them
+    S unset  nothing         nothing         as above (builder cache only)
+
+Untrusted runs never get an export into S, and their cache mounts never share
+an id with trusted ones. Unknown events are untrusted: the list of trusted
+events is an allowlist.
+
+Layout. A multi-target bake that exports every target to one local directory
+fails (measured, buildx 0.29: the exports race on the directory's `ingest/`).
+So every target instance has its own entry: `<root>/<instance>` is a symlink
+to `<root>/.versions/<instance>/<run id>`. A run exports into fresh version
+directories, and `CachePlan.publish` swaps the symlinks atomically after the
+bake succeeded, so concurrent jobs on one host never write the same directory
+and readers never see half an export. Identical blobs are hard-linked to
+`<root>/.blobs` (one pool per root, never across roots). A registry location
+gets one tag per instance instead (`<repo>:<instance>`; pushes are atomic).
+
+Importing a local cache takes a lock file (`index.json.lock`) inside the
+source directory and deletes it again: file contents stay unchanged but the
+directory's mtime moves. A read-only mount of S works for importing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import time
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bakery.builder import sanitize
+from bakery.errors import UsageError
+from bakery.settings import Settings
+
+TRUSTED_EVENTS = frozenset({"push", "schedule", "workflow_dispatch", "release"})
+TRUSTED_SCOPE = "trusted"
+LOCAL_SCOPE = "local"
+VERSIONS = ".versions"
+BLOBS = ".blobs"
+KEEP_VERSIONS = 3  # per instance, besides the current one
+MIN_VERSION_AGE = 3600.0  # seconds before a superseded version may be removed
+_REGISTRY = re.compile(r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)+$")
+_INSTANCE = re.compile(r"^[A-Za-z0-9_-]{1,200}$")
+
+
+def default_scopes_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "bakery" / "scopes"
+
+
+def trust(event: str, ref: str, default_branch: str = "main") -> tuple[bool, str]:
+    """The trust rules (the table above): (trusted, why)."""
+    if not event:
+        return False, "not a GitHub Actions run (no event): local runs never write the shared cache"
+    if event not in TRUSTED_EVENTS:
+        return False, f"event {event!r} carries input from outside the repository's writers"
+    if default_branch and ref == f"refs/heads/{default_branch}":
+        return True, f"{event} on the default branch {default_branch}"
+    if ref.startswith("refs/tags/") and len(ref) > len("refs/tags/"):
+        return True, f"{event} of tag {ref.removeprefix('refs/tags/')}"
+    return False, f"{event} on {ref or 'no ref'}, which is neither the default branch nor a tag"
+
+
+def scope_name(trusted: bool, actor: str = "", repository: str = "", ref_name: str = "") -> str:
+    """The cache scope: namespaces cache mount ids (bake variable cache_scope)
+    and names an untrusted run's own export directory."""
+    if trusted:
+        return TRUSTED_SCOPE
+    if not (actor or repository or ref_name):
+        return LOCAL_SCOPE
+    return sanitize(actor, repository, ref_name)
+
+
+@dataclass(frozen=True)
+class Location:
+    """A cache root: an absolute local directory or a registry repository."""
+
+    kind: str  # "local" or "registry"
+    base: str
+
+    @classmethod
+    def parse(cls, value: str, source: str = "BAKERY_CACHE_DIR") -> Location:
+        if value.startswith("/"):
+            return cls("local", os.path.normpath(value))
+        if _REGISTRY.match(value):
+            return cls("registry", value)
+        raise UsageError(
+            f"{source}={value!r} is neither an absolute directory nor a registry repository "
+            "(host/path, no tag); give e.g. /srv/bakery-cache or ghcr.io/owner/cache"
+        )
+
+    def entry(self, instance: str) -> str:
+        if self.kind == "local":
+            return str(Path(self.base) / instance)
+        return f"{self.base}:{registry_tag(instance)}"
+
+    def source(self, instance: str) -> str | None:
+        """A cache-from value, or None when a local entry does not exist yet
+        (buildx would only warn)."""
+        if self.kind == "registry":
+            return f"type=registry,ref={self.entry(instance)}"
+        path = Path(self.entry(instance))
+        return f"type=local,src={path}" if (path / "index.json").is_file() else None
+
+    def destination(self, instance: str, run_id: str) -> str:
+        if self.kind == "registry":
+            return f"type=registry,ref={self.entry(instance)},mode=max"
+        return f"type=local,dest={Path(self.base) / VERSIONS / instance / run_id},mode=max"
+
+
+def registry_tag(instance: str) -> str:
+    """A tag is at most 128 characters; longer names keep a hash suffix."""
+    if len(instance) <= 128:
+        return instance
+    return instance[:119] + "-" + hashlib.sha256(instance.encode()).hexdigest()[:8]
+
+
+@dataclass(frozen=True)
+class CachePlan:
+    trusted: bool
+    reason: str
+    scope: str
+    imports: tuple[Location, ...] = ()
+    export: Location | None = None
+    run_id: str = field(default_factory=lambda: time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8])
+
+    def set_values(self, instances: Iterable[str]) -> list[str]:
+        """`--set` values for these target instances (the names in the bake
+        definition): each imports its own entries and exports to its own."""
+        values = []
+        for instance in sorted(set(instances)):
+            if not _INSTANCE.match(instance):
+                raise UsageError(f"target {instance!r} is not a valid bake target name")
+            for location in self.imports:
+                source = location.source(instance)
+                if source:
+                    values.append(f"{instance}.cache-from={source}")
+            if self.export:
+                values.append(f"{instance}.cache-to={self.export.destination(instance, self.run_id)}")
+        return values
+
+    def argv(self, instances: Iterable[str]) -> list[str]:
+        return [part for value in self.set_values(instances) for part in ("--set", value)]
+
+    def publish(self, instances: Iterable[str]) -> list[str]:
+        """After a successful bake: point each local entry at this run's
+        export. Registry exports are already in place."""
+        if self.export is None or self.export.kind != "local":
+            return []
+        root = Path(self.export.base)
+        lines = []
+        for instance in sorted(set(instances)):
+            version = root / VERSIONS / instance / self.run_id
+            if not (version / "index.json").is_file():
+                continue
+            _dedupe(root / BLOBS, version / "blobs")
+            link = root / instance
+            if link.exists() and not link.is_symlink():
+                raise UsageError(f"{link} is a directory, not a bakery cache entry; move it away")
+            tmp = root / f".{instance}.{self.run_id}.tmp"
+            tmp.symlink_to(Path(VERSIONS) / instance / self.run_id)
+            os.replace(tmp, link)
+            _prune_versions(root / VERSIONS / instance, self.run_id)
+            lines.append(f"cache {instance}: published to {link}")
+        return lines
+
+
+def cache_plan(
+    *,
+    event: str,
+    ref: str,
+    shared: str = "",
+    scopes_dir: Path | str | None = None,
+    actor: str = "",
+    repository: str = "",
+    ref_name: str = "",
+    default_branch: str = "main",
+    run_id: str | None = None,
+) -> CachePlan:
+    """Apply the trust rules to a shared location and a scopes directory."""
+    trusted, reason = trust(event, ref, default_branch)
+    scope = scope_name(trusted, actor, repository, ref_name)
+    extra = {"run_id": run_id} if run_id else {}
+    if not shared:
+        return CachePlan(trusted, reason + "; no shared cache configured", scope, **extra)
+    location = Location.parse(shared)
+    if trusted:
+        return CachePlan(trusted, reason, scope, (location,), location, **extra)
+    own = Location("local", os.path.normpath(str(scopes_dir or default_scopes_dir()) + "/" + scope))
+    if not own.base.startswith("/"):
+        raise UsageError(f"BAKERY_CACHE_SCOPES_DIR={scopes_dir!s} must be an absolute directory")
+    if location.kind == "local" and _overlap(Path(location.base), Path(own.base)):
+        raise UsageError(
+            f"the scope directory {own.base} and the shared cache {location.base} overlap; keep them apart"
+        )
+    return CachePlan(trusted, reason, scope, (location, own), own, **extra)
+
+
+def from_settings(
+    settings: Settings, *, shared: str | None = None, scopes_dir: str | None = None, default_branch: str | None = None
+) -> CachePlan:
+    """cache_plan from bakery settings. Until settings.py has the Spec lines
+    BAKERY_CACHE_DIR, BAKERY_CACHE_SCOPES_DIR and BAKERY_DEFAULT_BRANCH, pass
+    them here."""
+    values = settings.values
+    return cache_plan(
+        event=values["GITHUB_EVENT_NAME"],
+        ref=values["GITHUB_REF"],
+        shared=values.get("BAKERY_CACHE_DIR", "") if shared is None else shared,
+        scopes_dir=(values.get("BAKERY_CACHE_SCOPES_DIR") or None) if scopes_dir is None else scopes_dir,
+        actor=values["GITHUB_ACTOR"],
+        repository=values["GITHUB_REPOSITORY"],
+        ref_name=values["GITHUB_REF_NAME"],
+        default_branch=(values.get("BAKERY_DEFAULT_BRANCH") or "main") if default_branch is None else default_branch,
+    )
+
+
+def export_problem(plan: CachePlan, driver: str, containerd_store: bool) -> str | None:
+    """The docker driver drops cache-to silently without the containerd
+    image store (DESIGN.md §5): say so instead."""
+    if plan.export is not None and driver == "docker" and not containerd_store:
+        return (
+            "cache export needs the containerd image store on the docker driver: set "
+            '{"features": {"containerd-snapshotter": true}} in /etc/docker/daemon.json and restart dockerd'
+        )
+    return None
+
+
+def _overlap(a: Path, b: Path) -> bool:
+    a, b = a.resolve(), b.resolve()
+    return a == b or a.is_relative_to(b) or b.is_relative_to(a)
+
+
+def _dedupe(pool: Path, blobs: Path) -> None:
+    """Hard-link identical blobs (content-addressed names) to one copy."""
+    for blob in sorted(blobs.rglob("*")):
+        if not blob.is_file() or blob.is_symlink():
+            continue
+        pooled = pool / blob.relative_to(blobs)
+        pooled.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            if pooled.exists():
+                if pooled.stat().st_size == blob.stat().st_size and not os.path.samefile(pooled, blob):
+                    tmp = blob.with_name(blob.name + ".link")
+                    os.link(pooled, tmp)
+                    os.replace(tmp, blob)
+            else:
+                os.link(blob, pooled)
+        except OSError:
+            continue  # another filesystem or a race: keeping the copy is fine
+
+
+def _prune_versions(versions: Path, current: str, now: float | None = None) -> None:
+    """Keep the current version and the newest few; older ones go once they
+    are old enough that no reader can still be importing them."""
+    now = time.time() if now is None else now
+    older = sorted((p for p in versions.iterdir() if p.name != current), key=lambda p: p.name, reverse=True)
+    for path in older[KEEP_VERSIONS:]:
+        if now - path.stat().st_mtime > MIN_VERSION_AGE:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def instances(definition: dict) -> Sequence[str]:
+    """The target instances of a `bake --print` definition."""
+    return sorted(definition.get("target", {}))

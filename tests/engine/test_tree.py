@@ -1,0 +1,112 @@
+"""The tree on a real engine (issue 2): the default vector builds, and a
+one-line source edit rebuilds only what sits above the source."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+
+from bakery import ROOT, progress
+from tests.conftest import invoke
+
+DEFAULT = "release--distro--x86_64-unknown-linux-gnu--default--debian--testing-slim--x86_64-v1-linux-gnu"
+
+pytestmark = pytest.mark.usefixtures("engine")
+
+
+@pytest.fixture(scope="session")
+def default_build() -> subprocess.CompletedProcess[str]:
+    """The one build of the default group every engine test reuses (the
+    builder is never pruned inside a test)."""
+    result = invoke("bake", env={"CI": "true"})
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result
+
+
+def _record(stdout: str) -> Path:
+    marker = "(record: "
+    line = next(ln for ln in reversed(stdout.splitlines()) if ln.startswith("ACCEPT") and marker in ln)
+    return Path(line.split(marker, 1)[1].rstrip(")"))
+
+
+def test_default_group_builds_tests_smoke_and_tests_unit(default_build: subprocess.CompletedProcess[str]) -> None:
+    assert "ACCEPT default [" in default_build.stdout
+    record = _record(default_build.stdout)
+    steps = progress.parse((record / "progress.jsonl").read_text().splitlines()).steps()
+    targets = {v.target for v in steps}
+    assert any(t and t.startswith("smoketest-version--") for t in targets) or any(v.stage == "smoketest" for v in steps)
+    assert (record / "metadata.json").is_file()
+    images = subprocess.run(
+        ["docker", "image", "ls", "--format", "{{.Repository}}"], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert f"complement-testee--{DEFAULT}" in images
+
+
+def test_version_edit_rebuilds_only_above_the_source(default_build: object, tmp_path: Path) -> None:
+    source = tmp_path / "example"
+    shutil.copytree(ROOT / "example", source, ignore=shutil.ignore_patterns("target"))
+    version = source / "crates" / "mxd" / "src" / "version.rs"
+    # A fresh string each run: BuildKit's cache is content-addressed, so a
+    # version built before would be CACHED and prove nothing.
+    new_version = f"0.1.1-test{uuid.uuid4().hex[:8]}"
+    version.write_text(version.read_text().replace('"0.1.0"', f'"{new_version}"'))
+    try:
+        result = invoke("bake", "tests-smoke,install", env={"source_location": str(source)})
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+        steps = progress.parse((_record(result.stdout) / "progress.jsonl").read_text().splitlines()).steps()
+        below = [v for v in steps if v.stage in (None, "diner", "kitchen", "cookware", "chef")]
+        # stage None: the root's own steps (BuildKit omits the stage name there).
+        assert {v.stage for v in below} >= {None, "diner", "kitchen", "cookware"}
+        assert [v.name for v in below if v.state != "cached"] == []
+        ran = {v.stage for v in steps if v.state == "ran"}
+        assert {"source", "cargo", "smoketest"} <= ran
+        out = subprocess.run(
+            ["docker", "run", "--rm", "--entrypoint", "mxd", f"install--{DEFAULT}:latest", "-V"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert out.stdout.startswith(f"mxd {new_version} ")
+    finally:
+        # Put the default vector's images back to the committed source (cached).
+        restore = invoke("bake", "tests-smoke,install")
+        assert restore.returncode == 0, restore.stderr[-2000:]
+    out = subprocess.run(
+        ["docker", "run", "--rm", "--entrypoint", "mxd", f"install--{DEFAULT}:latest", "-V"],
+        capture_output=True,
+        text=True,
+    )
+    assert out.stdout.startswith("mxd 0.1.0 ")
+
+
+def test_source_outside_the_working_directory_builds_with_plain_progress(default_build: object, tmp_path: Path) -> None:
+    # Newer buildx demands --allow fs.read for paths outside the working
+    # directory, and rawjson progress would hide its prompt: plain shows it.
+    source = tmp_path / "example"
+    shutil.copytree(ROOT / "example", source, ignore=shutil.ignore_patterns("target"))
+    result = invoke("bake", "smoketest-version", "--progress", "plain", env={"source_location": str(source)})
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "--allow fs.read=" in result.stderr
+
+
+def test_root_image_is_present_and_skipped() -> None:
+    result = invoke("system-image")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "debian:testing-slim: present; skipped (--refresh rebuilds it)"
+
+
+def test_doctor_passes_on_a_provisioned_engine() -> None:
+    result = invoke("doctor")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert [line.split(":")[0] for line in result.stdout.splitlines()] == [
+        "ok   docker CLI",
+        "ok   daemon",
+        "ok   buildx",
+        "ok   builder",
+        "ok   root image",
+        "ok   free disk",
+    ]
