@@ -263,3 +263,64 @@ def generate(c, check=False):
             print(f"{path}: up to date")
         else:
             print(f"{path}: {'rewritten' if hclgen.write(path, settings.definition) else 'up to date'}")
+
+
+@task(
+    help={
+        "no_build": "run the images as they are; build nothing",
+        "tester_image": "tester image to run instead of the vector's complement-tester (not built)",
+        "testee_image": "testee image to test instead of the vector's complement-testee (not built)",
+        "compare": "OLD,NEW: only compare two results files and exit (no docker)",
+        "update_baseline": "write this run's results over the baseline (with --compare: NEW over OLD)",
+        "run_id": "id for the container name and the bakery.run-id label (default: generated)",
+        "results_dir": "where results and logs are extracted (BAKERY_RESULTS_DIR, default: results)",
+        "baseline": "baseline results file (BAKERY_BASELINE; default: the one in the testee image)",
+        **AXIS_HELP,
+    },
+    # Long flags only: automatic short flags collide across this many options.
+    auto_shortflags=False,
+)
+def complement(
+    c,
+    no_build=False,
+    tester_image=None,
+    testee_image=None,
+    compare=None,
+    update_baseline=False,
+    run_id=None,
+    results_dir=None,
+    baseline=None,
+    cargo_profile=None,
+    rust_toolchain=None,
+    rust_target=None,
+    feat_set=None,
+    sys_name=None,
+    sys_version=None,
+    sys_target=None,
+):
+    """Run the Complement suite for one vector and fail on regressions against the baseline."""
+    from bakery import complement as complement_module
+
+    with guard():
+        flags = _axes(
+            cargo_profile=cargo_profile,
+            rust_toolchain=rust_toolchain,
+            rust_target=rust_target,
+            feat_set=feat_set,
+            sys_name=sys_name,
+            sys_version=sys_version,
+            sys_target=sys_target,
+        )
+        settings = load({**flags, "BAKERY_RESULTS_DIR": results_dir, "BAKERY_BASELINE": baseline})
+        if compare is not None:
+            old, new = complement_module.split_compare(compare)
+            complement_module.compare_files(settings, old, new, update=update_baseline)
+            return
+        options = complement_module.Options(
+            no_build=no_build,
+            tester_image=tester_image,
+            testee_image=testee_image,
+            run_id=run_id,
+            update_baseline=update_baseline,
+        )
+        complement_module.run(settings, settings.vectors(), options)

@@ -3,7 +3,9 @@ one-line source edit rebuilds only what sits above the source."""
 
 from __future__ import annotations
 
+import io
 import shutil
+import tarfile
 import subprocess
 import uuid
 from pathlib import Path
@@ -110,3 +112,24 @@ def test_doctor_passes_on_a_provisioned_engine() -> None:
         "ok   root image",
         "ok   free disk",
     ]
+
+
+def test_the_other_offline_families_build(default_build: object) -> None:
+    result = invoke("bake", "cargo,build,docs,book,standalone,image,perf")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "ACCEPT cargo build docs book standalone image perf [" in result.stdout
+    # image is runnable: its entrypoint is the server binary.
+    out = subprocess.run(["docker", "run", "--rm", f"image--{DEFAULT}:latest", "-V"], capture_output=True, text=True)
+    assert out.stdout.startswith("mxd 0.1.0 (features: federation,media)")
+    # standalone holds the binary alone, FROM scratch.
+    created = subprocess.run(
+        ["docker", "create", f"standalone--{DEFAULT}:latest", "/mxd"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    try:
+        listing = subprocess.run(["docker", "export", created], capture_output=True, check=True).stdout
+    finally:
+        subprocess.run(["docker", "rm", created], capture_output=True, check=False)
+    # docker export adds the container's own files (.dockerenv, etc/hosts, ...).
+    runtime = {".dockerenv", "etc/hosts", "etc/hostname", "etc/resolv.conf", "dev/console"}
+    names = {m.name for m in tarfile.open(fileobj=io.BytesIO(listing)).getmembers() if m.isfile()} - runtime
+    assert names == {"mxd"}
