@@ -221,7 +221,18 @@ def host_socket() -> str:
     return host.removeprefix("unix://") if host.startswith("unix://") else "/var/run/docker.sock"
 
 
-def tester_argv(settings: Settings, plan: Plan, *, detach: bool) -> list[str]:
+def passthrough(environ: Mapping[str, str] | None = None) -> list[str]:
+    """Complement is configured by COMPLEMENT_* variables; any in the
+    environment beyond our settings reach the tester too. `-e NAME` takes the
+    value from the docker CLI's environment, so it stays out of argv and logs."""
+    environ = os.environ if environ is None else environ
+    names = sorted(n for n in environ if n.startswith("COMPLEMENT_") and n not in RUN_SETTINGS)
+    return [part for name in names for part in ("-e", name)]
+
+
+def tester_argv(
+    settings: Settings, plan: Plan, *, detach: bool, environ: Mapping[str, str] | None = None
+) -> list[str]:
     """`docker run` for the tester. No --rm: results are copied out after it exits."""
     run_env = [part for name in RUN_SETTINGS if settings[name] for part in ("-e", f"{name}={settings[name]}")]
     return [
@@ -243,6 +254,7 @@ def tester_argv(settings: Settings, plan: Plan, *, detach: bool) -> list[str]:
         "-e",
         f"BAKERY_RUN_LABEL={plan.label}",
         *run_env,
+        *passthrough(environ),
         plan.tester_image,
         plan.testee_image,
     ]

@@ -6,7 +6,7 @@
 # line per test goes to /results/results.jsonl; exit 0 if every test passed,
 # 1 if some failed.
 #
-# STANDIN_MODE picks the behaviour:
+# COMPLEMENT_STANDIN_MODE picks the behaviour:
 #   pass     every test passes (the example project's baseline is this run);
 #   regress  TestVersions/SpecVersion, which passes in the baseline, fails;
 #   infra    exit 2, as a tester that broke outside its pass/fail contract;
@@ -16,7 +16,7 @@
 set -euo pipefail
 
 testee=${1:?usage: standin <testee-image>}
-mode=${STANDIN_MODE:-pass}
+mode=${COMPLEMENT_STANDIN_MODE:-pass}
 # invoke complement passes its run label in, so all we start can be swept.
 label=${BAKERY_RUN_LABEL:-bakery.run-id=standin}
 run_id=${BAKERY_RUN_ID:-$$}
@@ -92,7 +92,7 @@ hang)
   ;;
 pass | regress) ;;
 *)
-  echo "standin: unknown STANDIN_MODE=$mode (pass, regress, infra, hang)" >&2
+  echo "standin: unknown COMPLEMENT_STANDIN_MODE=$mode (pass, regress, infra, hang)" >&2
   exit 2
   ;;
 esac

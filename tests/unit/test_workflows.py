@@ -1,0 +1,200 @@
+"""The adoptable workflows in ci/workflows (issue 5): schema, pins, hygiene,
+zizmor, and the nox session ids they build."""
+
+from __future__ import annotations
+
+import csv
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+
+from bakery import sessions
+from bakery.settings import load
+from tests.conftest import VENV_BIN
+
+REPO = Path(__file__).resolve().parents[2]
+WORKFLOWS = sorted((REPO / "ci" / "workflows").glob("*.yml"))
+PINS = Path(__file__).resolve().parents[3] / "shared" / "data" / "actions-pins.tsv"
+SHA = re.compile(r"^[0-9a-f]{40}$")
+
+
+def parse(path: Path) -> dict:
+    return YAML(typ="safe").load(path.read_text())
+
+
+def pins() -> dict[str, dict[str, str]]:
+    if not PINS.is_file():
+        pytest.fail(f"{PINS} is missing: the pinned action SHAs come from it (../shared/data/actions-pins.tsv)")
+    with PINS.open() as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t"))
+    table: dict[str, dict[str, str]] = {}
+    for row in rows:
+        table.setdefault(row["action"], {})[row["commit"]] = row["tag"]
+    return table
+
+
+def steps(workflow: dict):
+    for job_id, job in workflow["jobs"].items():
+        for step in job.get("steps", []):
+            yield job_id, step
+
+
+def test_there_are_workflows() -> None:
+    assert {p.name for p in WORKFLOWS} >= {"ci.yml", "maintenance.yml"}
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_schema(path: Path) -> None:
+    result = subprocess.run(
+        [str(VENV_BIN / "check-jsonschema"), "--builtin-schema", "vendor.github-workflows", str(path)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_every_action_is_pinned_to_a_known_release_sha(path: Path) -> None:
+    known = pins()
+    lines = path.read_text().splitlines()
+    uses = [(n, line) for n, line in enumerate(lines, 1) if re.match(r"^\s*-?\s*uses:", line)]
+    for number, line in uses:
+        match = re.match(r"^\s*-?\s*uses:\s*([^@\s]+)@(\S+)\s*#\s*(v\d+\.\d+\.\d+)\s*$", line)
+        assert match, f"{path.name}:{number}: `uses:` must be action@<40-hex sha> # vX.Y.Z: {line.strip()}"
+        action, ref, comment = match.groups()
+        assert SHA.match(ref), f"{path.name}:{number}: {action} is pinned to {ref!r}, not a full commit SHA"
+        assert action in known, f"{path.name}:{number}: {action} has no entry in {PINS}"
+        assert ref in known[action], f"{path.name}:{number}: {action}@{ref} is not a release commit in {PINS}"
+        assert known[action][ref] == comment, f"{path.name}:{number}: {ref} is {known[action][ref]}, not {comment}"
+    # Every uses: the parser sees was checked above (none hides in flow style).
+    parsed = [step["uses"] for _, step in steps(parse(path)) if "uses" in step]
+    assert len(parsed) == len(uses)
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_least_permissions_and_concurrency(path: Path) -> None:
+    workflow = parse(path)
+    assert workflow.get("permissions") == {}, "top-level permissions must be empty; grant per job"
+    assert "group" in workflow.get("concurrency", {}), "a top-level concurrency group is required"
+    for job_id, job in workflow["jobs"].items():
+        granted = job.get("permissions")
+        assert isinstance(granted, dict), f"{job_id}: job permissions must be explicit"
+        allowed = {"contents": "read"} | ({"packages": "write"} if job_id == "publish" else {})
+        assert granted.items() <= allowed.items(), f"{job_id}: {granted} is more than {allowed}"
+        assert "timeout-minutes" in job, f"{job_id}: set timeout-minutes"
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_run_scripts_hold_no_expressions_and_no_secrets(path: Path) -> None:
+    text = path.read_text()
+    for job_id, step in steps(parse(path)):
+        script = step.get("run", "")
+        assert "secrets." not in script, f"{job_id}: a secret inside a run: script"
+        assert "${{" not in script, f"{job_id}: expressions in run: scripts invite injection; pass them by env"
+    # Secrets appear only as action inputs (with:), never in env, where a script could print them.
+    for job_id, job in parse(path)["jobs"].items():
+        for scope in [job.get("env", {}), *(s.get("env", {}) for s in job.get("steps", []))]:
+            assert not any("secrets." in str(v) for v in scope.values()), f"{job_id}: a secret in env"
+    assert "toJSON(secrets)" not in text
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_checkout_does_not_persist_credentials(path: Path) -> None:
+    for job_id, step in steps(parse(path)):
+        if step.get("uses", "").startswith("actions/checkout@"):
+            assert step.get("with", {}).get("persist-credentials") is False, job_id
+
+
+def test_shared_cache_and_credentials_only_on_protected_refs() -> None:
+    workflow = parse(REPO / "ci" / "workflows" / "ci.yml")
+    trusted = (
+        "github.event_name == 'push' && (github.ref == format('refs/heads/{0}', "
+        "github.event.repository.default_branch) || startsWith(github.ref, 'refs/tags/'))"
+    )
+    jobs = workflow["jobs"]
+    assert trusted in jobs["init"]["env"]["TRUSTED"]
+    for job_id, job in jobs.items():
+        cache_dir = job.get("env", {}).get("BAKERY_CACHE_DIR")
+        if job_id == "publish":
+            assert job["if"] == "${{ needs.init.outputs.trusted == 'true' }}"
+            assert job["environment"] == "publish"
+        elif job_id != "init":
+            assert cache_dir == "${{ needs.init.outputs.trusted == 'true' && vars.BAKERY_CACHE_DIR || '' }}", job_id
+            assert job["env"]["BAKERY_BUILDER_SCOPE"] == "${{ needs.init.outputs.scope }}", job_id
+        uses_secrets = any("secrets." in str(step.get("with", {})) for step in job.get("steps", []))
+        assert not uses_secrets or job_id == "publish", f"{job_id} uses secrets"
+    assert "'branch'" in jobs["init"]["env"]["BAKERY_BUILDER_SCOPE"]
+
+
+def test_matrices_come_from_invoke_matrix() -> None:
+    workflow = parse(REPO / "ci" / "workflows" / "ci.yml")
+    script = next(s["run"] for _, s in steps(workflow) if s.get("id") == "matrix")
+    assert script.count("invoke matrix --format github") == 3
+    assert workflow["env"]["BAKERY_MATRIX"] == "ci"
+    for family in ("lint", "test", "package", "compliance", "publish"):
+        job = workflow["jobs"][family]
+        assert job["strategy"]["matrix"] == f"${{{{ fromJSON(needs.init.outputs.{family}) }}}}"
+        assert f"echo \"{family}=" in script
+
+
+def test_session_ids_built_by_the_workflow_are_nox_sessions(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The SESSION template, filled from every row of the ci matrix, names a
+    session nox registers with BAKERY_MATRIX=ci."""
+    workflow = parse(REPO / "ci" / "workflows" / "ci.yml")
+    settings = load(environ={"BAKERY_MATRIX": "ci"})
+    vectors = settings.vectors(use_matrix=True)
+    registered = {s.id for s in sessions.sessions(vectors)}
+    for family in ("lint", "test", "package"):
+        template = workflow["jobs"][family]["env"]["SESSION"]
+        for vector in vectors:
+            filled = re.sub(r"\$\{\{ matrix\.(\w+) \}\}", lambda m, v=vector: v[m.group(1)], template)
+            assert filled in registered, f"{family}: {filled} is not a nox session"
+    nox_runs = [s["run"] for _, s in steps(workflow) if s.get("run", "").startswith("nox ")]
+    assert nox_runs == ['nox -s "$SESSION" -- lints', 'nox -s "$SESSION" -- tests-unit tests-smoke',
+                        'nox -s "$SESSION" -- pkg']  # fmt: skip
+
+
+def test_publish_follows_the_tag_policy() -> None:
+    workflow = parse(REPO / "ci" / "workflows" / "ci.yml")
+    publish = workflow["jobs"]["publish"]
+    scripts = {s.get("name"): s for s in publish["steps"]}
+    main = scripts["push <ref>-<profile>-<feat>-<sys_target>"]["run"]
+    assert 'publish_tag="$ref-$VECTOR_CARGO_PROFILE-$VECTOR_FEAT_SET-$VECTOR_SYS_TARGET"' in main
+    latest = scripts["push latest"]
+    assert "export publish_tag=latest" in latest["run"]
+    assert latest["if"] == (
+        "${{ startsWith(github.ref, 'refs/tags/') && matrix.cargo_profile == 'release' && matrix.feat_set == 'all' }}"
+    )
+    logins = [s for s in publish["steps"] if s.get("uses", "").startswith("docker/login-action@")]
+    assert len(logins) == 2 and all("secrets." in str(s["with"]["password"]) for s in logins)
+
+
+@pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck is not installed")
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_run_scripts_pass_shellcheck(path: Path, tmp_path: Path) -> None:
+    for n, (job_id, step) in enumerate(steps(parse(path))):
+        if "run" not in step:
+            continue
+        script = tmp_path / f"{job_id}-{n}.sh"
+        script.write_text("#!/usr/bin/env bash\nset -eo pipefail\n" + step["run"])
+        result = subprocess.run(["shellcheck", str(script)], capture_output=True, text=True, check=False)
+        assert result.returncode == 0, f"{path.name} {job_id} step {n}:\n{result.stdout}"
+
+
+def test_zizmor_offline_reports_nothing_high() -> None:
+    zizmor = VENV_BIN / "zizmor"
+    assert zizmor.is_file(), "zizmor is a dev dependency: pip install -e '.[dev]'"
+    result = subprocess.run(
+        [str(zizmor), "--offline", "--min-severity", "high", "--format", "plain", *map(str, WORKFLOWS)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    # The default persona too: no finding of any severity.
+    everything = subprocess.run(
+        [str(zizmor), "--offline", *map(str, WORKFLOWS)], capture_output=True, text=True, check=False
+    )
+    assert everything.returncode == 0, everything.stdout + everything.stderr
+    assert "No findings to report" in everything.stdout + everything.stderr
