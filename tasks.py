@@ -324,3 +324,13 @@ def complement(
             update_baseline=update_baseline,
         )
         complement_module.run(settings, settings.vectors(), options)
+
+
+@task(help={"quick": "cheap figures only, sharing at N=2", "budget": "seconds before sharing stops adding sizes"})
+def bench(c, quick=False, budget=3600):
+    """Run the benchmarks (cold/warm/incremental, sharing, front overhead) into bench/results/."""
+    from bakery import bench as bench_module
+
+    with guard():
+        load({})
+        print(f"wrote {bench_module.run(quick, float(budget))}")
