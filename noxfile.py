@@ -6,6 +6,8 @@ Positional arguments after `--` are targets: `nox -s "bake(sys=debian,feat=all)"
 
 from __future__ import annotations
 
+import sys
+
 import nox
 
 from bakery import bake as bake_module
@@ -22,6 +24,7 @@ def _bake_session(entry: sessions.Session):
             settings = cli.load({})
             bake_module.run(settings, session.posargs, [entry.vector], out=session.log)
         except BakeryError as exc:
+            print(f"bakery: error: {exc}", file=sys.stderr)
             session.error(str(exc))
 
     bake.__doc__ = entry.description
@@ -32,8 +35,10 @@ def _register() -> None:
     try:
         vectors = cli.load({}).vectors(use_matrix=True)
     except BakeryError as exc:
-        # A bad setting must not hide every session: report it when one runs.
+        # A bad setting must not hide every session: say it now (a named
+        # session would otherwise just be "not found") and when one runs.
         message = str(exc)
+        print(f"bakery: error: {message}", file=sys.stderr)
 
         @nox.session(python=False, name="bake(invalid-settings)")
         def invalid(session: nox.Session) -> None:

@@ -205,9 +205,10 @@ def plan(
         )
         flags["BAKERY_MATRIX"] = matrix_name
         settings = load(flags)
+        out_dir = plan_module.prepare_out(settings.run_dir.parent / out)
         result = plan_module.build(settings, _targets(targets), settings.vectors(use_matrix=matrix))
         print("\n".join(plan_module.report(result)))
-        for path in plan_module.write_graph(result, settings.run_dir.parent / out):
+        for path in plan_module.write_graph(result, out_dir):
             print(f"wrote {path}")
 
 
@@ -256,7 +257,7 @@ def generate(c, check=False):
     """Regenerate bake.hcl's axis variables from docker/matrix.toml."""
     with guard():
         settings = load({})
-        path = settings.bake_file
+        path = bake_module.bake_file(settings)
         if check:
             if hclgen.current(path) != hclgen.render(settings.definition):
                 raise BakeryError(f"{path} has drifted from docker/matrix.toml; run: invoke generate")

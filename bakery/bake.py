@@ -31,7 +31,7 @@ def check_targets(targets: Sequence[str]) -> tuple[str, ...]:
     for target in targets:
         if target.startswith("-"):
             raise UsageError(f"unknown option {target!r}; see: invoke --help bake")
-        if not _TARGET.match(target):
+        if not _TARGET.fullmatch(target):
             raise UsageError(f"target {target!r} is not a valid bake target name; allowed: [A-Za-z0-9][A-Za-z0-9_-]*")
     return tuple(targets) or DEFAULT_TARGETS
 

@@ -162,7 +162,14 @@ def ensure(settings: Settings, entitlements: tuple[str, ...], config_dir: Path) 
     return report
 
 
+_ENDPOINT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@+=-]*")
+
+
 def append(settings: Settings, endpoint: str) -> str:
+    if not _ENDPOINT.fullmatch(endpoint):
+        raise UsageError(f"--append {endpoint!r} is not an endpoint; allowed: a value matching {_ENDPOINT.pattern}")
+    if settings["BAKERY_DRIVER"] == "docker":
+        raise UsageError("--append needs a docker-container, remote or kubernetes builder, not the engine's own")
     builder = name(settings)
     require(builder)
     docker.run(

@@ -172,7 +172,7 @@ def project_baseline(environ: Mapping[str, str] | None = None) -> Path:
 
 def make_plan(settings: Settings, vectors: Sequence[Vector], options: Options) -> Plan:
     if len(vectors) != 1:
-        raise UsageError(f"invoke complement runs one vector; the selection has {len(vectors)}: give one value per axis")
+        raise UsageError(f"invoke complement runs one vector, not {len(vectors)}: give one value per axis")
     vector = vectors[0]
     run_id = sanitize_run_id(options.run_id)
     results_dir = prepare_results_dir(settings.results_dir)
@@ -230,9 +230,7 @@ def passthrough(environ: Mapping[str, str] | None = None) -> list[str]:
     return [part for name in names for part in ("-e", name)]
 
 
-def tester_argv(
-    settings: Settings, plan: Plan, *, detach: bool, environ: Mapping[str, str] | None = None
-) -> list[str]:
+def tester_argv(settings: Settings, plan: Plan, *, detach: bool) -> list[str]:
     """`docker run` for the tester. No --rm: results are copied out after it exits."""
     run_env = [part for name in RUN_SETTINGS if settings[name] for part in ("-e", f"{name}={settings[name]}")]
     return [
@@ -254,7 +252,7 @@ def tester_argv(
         "-e",
         f"BAKERY_RUN_LABEL={plan.label}",
         *run_env,
-        *passthrough(environ),
+        *passthrough(),
         plan.tester_image,
         plan.testee_image,
     ]
@@ -263,7 +261,8 @@ def tester_argv(
 def _start_and_wait(argv: Sequence[str], name: str, detach: bool) -> int:
     """Run the tester with its logs streamed; its exit code."""
     if detach:
-        # CI: detached, logs followed, so a hung CLI attachment cannot hide the exit code.
+        # CI: detached with the logs followed, as the original did; unlike it,
+        # the exit code is read back below rather than ignored.
         try:
             docker.run(argv)
         except DockerError as exc:

@@ -22,6 +22,8 @@ DEFINITION = ROOT / "docker" / "matrix.toml"
 
 # Every axis value must be safe in a bake target name after the name rule
 # ("." -> "_") and in an image tag: no "--" (our separator), no edge "-".
+# Seven values joined into an image name must stay far below Docker's 255.
+MAX_VALUE = 64
 _SAFE = re.compile(r"^[a-z0-9_]([a-z0-9._-]*[a-z0-9_])?$")
 
 
@@ -45,11 +47,12 @@ class Axis:
 
     def check(self, value: object, source: str) -> str:
         """The value if it is allowed; otherwise a UsageError naming all three."""
-        ok = isinstance(value, str) and _SAFE.match(value) and "--" not in value
+        ok = isinstance(value, str) and len(value) <= MAX_VALUE and bool(_SAFE.fullmatch(value)) and "--" not in value
         if ok and self.values is not None:
             ok = value in self.values
         elif ok and self.pattern is not None:
-            ok = bool(self.pattern.match(value))  # type: ignore[arg-type]
+            # fullmatch: `$` alone would also accept a trailing newline.
+            ok = bool(self.pattern.fullmatch(value))  # type: ignore[arg-type]
         if not ok:
             raise UsageError(f"{source}: {_show(value)} is not a valid {self.name}; allowed: {self.allowed()}")
         return value  # type: ignore[return-value]

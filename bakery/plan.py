@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bakery import bake
+from bakery.errors import UsageError
 from bakery.matrix import Vector
 from bakery.settings import Settings
 
@@ -83,8 +84,16 @@ def report(plan: Plan) -> list[str]:
     return lines
 
 
+def prepare_out(directory: Path) -> Path:
+    """Create the output directory first: a bad --out fails before any work."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"--out {directory}: cannot create the directory ({exc.strerror})") from exc
+    return directory
+
+
 def write_graph(plan: Plan, directory: Path) -> list[Path]:
-    directory.mkdir(parents=True, exist_ok=True)
     dot = directory / "tree.dot"
     dot.write_text(plan.dot())
     written = [dot]

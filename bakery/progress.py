@@ -2,9 +2,10 @@
 
 Each rawjson line is a SolveStatus: {"vertexes": [...], "logs": [...], ...}.
 A vertex is one step; its name looks like
-`[<bake target> <stage> 3/4] RUN ...`, where the target is the bake target
-that asked for it (BuildKit runs a shared step once, under the first
-requester's name). Bench and the engine tests count steps with this module.
+`[<bake target> <stage> 3/4] RUN ...`, where the target is a bake target
+that asked for it. BuildKit runs a shared step once and renames it for each
+requester, so per-target counts credit shared steps to one of them. Bench
+and the engine tests count steps with this module.
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ class Vertex:
         """A Dockerfile instruction that does work: not loading definitions,
         contexts or metadata, not FROM, not the LINK half of COPY --link."""
         target, stage, text = _parse(self.name)
-        if target is None or target == "internal" or stage == "internal":
+        # Dockerfile instructions carry an i/n counter; [auth], [internal] don't.
+        if target is None or stage == "internal" or not _has_counter(self.name):
             return False
         if stage is not None and stage.startswith("context"):
             return False
@@ -59,6 +61,11 @@ class Vertex:
         if self.cached:
             return "cached"
         return "ran" if self.completed else "running"
+
+
+def _has_counter(name: str) -> bool:
+    inside = name[1:].split("] ", 1)[0] if name.startswith("[") else ""
+    return bool(inside) and bool(_STEP.match(inside.rsplit(" ", 1)[-1]))
 
 
 def _parse(name: str) -> tuple[str | None, str | None, str]:

@@ -21,11 +21,21 @@ def redact_env(env: Mapping[str, str]) -> dict[str, str]:
     return {k: (MASK if is_secret_name(k) and v else v) for k, v in env.items()}
 
 
-# NAME=value and "name": "value" forms, for free text such as stderr.
-_ASSIGNMENT = re.compile(r"""(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?P<sep>=|"?\s*:\s*"?)(?P<value>[^\s"',]+)""")
+# A secret-looking name, then `=` or `:` (optionally quoted), then the value
+# (optionally quoted). Only secret-looking names are matched, so an ordinary
+# `ERROR: GH_TOKEN=x` cannot swallow the assignment that follows it.
+_SECRET_NAME = r"[A-Za-z0-9_.-]*(?:TOKEN|SECRET|PASSWORD|PASSWD|KEY|AUTH|CREDENTIAL)[A-Za-z0-9_.-]*"
+_ASSIGNMENT = re.compile(rf"""(?i)(?P<name>{_SECRET_NAME})(?P<sep>["']?\s*[=:]\s*["']?)(?P<value>[^\s"',}}]+)""")
 # HTTP basic/bearer credentials and user:password@host in URLs.
 _URL_AUTH = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@\s:]+:[^/@\s]+@")
 _BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+")
+
+
+def _mask(match: re.Match[str]) -> str:
+    # Already masked, or the scheme word of a masked Bearer/Basic credential.
+    if match["value"] == MASK or match["value"].lower() in ("bearer", "basic"):
+        return match[0]
+    return f"{match['name']}{match['sep']}{MASK}"
 
 
 def redact_text(text: str, secrets: tuple[str, ...] = ()) -> str:
@@ -33,12 +43,8 @@ def redact_text(text: str, secrets: tuple[str, ...] = ()) -> str:
     for value in secrets:
         if len(value) >= 4:
             text = text.replace(value, MASK)
-
-    def _mask(match: re.Match[str]) -> str:
-        if is_secret_name(match["name"]):
-            return f"{match['name']}{match['sep']}{MASK}"
-        return match[0]
-
-    text = _ASSIGNMENT.sub(_mask, text)
+    # Bearer/Basic first: `Authorization: Bearer x` must lose x, not "Bearer".
+    # URL credentials before assignments: `https://x-token:secret@host` is one URL.
     text = _URL_AUTH.sub(lambda m: f"{m['scheme']}{MASK}@", text)
-    return _BEARER.sub(lambda m: f"{m[1]} {MASK}", text)
+    text = _BEARER.sub(lambda m: f"{m[1]} {MASK}", text)
+    return _ASSIGNMENT.sub(_mask, text)

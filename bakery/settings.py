@@ -37,6 +37,7 @@ class Spec:
     default: str
     help: str
     choices: tuple[str, ...] = ()
+    pattern: str = ""
 
 
 # The original's variables first, then ours. Axis variables (singular and
@@ -61,7 +62,13 @@ SPECS: tuple[Spec, ...] = (
     Spec("BAKERY_BUILDER_SCOPE", "choice", "actor", "builder name scope", ("actor", "branch", "runner")),
     Spec("BAKERY_BUILDKIT_IMAGE", "str", "", "BuildKit image for docker-container builders (air-gapped mirrors)"),
     Spec("BAKERY_DRIVER_OPTS", "list", "[]", "JSON array of extra --driver-opt values (remote, kubernetes, ...)"),
-    Spec("BAKERY_ENDPOINT", "str", "", "builder endpoint (remote: tcp://..., kubernetes: context)"),
+    Spec(
+        "BAKERY_ENDPOINT",
+        "str",
+        "",
+        "builder endpoint (remote: tcp://..., kubernetes: context)",
+        pattern=r"[A-Za-z0-9][A-Za-z0-9._:/@+=-]*",
+    ),
     Spec("BAKERY_BOOTSTRAP", "bool", "true", "pass --bootstrap when creating a docker-container builder"),
     Spec("BAKERY_GC_RESERVED", "str", "10GB", "buildkitd GC: space always kept for cache"),
     Spec("BAKERY_GC_MAX_USED", "str", "60GB", "buildkitd GC: most space the cache may use"),
@@ -75,8 +82,20 @@ SPECS: tuple[Spec, ...] = (
     Spec("BAKERY_PROVENANCE", "bool", "false", "attach provenance attestations (off: clean manifests)"),
     Spec("BAKERY_SECRETS", "list", "[]", 'JSON array of buildx --secret specs, e.g. ["id=gh,env=GH_TOKEN"]'),
     Spec("BAKERY_SSH", "list", "[]", 'JSON array of buildx --ssh specs, e.g. ["default"]'),
-    Spec("BAKERY_MIRROR", "str", "", "Debian mirror for `invoke system-image` (empty: mmdebstrap's default)"),
-    Spec("BAKERY_SUITE", "str", "", "Debian suite for `invoke system-image` (empty: from sys_version)"),
+    Spec(
+        "BAKERY_MIRROR",
+        "str",
+        "",
+        "Debian mirror for `invoke system-image` (empty: mmdebstrap's default)",
+        pattern=r"(https?|file)://[A-Za-z0-9._~:/?#@!$&'()*+,;=%-]+",
+    ),
+    Spec(
+        "BAKERY_SUITE",
+        "str",
+        "",
+        "Debian suite for `invoke system-image` (empty: from sys_version)",
+        pattern=r"[a-z][a-z0-9.-]{0,40}",
+    ),
     Spec("BAKERY_DOTENV", "str", ".env", "the .env file read below the environment"),
     Spec("BAKERY_RESULTS_DIR", "str", "results", "where `invoke complement` extracts results and logs"),
     Spec("BAKERY_BASELINE", "str", "", "Complement baseline file; empty: the one in the project source"),
@@ -208,15 +227,17 @@ def _flag_name(name: str) -> str:
 
 def _check(spec: Spec, raw: str, source: str) -> str:
     if spec.kind == "bool":
-        if raw.lower() not in _BOOLS:
+        if raw not in _BOOLS:
             raise UsageError(f"{source}={_quote(raw)} is not a boolean; allowed: true, false, 1, 0")
-        return raw.lower()
+        return raw
     if spec.kind == "int" and raw and not raw.isdigit():
         raise UsageError(f"{source}={_quote(raw)} is not a whole number")
     if spec.kind == "choice" and raw not in spec.choices:
         raise UsageError(f"{source}={_quote(raw)} is not allowed; allowed: {', '.join(spec.choices)}")
     if spec.kind == "list":
         _json_list(raw, source)
+    if spec.pattern and raw and not re.fullmatch(spec.pattern, raw):
+        raise UsageError(f"{source}={_quote(raw)} is not allowed; allowed: a value matching {spec.pattern}")
     if "\n" in raw or "\x00" in raw:
         raise UsageError(f"{source} contains a newline or NUL byte; give one line")
     return raw

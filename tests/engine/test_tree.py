@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import io
 import shutil
-import tarfile
 import subprocess
+import tarfile
 import uuid
 from pathlib import Path
 
@@ -131,5 +131,6 @@ def test_the_other_offline_families_build(default_build: object) -> None:
         subprocess.run(["docker", "rm", created], capture_output=True, check=False)
     # docker export adds the container's own files (.dockerenv, etc/hosts, ...).
     runtime = {".dockerenv", "etc/hosts", "etc/hostname", "etc/resolv.conf", "dev/console"}
-    names = {m.name for m in tarfile.open(fileobj=io.BytesIO(listing)).getmembers() if m.isfile()} - runtime
+    with tarfile.open(fileobj=io.BytesIO(listing)) as tar:
+        names = {m.name for m in tar.getmembers() if m.isfile()} - runtime
     assert names == {"mxd"}

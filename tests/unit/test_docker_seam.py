@@ -82,13 +82,18 @@ def test_docker_error_without_output_and_exit_code_mapping(seam: Recorder):
 
 
 def test_docker_error_message_redacts_secrets(seam: Recorder):
-    seam.respond = fail(1, "pushing\nERROR: denied for GH_TOKEN=sekrit123 at https://bob:pa55word@registry.invalid/v2\n")
+    seam.respond = fail(
+        1, "pushing\nERROR: denied for GH_TOKEN=sekrit123 at https://bob:pa55word@registry.invalid/v2\n"
+    )
     with pytest.raises(DockerError) as info:
         docker.run(["push", "x"])
     message = str(info.value)
     assert "sekrit123" not in message
     assert "pa55word" not in message
-    assert message == "docker push x failed with exit code 1: ERROR: denied for GH_TOKEN=*** at https://***@registry.invalid/v2"
+    assert (
+        message
+        == "docker push x failed with exit code 1: ERROR: denied for GH_TOKEN=*** at https://***@registry.invalid/v2"
+    )
 
 
 def test_check_false_returns_the_failure(seam: Recorder):

@@ -184,11 +184,6 @@ def test_booleans_refuse_anything_else(raw: str):
     assert message == f"NO_BAKE={raw!r} is not a boolean; allowed: true, false, 1, 0"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (spec deviation): issue 3 says booleans accept only true, false, 1 and 0, but _check "
-    "lower-cases first, so TRUE/True/FALSE pass; compare raw (not raw.lower()) against _BOOLS",
-)
 @pytest.mark.parametrize("raw", ["TRUE", "True", "FALSE"])
 def test_booleans_are_case_sensitive(raw: str):
     usage_error(CI_SILENT_BAKE=raw)

@@ -1,0 +1,109 @@
+"""Unit tests for bakery.sessions: nox session ids, tags and descriptions.
+
+The ids are written out by hand (issue 3 §5: `bake(` k=v pairs `)`, sys and
+feat always, other axes only when they vary, in a fixed order).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from bakery.matrix import cross, load
+from bakery.sessions import sessions
+
+pytestmark = pytest.mark.unit
+
+
+def expanded(name: str):
+    definition = load()
+    return definition.expand(definition.matrix(name))
+
+
+def test_default_matrix_ids():
+    assert [s.id for s in sessions(expanded("default"))] == [
+        "bake(sys=debian,feat=none)",
+        "bake(sys=debian,feat=default)",
+        "bake(sys=debian,feat=all)",
+    ]
+
+
+def test_ci_matrix_ids():
+    assert [s.id for s in sessions(expanded("ci"))] == [
+        "bake(sys=debian,feat=none,profile=test,toolchain=nightly)",
+        "bake(sys=debian,feat=default,profile=test,toolchain=nightly)",
+        "bake(sys=debian,feat=default,profile=test,toolchain=stable)",
+        "bake(sys=debian,feat=all,profile=test,toolchain=nightly)",
+        "bake(sys=debian,feat=all,profile=test,toolchain=stable)",
+        "bake(sys=debian,feat=none,profile=release,toolchain=nightly)",
+        "bake(sys=debian,feat=none,profile=release,toolchain=stable)",
+        "bake(sys=debian,feat=default,profile=release,toolchain=nightly)",
+        "bake(sys=debian,feat=default,profile=release,toolchain=stable)",
+        "bake(sys=debian,feat=all,profile=release,toolchain=nightly)",
+        "bake(sys=debian,feat=all,profile=release,toolchain=stable)",
+    ]
+
+
+def test_a_single_vector_shows_only_sys_and_feat():
+    assert [s.id for s in sessions([load().default_vector()])] == ["bake(sys=debian,feat=default)"]
+
+
+def test_sys_version_target_and_sys_target_appear_when_they_vary():
+    vectors = cross(
+        load(),
+        {
+            "sys_version": ["testing-slim", "bookworm-slim"],
+            "rust_target": ["x86_64-unknown-linux-gnu"],
+            "sys_target": ["x86_64-v1-linux-gnu", "x86_64-v3-linux-gnu"],
+        },
+    )
+    assert [s.id for s in sessions(vectors)] == [
+        "bake(sys=debian,feat=default,sys_version=testing-slim,sys_target=x86_64-v1-linux-gnu)",
+        "bake(sys=debian,feat=default,sys_version=testing-slim,sys_target=x86_64-v3-linux-gnu)",
+        "bake(sys=debian,feat=default,sys_version=bookworm-slim,sys_target=x86_64-v1-linux-gnu)",
+        "bake(sys=debian,feat=default,sys_version=bookworm-slim,sys_target=x86_64-v3-linux-gnu)",
+    ]
+
+
+def test_rust_target_is_shown_as_target():
+    vectors = cross(load(), {"rust_target": ["x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu"]})
+    assert [s.id for s in sessions(vectors)] == [
+        "bake(sys=debian,feat=default,target=x86_64-unknown-linux-gnu)",
+        "bake(sys=debian,feat=default,target=aarch64-unknown-linux-gnu)",
+    ]
+
+
+def test_no_vectors_no_sessions():
+    assert sessions([]) == []
+
+
+def test_ids_are_unique_and_need_no_quoting_inside_double_quotes():
+    ids = [s.id for s in sessions(expanded("ci"))]
+    assert len(set(ids)) == 11
+    for session_id in ids:
+        assert re.fullmatch(r"bake\([a-z_]+=[a-z0-9._-]+(,[a-z_]+=[a-z0-9._-]+)*\)", session_id)
+
+
+def test_tags_are_every_axis_value():
+    first = sessions(expanded("ci"))[0]
+    assert first.tags == (
+        "test",
+        "nightly",
+        "x86_64-unknown-linux-gnu",
+        "none",
+        "debian",
+        "testing-slim",
+        "x86_64-v1-linux-gnu",
+    )
+    by_tag = [s.id for s in sessions(expanded("default")) if "all" in s.tags]
+    assert by_tag == ["bake(sys=debian,feat=all)"]
+
+
+def test_description_names_the_vector():
+    (session,) = sessions([load().vector({"feat_set": "none"})])
+    assert session.description == (
+        "Bake the default group (or the given targets) for cargo_profile=release,rust_toolchain=distro,"
+        "rust_target=x86_64-unknown-linux-gnu,feat_set=none,sys_name=debian,sys_version=testing-slim,"
+        "sys_target=x86_64-v1-linux-gnu."
+    )
