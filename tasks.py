@@ -9,8 +9,10 @@ from __future__ import annotations
 from invoke import task
 
 from bakery import bake as bake_module
+from bakery import bench as bench_module
 from bakery import builder as builder_module
 from bakery import clean as clean_module
+from bakery import complement as complement_module
 from bakery import doctor as doctor_module
 from bakery import hclgen, program, report
 from bakery import plan as plan_module
@@ -300,8 +302,6 @@ def complement(
     sys_target=None,
 ):
     """Run the Complement suite for one vector and fail on regressions against the baseline."""
-    from bakery import complement as complement_module
-
     with guard():
         flags = _axes(
             cargo_profile=cargo_profile,
@@ -330,8 +330,6 @@ def complement(
 @task(help={"quick": "cheap figures only, sharing at N=2", "budget": "seconds before sharing stops adding sizes"})
 def bench(c, quick=False, budget=3600):
     """Run the benchmarks (cold/warm/incremental, sharing, front overhead) into bench/results/."""
-    from bakery import bench as bench_module
-
     with guard():
         load({})
         print(f"wrote {bench_module.run(quick, float(budget))}")
