@@ -16,6 +16,7 @@ from bakery import complement as complement_module
 from bakery import doctor as doctor_module
 from bakery import hclgen, program, report
 from bakery import plan as plan_module
+from bakery import reaper as reaper_module
 from bakery import system_image as system_image_module
 from bakery.cli import AXIS_HELP, guard, load
 from bakery.errors import EXIT_ENVIRONMENT, BakeryError, UsageError
@@ -41,6 +42,7 @@ def _targets(targets: str | None) -> list[str]:
         "rm": "remove the builder",
         "status": "show driver, nodes, BuildKit, disk",
         "prune": "prune the builder cache",
+        "reap": "remove scoped builders (bakery-*) idle longer than AGE: 90s, 30m, 12h, 7d, 2w",
         "keep_storage": "with --prune: cache to keep, e.g. 10GB",
         "filter": "with --prune: a filter (repeatable)",
         "append": "add a node at this endpoint",
@@ -56,6 +58,7 @@ def builder(
     rm=False,
     status=False,
     prune=False,
+    reap=None,
     keep_storage=None,
     filter=None,
     append=None,
@@ -73,6 +76,8 @@ def builder(
         )
         if rm:
             print(builder_module.remove(settings))
+        elif reap:
+            reaper_module.reap(reaper_module.parse_age(reap), keep=[builder_module.name(settings)])
         elif prune:
             print(builder_module.prune(settings, keep_storage, tuple(filter or ())))
         elif append:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bakery import ROOT, builder, docker, matrix, progress
+from bakery import ROOT, builder, cache, docker, matrix, progress
 from bakery.argv import options
 from bakery.errors import BakeryError, DiskSpaceError, EnvironmentNotReady, UsageError
 from bakery.redact import redact_env
@@ -36,13 +36,16 @@ def check_targets(targets: Sequence[str]) -> tuple[str, ...]:
     return tuple(targets) or DEFAULT_TARGETS
 
 
-def bake_env(settings: Settings, block: Mapping[str, Sequence[str]]) -> dict[str, str]:
+def bake_env(settings: Settings, block: Mapping[str, Sequence[str]], cache_scope: str = "") -> dict[str, str]:
     """The environment for one bake run: the matrix block as the plural
     JSON-array variables; any singular or plural axis variable inherited from
-    the caller is dropped, so only validated values reach bake."""
+    the caller is dropped, so only validated values reach bake. cache_scope
+    (bakery.cache) is ours alone: an inherited one is dropped too."""
     axes = settings.definition.axes
-    drop = [a.name for a in axes] + [a.plural for a in axes]
+    drop = [a.name for a in axes] + [a.plural for a in axes] + ["cache_scope"]
     variables = {a.plural: json.dumps(list(block[a.name])) for a in axes}
+    if cache_scope:
+        variables["cache_scope"] = cache_scope
     # The metadata file needs no provenance; resolving it costs a step per target.
     variables["BUILDX_METADATA_PROVENANCE"] = "disabled"
     return docker.environment(variables, drop)
@@ -121,8 +124,10 @@ def bake_argv(
     allow_supported: bool,
     metadata_file: Path | None,
     progress_mode: str,
+    cache_sets: Sequence[str] = (),
 ) -> list[str]:
     nprocs = settings.nprocs()
+    sets = [*([f"*.args.nprocs={nprocs}"] if nprocs else []), *cache_sets]
     return [
         "buildx",
         "bake",
@@ -132,7 +137,7 @@ def bake_argv(
             progress=progress_mode,
             metadata_file=str(metadata_file) if metadata_file else None,
             provenance="true" if settings.flag("BAKERY_PROVENANCE") else "false",
-            set=[f"*.args.nprocs={nprocs}"] if nprocs else None,
+            set=sets or None,
             allow=list(allow) if allow_supported else None,
             secret=list(settings.items("BAKERY_SECRETS")),
             ssh=list(settings.items("BAKERY_SSH")),
@@ -159,15 +164,16 @@ def run(
     if settings.flag("CI_VERBOSE_ENV"):
         for key, value in sorted(redact_env(os.environ).items()):
             out(f"env {key}={value}")
+    plan = cache.from_settings(settings)
     runs = []
     for block in blocks:
-        env = bake_env(settings, block)
+        env = bake_env(settings, block, cache_scope=plan.scope)
         definition = print_definition(settings, targets, env)
         if print_only or settings.flag("CI_PRINT_BAKE"):
             out(json.dumps(definition, indent=2))
         if print_only:
             continue
-        runs.append(_bake(settings, targets, block, env, definition, progress_mode, out))
+        runs.append(_bake(settings, targets, block, env, definition, progress_mode, out, plan))
     return runs
 
 
@@ -179,14 +185,21 @@ def _bake(
     definition: Mapping,
     progress_mode: str,
     out: Callable[[str], None],
+    plan: cache.CachePlan,
 ) -> progress.Progress:
     docker.require_daemon()
     buildx = docker.buildx()
     builder_name = builder.name(settings)
-    builder.require(builder_name)
+    status = builder.require(builder_name)
     free_space_gate(settings)
     record = RunRecord.create(settings)
-    allow = entitlements(definition, bake_file(settings), Path.cwd())
+    instances = cache.instances(dict(definition))
+    if plan.export is not None and status.driver == "docker":
+        problem = cache.export_problem(plan, status.driver, builder.containerd_store())
+        if problem:
+            out(f"WARNING {problem}")
+    plan.prepare()
+    allow = sorted({*entitlements(definition, bake_file(settings), Path.cwd()), *plan.entitlements()})
     mode = "rawjson" if progress_mode == "auto" else progress_mode
     argv = bake_argv(
         settings,
@@ -196,6 +209,7 @@ def _bake(
         allow_supported=buildx.allow,
         metadata_file=record.directory / "metadata.json",
         progress_mode="quiet" if settings.flag("CI_SILENT_BAKE") and mode != "rawjson" else mode,
+        cache_sets=plan.set_values(instances),
     )
     label = " ".join(f"{k}={','.join(v)}" for k, v in block.items())
     (record.directory / "command.json").write_text(json.dumps({"argv": ["docker", *argv], "vector": block}, indent=2))
@@ -223,6 +237,8 @@ def _bake(
         raise BakeryError(
             f"bake failed with exit code {result.returncode}; see {record.directory}", exit_code=result.returncode
         )
+    for line in plan.publish(instances):
+        log.info(line)
     out(f"ACCEPT {' '.join(targets)} [{label}] (record: {record.directory})")
     return tracker
 

@@ -72,7 +72,11 @@ VERSIONS = ".versions"
 BLOBS = ".blobs"
 KEEP_VERSIONS = 3  # per instance, besides the current one
 MIN_VERSION_AGE = 3600.0  # seconds before a superseded version may be removed
-_REGISTRY = re.compile(r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)+$")
+# host/path with an explicit registry host (Docker's rule: a dot, a port or
+# localhost), so that a relative directory is never mistaken for a registry.
+_REGISTRY = re.compile(
+    r"^(localhost(:[0-9]+)?|[a-z0-9-]+(\.[a-z0-9-]+)+(:[0-9]+)?|[a-z0-9-]+:[0-9]+)(/[a-z0-9]+([._-][a-z0-9]+)*)+$"
+)
 _INSTANCE = re.compile(r"^[A-Za-z0-9_-]{1,200}$")
 
 
@@ -119,7 +123,7 @@ class Location:
             return cls("registry", value)
         raise UsageError(
             f"{source}={value!r} is neither an absolute directory nor a registry repository "
-            "(host/path, no tag); give e.g. /srv/bakery-cache or ghcr.io/owner/cache"
+            "(registry host/path, no tag); give e.g. /srv/bakery-cache or ghcr.io/owner/cache"
         )
 
     def entry(self, instance: str) -> str:
@@ -141,6 +145,11 @@ class Location:
         return f"type=local,dest={Path(self.base) / VERSIONS / instance / run_id},mode=max"
 
 
+def new_run_id() -> str:
+    """Sorts by time; unique across concurrent runs."""
+    return time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+
+
 def registry_tag(instance: str) -> str:
     """A tag is at most 128 characters; longer names keep a hash suffix."""
     if len(instance) <= 128:
@@ -155,7 +164,7 @@ class CachePlan:
     scope: str
     imports: tuple[Location, ...] = ()
     export: Location | None = None
-    run_id: str = field(default_factory=lambda: time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8])
+    run_id: str = field(default_factory=lambda: new_run_id())
 
     def set_values(self, instances: Iterable[str]) -> list[str]:
         """`--set` values for these target instances (the names in the bake
@@ -171,6 +180,22 @@ class CachePlan:
             if self.export:
                 values.append(f"{instance}.cache-to={self.export.destination(instance, self.run_id)}")
         return values
+
+    def entitlements(self) -> list[str]:
+        """bake --allow values for the local roots (buildx 0.29 refuses local
+        cache paths outside the working directory without them). An
+        untrusted plan never asks for fs.write on the shared root."""
+        allow = [f"fs.read={loc.base}" for loc in self.imports if loc.kind == "local"]
+        if self.export is not None and self.export.kind == "local":
+            allow.append(f"fs.write={self.export.base}")
+        return sorted(set(allow))
+
+    def prepare(self) -> None:
+        """Create the local export root before baking: buildx checks the
+        fs.write entitlement on the nearest existing directory, so a missing
+        root would ask for write access to its parent."""
+        if self.export is not None and self.export.kind == "local":
+            Path(self.export.base).mkdir(parents=True, exist_ok=True)
 
     def argv(self, instances: Iterable[str]) -> list[str]:
         return [part for value in self.set_values(instances) for part in ("--set", value)]
@@ -213,12 +238,12 @@ def cache_plan(
     """Apply the trust rules to a shared location and a scopes directory."""
     trusted, reason = trust(event, ref, default_branch)
     scope = scope_name(trusted, actor, repository, ref_name)
-    extra = {"run_id": run_id} if run_id else {}
+    run_id = run_id or new_run_id()
     if not shared:
-        return CachePlan(trusted, reason + "; no shared cache configured", scope, **extra)
+        return CachePlan(trusted, reason + "; no shared cache configured", scope, run_id=run_id)
     location = Location.parse(shared)
     if trusted:
-        return CachePlan(trusted, reason, scope, (location,), location, **extra)
+        return CachePlan(trusted, reason, scope, (location,), location, run_id)
     own = Location("local", os.path.normpath(str(scopes_dir or default_scopes_dir()) + "/" + scope))
     if not own.base.startswith("/"):
         raise UsageError(f"BAKERY_CACHE_SCOPES_DIR={scopes_dir!s} must be an absolute directory")
@@ -226,7 +251,7 @@ def cache_plan(
         raise UsageError(
             f"the scope directory {own.base} and the shared cache {location.base} overlap; keep them apart"
         )
-    return CachePlan(trusted, reason, scope, (location, own), own, **extra)
+    return CachePlan(trusted, reason, scope, (location, own), own, run_id)
 
 
 def from_settings(

@@ -123,6 +123,9 @@ def reap(
         else:
             failed.append(b.name)
             out(f"failed to reap {b.name}: {(result.stderr.strip().splitlines() or ['no output'])[-1]}")
+    scoped = len(chosen) + sum(1 for note in notes if note.startswith("keep "))
+    verb, count = ("would reap", len(chosen)) if dry_run else ("reaped", len(removed))
+    out(f"{verb} {count} of {scoped} scoped builders (idle longer than {_span(max_age)})")
     if failed:
         raise BakeryError(f"could not remove {len(failed)} builder(s): {', '.join(failed)}")
     return removed

@@ -167,7 +167,9 @@ def test_registry_location_gets_one_tag_per_instance(tmp_path: Path) -> None:
     assert len(tag) == 128 and tag != cache.registry_tag("x" * 199) and cache.registry_tag("short") == "short"
 
 
-@pytest.mark.parametrize("value", ["relative/dir", "ghcr.io/o/cache:tag", "GHCR.io/Upper", "", "http://x/y"])
+@pytest.mark.parametrize(
+    "value", ["relative/dir", "user/repo", "ghcr.io/o/cache:tag", "GHCR.io/Upper", "", "http://x/y", "ghcr.io"]
+)
 def test_bad_locations_are_usage_errors(value: str) -> None:
     with pytest.raises(UsageError, match="BAKERY_CACHE_DIR"):
         cache.Location.parse(value)
@@ -285,3 +287,35 @@ def test_old_versions_are_pruned_only_when_old_and_beyond_the_newest(tmp_path: P
 def test_instances_of_a_definition() -> None:
     assert cache.instances({"target": {"b": {}, "a": {}}, "group": {"default": {}}}) == ["a", "b"]
     assert cache.instances({}) == []
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "ghcr.io/o/cache",
+        "docker.io/user/repo",
+        "localhost/cache",
+        "registry.local:5000/a/b",
+        "localhost:5000/c",
+        "myreg:5000/x",
+    ],
+)
+def test_registry_locations(value: str) -> None:
+    assert cache.Location.parse(value) == cache.Location("registry", value)
+    assert cache.Location.parse("/srv//cache/") == cache.Location("local", "/srv/cache")
+
+
+def test_entitlements_grant_write_only_on_the_export_root(tmp_path: Path) -> None:
+    shared, scopes = tmp_path / "s", tmp_path / "d"
+    trusted = cache.cache_plan(event="push", ref="refs/heads/main", shared=str(shared), scopes_dir=scopes)
+    assert trusted.entitlements() == [f"fs.read={shared}", f"fs.write={shared}"]
+    untrusted = cache.cache_plan(
+        event="pull_request", ref="refs/pull/1/merge", shared=str(shared), scopes_dir=scopes, actor="m"
+    )
+    assert untrusted.entitlements() == [
+        f"fs.read={scopes}/bakery-m",
+        f"fs.read={shared}",
+        f"fs.write={scopes}/bakery-m",
+    ]
+    registry = cache.cache_plan(event="push", ref="refs/heads/main", shared="ghcr.io/o/c")
+    assert registry.entitlements() == []

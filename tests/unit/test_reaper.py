@@ -68,7 +68,15 @@ def test_reaps_only_idle_scoped_builders(seam) -> None:
         "keep bakery-mine: asked to keep",
         "reaped bakery-old: idle 12d0h",
         "reaped bakery-old-nanos: idle 11d23h",
+        "reaped 2 of 7 scoped builders (idle longer than 7d0h)",
     ]
+
+
+def test_nothing_to_reap_still_says_so(seam) -> None:
+    script(seam, ls_line("default", "docker", "2026-01-01T00:00:00Z"))
+    out: list[str] = []
+    assert reaper.reap(DAY, now=NOW, out=out.append) == []
+    assert out == ["reaped 0 of 0 scoped builders (idle longer than 1d0h)"]
 
 
 def test_age_boundary_is_exclusive(seam) -> None:
@@ -83,6 +91,7 @@ def test_dry_run_removes_nothing(seam) -> None:
     assert reaper.reap(7 * DAY, now=NOW, dry_run=True, out=out.append) == []
     assert [a for a in seam.argvs if "rm" in a] == []
     assert "would reap bakery-old: idle 12d0h" in out
+    assert out[-1] == "would reap 3 of 7 scoped builders (idle longer than 7d0h)"
 
 
 def test_a_failed_removal_is_reported_after_trying_the_rest(seam) -> None:
@@ -90,12 +99,13 @@ def test_a_failed_removal_is_reported_after_trying_the_rest(seam) -> None:
     out: list[str] = []
     with pytest.raises(BakeryError, match="could not remove 1 builder"):
         reaper.reap(7 * DAY, now=NOW, out=out.append)
+    assert "reaped 2 of 7 scoped builders (idle longer than 7d0h)" in out
     assert ("docker", "buildx", "rm", "bakery-old-nanos") in seam.argvs
     assert "failed to reap bakery-old: ERROR: failed to remove bakery-old: busy" in out
 
 
 def test_buildx_without_json_listing_is_an_environment_error(seam) -> None:
-    seam.respond = lambda call: docker.Completed(call.argv, 1, "", 'unknown flag: --format\n')
+    seam.respond = lambda call: docker.Completed(call.argv, 1, "", "unknown flag: --format\n")
     with pytest.raises(EnvironmentNotReady, match="LastActivity"):
         reaper.reap(DAY, now=NOW)
 

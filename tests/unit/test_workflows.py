@@ -137,7 +137,7 @@ def test_matrices_come_from_invoke_matrix() -> None:
     for family in ("lint", "test", "package", "compliance", "publish"):
         job = workflow["jobs"][family]
         assert job["strategy"]["matrix"] == f"${{{{ fromJSON(needs.init.outputs.{family}) }}}}"
-        assert f"echo \"{family}=" in script
+        assert f'echo "{family}=' in script
 
 
 def test_session_ids_built_by_the_workflow_are_nox_sessions(monkeypatch: pytest.MonkeyPatch) -> None:
