@@ -6,6 +6,8 @@ comma-separated values or a JSON array.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from invoke import task
 
 from bakery import bake as bake_module
@@ -26,8 +28,9 @@ program.adopt()
 _AXES = tuple(AXIS_HELP)
 
 
-def _axes(**values: str | None) -> dict[str, str | None]:
-    return {name: values.get(name) for name in _AXES}
+def _axes(args: Mapping[str, object]) -> dict[str, str | None]:
+    """The axis options among a task's arguments (pass `locals()`)."""
+    return {name: args.get(name) for name in _AXES}  # type: ignore[misc]
 
 
 def _targets(targets: str | None) -> list[str]:
@@ -123,15 +126,7 @@ def bake(
     with guard():
         if progress not in ("auto", "plain", "rawjson", "quiet"):
             raise UsageError(f"--progress={progress!r} is not allowed; allowed: auto, plain, rawjson, quiet")
-        flags = _axes(
-            cargo_profile=cargo_profile,
-            rust_toolchain=rust_toolchain,
-            rust_target=rust_target,
-            feat_set=feat_set,
-            sys_name=sys_name,
-            sys_version=sys_version,
-            sys_target=sys_target,
-        )
+        flags = _axes(locals())
         flags["BAKERY_BAKE_FILE"] = file
         flags["BAKERY_MATRIX"] = matrix_name
         settings = load(flags)
@@ -157,15 +152,7 @@ def matrix(
         settings = load(
             {
                 "BAKERY_MATRIX": name,
-                **_axes(
-                    cargo_profile=cargo_profile,
-                    rust_toolchain=rust_toolchain,
-                    rust_target=rust_target,
-                    feat_set=feat_set,
-                    sys_name=sys_name,
-                    sys_version=sys_version,
-                    sys_target=sys_target,
-                ),
+                **_axes(locals()),
             }
         )
         vectors = settings.vectors(use_matrix=True)
@@ -201,15 +188,7 @@ def plan(
 ):
     """Show shared instances, the total against a naive build, and a DOT graph of the tree."""
     with guard():
-        flags = _axes(
-            cargo_profile=cargo_profile,
-            rust_toolchain=rust_toolchain,
-            rust_target=rust_target,
-            feat_set=feat_set,
-            sys_name=sys_name,
-            sys_version=sys_version,
-            sys_target=sys_target,
-        )
+        flags = _axes(locals())
         flags["BAKERY_MATRIX"] = matrix_name
         settings = load(flags)
         out_dir = plan_module.prepare_out(settings.run_dir.parent / out)
@@ -308,15 +287,7 @@ def complement(
 ):
     """Run the Complement suite for one vector and fail on regressions against the baseline."""
     with guard():
-        flags = _axes(
-            cargo_profile=cargo_profile,
-            rust_toolchain=rust_toolchain,
-            rust_target=rust_target,
-            feat_set=feat_set,
-            sys_name=sys_name,
-            sys_version=sys_version,
-            sys_target=sys_target,
-        )
+        flags = _axes(locals())
         settings = load({**flags, "BAKERY_RESULTS_DIR": results_dir, "BAKERY_BASELINE": baseline})
         if compare is not None:
             old, new = complement_module.split_compare(compare)

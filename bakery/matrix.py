@@ -47,15 +47,17 @@ class Axis:
 
     def check(self, value: object, source: str) -> str:
         """The value if it is allowed; otherwise a UsageError naming all three."""
-        ok = isinstance(value, str) and len(value) <= MAX_VALUE and bool(_SAFE.fullmatch(value)) and "--" not in value
-        if ok and self.values is not None:
-            ok = value in self.values
-        elif ok and self.pattern is not None:
-            # fullmatch: `$` alone would also accept a trailing newline.
-            ok = bool(self.pattern.fullmatch(value))  # type: ignore[arg-type]
-        if not ok:
+        if not (isinstance(value, str) and self._allows(value)):
             raise UsageError(f"{source}: {_show(value)} is not a valid {self.name}; allowed: {self.allowed()}")
-        return value  # type: ignore[return-value]
+        return value
+
+    def _allows(self, value: str) -> bool:
+        # fullmatch: `$` alone would also accept a trailing newline.
+        if len(value) > MAX_VALUE or not _SAFE.fullmatch(value) or "--" in value:
+            return False
+        if self.values is not None:
+            return value in self.values
+        return self.pattern is not None and bool(self.pattern.fullmatch(value))
 
 
 def _show(value: object) -> str:
@@ -152,11 +154,11 @@ def load(path: Path = DEFINITION) -> Definition:
     definition = Definition(tuple(axes))
     matrices = {}
     for mname, mspec in raw.get("matrices", {}).items():
-        values = {k: tuple(v) for k, v in mspec.items() if k not in ("exclude", "include")}
-        for axis_name, axis_values in values.items():
+        lists: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in mspec.items() if k not in ("exclude", "include")}
+        for axis_name, axis_values in lists.items():
             for value in axis_values:
                 definition.axis(axis_name).check(value, f"{path.name} matrix {mname}")
-        matrices[mname] = MatrixSpec(mname, values, tuple(mspec.get("exclude", ())), tuple(mspec.get("include", ())))
+        matrices[mname] = MatrixSpec(mname, lists, tuple(mspec.get("exclude", ())), tuple(mspec.get("include", ())))
     return Definition(tuple(axes), matrices)
 
 
