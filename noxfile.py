@@ -22,7 +22,8 @@ def _bake_session(entry: sessions.Session):
     def bake(session: nox.Session) -> None:
         try:
             settings = cli.load({})
-            bake_module.run(settings, session.posargs, [entry.vector], out=session.log)
+            targets = bake_module.split_targets(session.posargs)
+            bake_module.run(settings, targets, [entry.vector], out=session.log)
         except BakeryError as exc:
             print(f"bakery: error: {exc}", file=sys.stderr)
             session.error(str(exc))

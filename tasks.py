@@ -34,7 +34,7 @@ def _axes(args: Mapping[str, object]) -> dict[str, str | None]:
 
 
 def _targets(targets: str | None) -> list[str]:
-    return [t for t in (targets or "").replace(",", " ").split() if t]
+    return bake_module.split_targets([targets])
 
 
 @task(

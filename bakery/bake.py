@@ -27,6 +27,11 @@ _TARGET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
 DEFAULT_TARGETS = ("default",)
 
 
+def split_targets(args: Sequence[str | None]) -> list[str]:
+    """Targets as given on a command line: separate words, comma-separated, or both."""
+    return [t for arg in args for t in (arg or "").replace(",", " ").split() if t]
+
+
 def check_targets(targets: Sequence[str]) -> tuple[str, ...]:
     for target in targets:
         if target.startswith("-"):
