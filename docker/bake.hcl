@@ -324,6 +324,8 @@ function "vector_args" {
     feat_cargo_args = feat_args(feat_set)
     rustflags = "-C target-cpu=${sys_cpu(sys_target)}"
     bin_path = bin_path(cargo_profile, rust_target)
+    profile_dir = profile_dir(cargo_profile)
+    vector_id = join("--", [for v in all(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target) : safe(v)])
   }
 }
 
