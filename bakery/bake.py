@@ -25,6 +25,8 @@ log = logging.getLogger("bakery")
 
 _TARGET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
 DEFAULT_TARGETS = ("default",)
+# The docker CLI's own exit code for a command line it cannot parse (buildx's are 1).
+DOCKER_CLI_USAGE = 125
 
 
 def split_targets(args: Sequence[str | None]) -> list[str]:
@@ -68,6 +70,10 @@ def print_definition(settings: Settings, targets: Sequence[str], env: Mapping[st
     usage errors."""
     argv = ["buildx", "bake", *options(file=str(bake_file(settings)), print=True), *targets]
     result = docker.run(argv, env=env, check=False, quiet=True)
+    if result.returncode == DOCKER_CLI_USAGE:
+        # The docker CLI itself refused the command line: without the buildx
+        # plugin, `docker buildx bake --print` is "unknown flag: --print".
+        docker.require_buildx()
     if result.returncode != 0:
         last = result.stderr.strip().splitlines()[-1:] or ["no output"]
         if "failed to find target" in result.stderr or "not found" in last[0]:

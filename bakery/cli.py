@@ -18,7 +18,7 @@ from invoke.exceptions import Exit
 
 from bakery import settings as settings_module
 from bakery.errors import EXIT_SIGINT, BakeryError, Interrupted
-from bakery.redact import redact_text
+from bakery.redact import redact_message
 from bakery.settings import Settings
 
 AXIS_HELP = {
@@ -56,7 +56,7 @@ def guard() -> Iterator[None]:
     except KeyboardInterrupt:
         raise Exit("bakery: interrupted", code=EXIT_SIGINT) from None
     except BakeryError as exc:
-        raise Exit(f"bakery: error: {redact_text(str(exc))}", code=exc.exit_code) from None
+        raise Exit(f"bakery: error: {redact_message(str(exc))}", code=exc.exit_code) from None
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import IO, Protocol
 
 from bakery.errors import DockerError, EnvironmentNotReady
-from bakery.redact import redact_text
+from bakery.redact import redact_message
 
 log = logging.getLogger("bakery")
 
@@ -138,7 +138,7 @@ def run(
 ) -> Completed:
     """Run `docker ARGS...`; raise DockerError on failure when check is set."""
     argv = ("docker", *args)
-    (log.debug if quiet else log.info)("+ %s", redact_text(shlex.join(argv)))
+    (log.debug if quiet else log.info)("+ %s", redact_message(shlex.join(argv)))
     _audit(argv)
     result = _runner(Call(argv, env, capture, input, timeout, on_stderr))
     if check and result.returncode != 0:
@@ -198,14 +198,20 @@ class Buildx:
         return "--list" in self.bake_flags
 
 
-def buildx() -> Buildx:
-    """The installed buildx and the bake flags its --help offers."""
+def require_buildx() -> str:
+    """The buildx version line; a clear error when the plugin is missing."""
     version = run(["buildx", "version"], check=False, quiet=True)
     if version.returncode != 0:
         raise EnvironmentNotReady(f"docker buildx plugin not found; {PROVISION_HINT}")
+    return version.stdout.strip()
+
+
+def buildx() -> Buildx:
+    """The installed buildx and the bake flags its --help offers."""
+    version = require_buildx()
     help_text = run(["buildx", "bake", "--help"], check=False, quiet=True).stdout
     flags = frozenset(word.rstrip(",") for word in help_text.split() if word.startswith("--"))
-    return Buildx(version.stdout.strip(), flags)
+    return Buildx(version, flags)
 
 
 def image_exists(ref: str) -> bool:

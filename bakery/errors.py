@@ -63,7 +63,7 @@ class DockerError(BakeryError):
     """A docker command failed. Carries argv, exit code and stderr."""
 
     def __init__(self, argv: Sequence[str], returncode: int, stderr: str) -> None:
-        from bakery.redact import redact_text
+        from bakery.redact import redact_message
 
         self.argv = tuple(argv)
         self.returncode = returncode
@@ -71,6 +71,6 @@ class DockerError(BakeryError):
         last = next((ln for ln in reversed(stderr.strip().splitlines()) if ln.strip()), "")
         head = " ".join(self.argv[:3])
         super().__init__(
-            redact_text(f"{head} failed with exit code {returncode}: {last or 'no output'}"),
+            redact_message(f"{head} failed with exit code {returncode}: {last or 'no output'}"),
             exit_code=returncode if 0 < returncode < 128 else EXIT_FAILURE,
         )

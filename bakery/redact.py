@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import fnmatch
+import os
 import re
 from collections.abc import Mapping
 
 # Names that look like secrets (case-insensitive), plus registry auth.
 SECRET_PATTERNS = ("*TOKEN*", "*SECRET*", "*PASSWORD*", "*KEY*", "*AUTH*", "*CREDENTIAL*")
 MASK = "***"
+# Values shorter than this are not masked by value alone: "true", "1234" or a
+# short path would mask ordinary words everywhere.
+MIN_SECRET_VALUE = 6
 
 
 def is_secret_name(name: str) -> bool:
@@ -48,3 +52,17 @@ def redact_text(text: str, secrets: tuple[str, ...] = ()) -> str:
     text = _URL_AUTH.sub(lambda m: f"{m['scheme']}{MASK}@", text)
     text = _BEARER.sub(lambda m: f"{m[1]} {MASK}", text)
     return _ASSIGNMENT.sub(_mask, text)
+
+
+def environment_secrets(environ: Mapping[str, str] | None = None) -> tuple[str, ...]:
+    """The values of secret-looking variables in the environment, longest
+    first (so a value containing another is masked whole)."""
+    environ = os.environ if environ is None else environ
+    values = {v for k, v in environ.items() if is_secret_name(k) and len(v) >= MIN_SECRET_VALUE}
+    return tuple(sorted(values, key=len, reverse=True))
+
+
+def redact_message(text: str) -> str:
+    """redact_text, plus every secret-looking variable's value from the
+    environment wherever it appears (a tool may echo a token without its name)."""
+    return redact_text(text, environment_secrets())

@@ -24,7 +24,7 @@ from dotenv import dotenv_values
 
 from bakery import ROOT
 from bakery.errors import UsageError
-from bakery.matrix import Definition, Vector, cross
+from bakery.matrix import Axis, Definition, Vector, cross
 from bakery.matrix import load as load_definition
 
 Kind = Literal["bool", "str", "int", "choice", "list"]
@@ -203,6 +203,7 @@ def load(
 
     choices = {}
     for axis in definition.axes:
+        _check_shadowed(axis, flags, dotenv, environ)
         flag_value = flags.get(axis.name)
         single, plural = merged.get(axis.name), merged.get(axis.plural)
         if flag_value is not None:
@@ -222,6 +223,20 @@ def load(
             raise UsageError(f"{source}: an empty list selects nothing; allowed: {axis.allowed()}")
         choices[axis.name] = tuple(dict.fromkeys(axis.check(v, source) for v in raw_values))
     return Settings(definition, values, choices)
+
+
+def _check_shadowed(axis: Axis, flags: Mapping[str, str], dotenv: Mapping[str, str], environ: Mapping[str, str]) -> None:
+    """An axis value that a flag or a higher layer overrides is validated too:
+    a bad value in .env or the environment is an error, never silently
+    ignored (issue 7 §5). The value that wins is checked where it is chosen."""
+    layers = [layer for layer in (dotenv, environ) if layer.get(axis.name) or layer.get(axis.plural)]
+    shadowed = layers if axis.name in flags else layers[:-1]
+    for layer in shadowed:
+        if layer.get(axis.name):
+            axis.check(layer[axis.name], axis.name)
+        if layer.get(axis.plural):
+            for value in _json_list(layer[axis.plural], axis.plural):
+                axis.check(value, axis.plural)
 
 
 def _flag_name(name: str) -> str:
