@@ -226,7 +226,9 @@ def _bake(
     (record.directory / "command.json").write_text(json.dumps({"argv": ["docker", *argv], "vector": block}, indent=2))
     silent = settings.flag("CI_SILENT_BAKE")
     tracker = progress.Progress(echo=None if silent else out)
-    raw_log = (record.directory / "progress.jsonl").open("w")
+    # Line-buffered: the record shows the progress while the bake runs, and
+    # keeps it up to the last line if bakery itself is killed.
+    raw_log = (record.directory / "progress.jsonl").open("w", buffering=1)
 
     def on_stderr(line: str) -> None:
         raw_log.write(line)
@@ -252,13 +254,6 @@ def _bake(
         log.info(line)
     out(f"ACCEPT {' '.join(targets)} [{label}] (record: {record.directory})")
     return tracker
-
-
-def require_root_image(settings: Settings, vectors: Sequence[matrix.Vector]) -> None:
-    """The root image must be in the engine for the docker driver."""
-    for ref in sorted({f"{v['sys_name']}:{v['sys_version']}" for v in vectors}):
-        if not docker.image_exists(ref):
-            raise EnvironmentNotReady(f"root image {ref} not in the engine; make it: invoke system-image")
 
 
 __all__ = ["ROOT", "run", "bake_argv", "bake_env", "entitlements", "check_targets"]

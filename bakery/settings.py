@@ -203,7 +203,7 @@ def load(
 
     choices = {}
     for axis in definition.axes:
-        _check_shadowed(axis, flags, dotenv, environ)
+        _check_shadowed(axis, axis.name in flags, dotenv, environ)
         flag_value = flags.get(axis.name)
         single, plural = merged.get(axis.name), merged.get(axis.plural)
         if flag_value is not None:
@@ -225,12 +225,12 @@ def load(
     return Settings(definition, values, choices)
 
 
-def _check_shadowed(axis: Axis, flags: Mapping[str, str], dotenv: Mapping[str, str], environ: Mapping[str, str]) -> None:
+def _check_shadowed(axis: Axis, flagged: bool, dotenv: Mapping[str, str], environ: Mapping[str, str]) -> None:
     """An axis value that a flag or a higher layer overrides is validated too:
     a bad value in .env or the environment is an error, never silently
     ignored (issue 7 §5). The value that wins is checked where it is chosen."""
     layers = [layer for layer in (dotenv, environ) if layer.get(axis.name) or layer.get(axis.plural)]
-    shadowed = layers if axis.name in flags else layers[:-1]
+    shadowed = layers if flagged else layers[:-1]
     for layer in shadowed:
         if layer.get(axis.name):
             axis.check(layer[axis.name], axis.name)

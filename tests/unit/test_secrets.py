@@ -1,0 +1,107 @@
+"""Secrets with planted values (issue 7 §4): the verbose environment output
+(CI_VERBOSE_ENV), the command log and every error message must show the
+names of secret-looking variables with *** and never their values.
+
+The first test runs the real command line (`invoke bake --print` prints the
+definition only; it needs the docker CLI and buildx, not the daemon).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from invoke.exceptions import Exit
+
+from bakery import cli
+from bakery.errors import DockerError
+from tests.conftest import invoke
+
+pytestmark = pytest.mark.unit
+
+AUTH_CONFIG = '{"auths":{"r":{"auth":"cGxhbnRlZA=="}}}'
+PLANTED = {
+    "GH_TOKEN": "planted-token-123",
+    "MY_SECRET": "planted-secret-456",
+    "DB_PASSWORD": "planted-pw-789",
+    "SSH_KEY": "planted-key-000",
+    "DOCKER_AUTH_CONFIG": AUTH_CONFIG,
+}
+# Everything that must not appear: each value, any part of one, and the
+# registry credential inside the auth config on its own.
+FORBIDDEN = (*PLANTED.values(), "cGxhbnRlZA==", "planted-")
+DEAD_DOCKER = "unix:///nonexistent/bakery-secrets-docker.sock"
+
+
+@pytest.mark.usefixtures("buildx_cli")
+def test_verbose_env_of_a_real_print_run_masks_every_planted_value(tmp_path):
+    seam_log = tmp_path / "seam.jsonl"
+    env = {
+        **PLANTED,
+        "CI_VERBOSE_ENV": "1",
+        "CI_VERBOSE": "1",  # the command log too
+        "NO_BAKE": "1",
+        "DOCKER_HOST": DEAD_DOCKER,
+        "BAKERY_SEAM_LOG": str(seam_log),
+    }
+    result = invoke("bake", "--print", env=env, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    text = result.stdout + result.stderr
+    for value in FORBIDDEN:
+        assert value not in text, f"{value!r} leaked"
+    lines = result.stdout.splitlines()
+    for name in PLANTED:
+        assert f"env {name}=***" in lines, f"{name} not shown masked"
+    # The run did what --print does: the definition, and bake --print only at the seam.
+    assert '"target": {' in result.stdout
+    assert [argv[:3] + argv[-2:] for argv in map(json.loads, seam_log.read_text().splitlines())] == [
+        ["docker", "buildx", "bake", "--print", "default"]
+    ]
+
+
+@pytest.mark.parametrize(
+    "stderr",
+    [
+        # Assignments and JSON, as tools print them.
+        "ERROR: GH_TOKEN=planted-token-123 MY_SECRET=planted-secret-456 DB_PASSWORD=planted-pw-789",
+        f"error: SSH_KEY=planted-key-000 DOCKER_AUTH_CONFIG={AUTH_CONFIG}",
+        f"cannot parse {AUTH_CONFIG}",
+        # Bare values, without their names: a tool echoing what it was given.
+        "denied: requested access with planted-token-123 (planted-secret-456, planted-pw-789)",
+        "Load key planted-key-000: invalid format",
+    ],
+)
+def test_a_docker_error_with_planted_values_names_none_of_them(stderr: str, monkeypatch: pytest.MonkeyPatch):
+    for name, value in PLANTED.items():
+        monkeypatch.setenv(name, value)
+    error = DockerError(("docker", "login", "registry.invalid"), 1, f"some context\n{stderr}\n")
+    message = str(error)
+    assert message.startswith("docker login registry.invalid failed with exit code 1: ")
+    assert "\n" not in message
+    for value in FORBIDDEN:
+        assert value not in message, f"{value!r} leaked into {message!r}"
+    assert "***" in message
+
+
+def test_the_guard_prints_a_docker_error_with_no_planted_value(monkeypatch: pytest.MonkeyPatch):
+    for name, value in PLANTED.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(Exit) as info, cli.guard():
+        raise DockerError(("docker", "push", "x"), 1, "denied: token planted-token-123 rejected\n")
+    assert info.value.code == 1
+    assert info.value.message == "bakery: error: docker push x failed with exit code 1: denied: token *** rejected"
+
+
+def test_registry_auth_config_is_masked_in_an_error_without_its_variable_set():
+    # Not in the environment here: the pattern alone must catch "auth":"...".
+    error = DockerError(("docker", "pull", "r/x"), 1, f"bad config {AUTH_CONFIG}\n")
+    assert "cGxhbnRlZA==" not in str(error)
+    assert '"auth":"***"' in str(error)
+
+
+def test_short_values_of_secret_looking_names_are_not_masked_everywhere(monkeypatch: pytest.MonkeyPatch):
+    # A flag such as CACHE_KEY_ENABLED=true must not mask every "true".
+    monkeypatch.setenv("CACHE_KEY_ENABLED", "true")
+    monkeypatch.setenv("GH_TOKEN", "planted-token-123")
+    error = DockerError(("docker", "buildx", "bake"), 1, "provenance=true, token planted-token-123\n")
+    assert str(error) == "docker buildx bake failed with exit code 1: provenance=true, token ***"
