@@ -17,7 +17,7 @@ from pathlib import Path
 
 from bakery import ROOT, builder, cache, docker, matrix, progress
 from bakery.argv import options
-from bakery.errors import BakeryError, DiskSpaceError, EnvironmentNotReady, UsageError
+from bakery.errors import BakeryError, DiskSpaceError, UsageError
 from bakery.redact import redact_env
 from bakery.settings import Settings
 
