@@ -10,6 +10,7 @@ EXIT_USAGE = 2
 EXIT_ENVIRONMENT = 3  # docker CLI, daemon, buildx, builder or root image missing
 EXIT_DISK = 4  # free-space gate refused to start a bake
 EXIT_INFRA = 5  # complement tester died or exited outside its 0/1 contract
+EXIT_LOCKED = 6  # another caller held the builder lock past BAKERY_LOCK_TIMEOUT
 EXIT_SIGINT = 130
 EXIT_SIGTERM = 143
 
@@ -42,6 +43,12 @@ class DiskSpaceError(BakeryError):
     """The free-space gate refused to start."""
 
     exit_code = EXIT_DISK
+
+
+class LockTimeout(BakeryError):
+    """Another create, remove or prune held the builder past the timeout."""
+
+    exit_code = EXIT_LOCKED
 
 
 class InfraError(BakeryError):

@@ -82,6 +82,7 @@ SPECS: tuple[Spec, ...] = (
     Spec("BAKERY_RUN_DIR", "str", "runs", "where run records (metadata, rawjson progress) go"),
     Spec("BAKERY_NPROCS", "int", "", "cargo jobs passed as nprocs; empty: the CPU count (not on numbered runners)"),
     Spec("BAKERY_MIN_FREE_GB", "int", "5", "free-space gate: refuse to bake below this many GB free"),
+    Spec("BAKERY_LOCK_TIMEOUT", "int", "300", "seconds to wait for another create/remove/prune on the same builder"),
     Spec("BAKERY_PROVENANCE", "bool", "false", "attach provenance attestations (off: clean manifests)"),
     Spec("BAKERY_SECRETS", "list", "[]", 'JSON array of buildx --secret specs, e.g. ["id=gh,env=GH_TOKEN"]'),
     Spec("BAKERY_SSH", "list", "[]", 'JSON array of buildx --ssh specs, e.g. ["default"]'),
