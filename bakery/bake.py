@@ -76,7 +76,7 @@ def print_definition(settings: Settings, targets: Sequence[str], env: Mapping[st
         docker.require_buildx()
     if result.returncode != 0:
         last = result.stderr.strip().splitlines()[-1:] or ["no output"]
-        if "failed to find target" in result.stderr or "not found" in last[0]:
+        if "failed to find target" in result.stderr:
             raise UsageError(f"bake: {last[0].removeprefix('ERROR: ')}; see `invoke plan` for targets")
         raise docker.DockerError(("docker", *argv), result.returncode, result.stderr)
     try:

@@ -19,7 +19,8 @@ from pathlib import Path
 from bakery import docker
 from bakery.argv import options
 from bakery.errors import EnvironmentNotReady, UsageError
-from bakery.settings import Settings
+from bakery.lock import builder_lock
+from bakery.settings import SPEC_BY_NAME, Settings
 
 log = logging.getLogger("bakery")
 
@@ -138,6 +139,14 @@ def ensure(settings: Settings, entitlements: tuple[str, ...], config_dir: Path) 
                 '{"features": {"containerd-snapshotter": true}} in /etc/docker/daemon.json and restart dockerd'
             )
         return report
+    # Inspect-then-create under the lock: a second caller waits, then finds it.
+    with _lock(settings, builder):
+        return _create_missing(settings, builder, entitlements, config_dir)
+
+
+def _create_missing(settings: Settings, builder: str, entitlements: tuple[str, ...], config_dir: Path) -> list[str]:
+    driver = settings["BAKERY_DRIVER"]
+    report: list[str] = []
     status = inspect(builder)
     if status.exists:
         report.append(f"builder {builder}: exists, driver {status.driver}; unchanged")

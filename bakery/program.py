@@ -19,7 +19,7 @@ from invoke.exceptions import Exit, ParseError
 from bakery.errors import EXIT_USAGE
 
 # Tasks whose first positional may be left out (invoke makes positionals required).
-OPTIONAL_POSITIONAL = {"bake", "plan", "complement"}
+OPTIONAL_POSITIONAL = {"bake", "plan"}
 _HELP = ("-h", "--help")
 
 
@@ -55,9 +55,17 @@ def adopt() -> None:
 
 
 def main() -> None:
+    import importlib.util
+
     from invoke import Collection
 
-    import tasks  # the repository's tasks.py
+    from bakery import ROOT
 
+    # tasks.py lives in the checkout, not in the package.
+    spec = importlib.util.spec_from_file_location("tasks", ROOT / "tasks.py")
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"bakery: error: {ROOT / 'tasks.py'} not found; run from a checkout")
+    tasks = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tasks)
     program = BakeryProgram(namespace=Collection.from_module(tasks), name="bakery", binary="bakery")
     program.run(sys.argv)

@@ -113,9 +113,10 @@ SPECS: tuple[Spec, ...] = (
 SPEC_BY_NAME = {s.name: s for s in SPECS}
 _BOOLS = {"true": True, "1": True, "false": False, "0": False}
 NUMBERED_RUNNER = re.compile(r"^[^.]+\.\d+$")
-# Values of these come from bakery itself, and only these prefixes are
-# checked for misspellings: a CI environment holds many unrelated names.
-_OUR_PREFIXES = ("BAKERY_", "COMPLEMENT_", "CI_")
+# Only these prefixes are checked for misspellings: a CI environment holds many
+# unrelated names, and COMPLEMENT_* variables of Complement's own (COMPLEMENT_CA,
+# ...) pass through to the tester.
+_OUR_PREFIXES = ("BAKERY_", "CI_")
 
 
 @dataclass(frozen=True)
@@ -249,7 +250,7 @@ def _check(spec: Spec, raw: str, source: str) -> str:
         if raw not in _BOOLS:
             raise UsageError(f"{source}={_quote(raw)} is not a boolean; allowed: true, false, 1, 0")
         return raw
-    if spec.kind == "int" and raw and not raw.isdigit():
+    if spec.kind == "int" and raw and not re.fullmatch(r"[0-9]{1,9}", raw):
         raise UsageError(f"{source}={_quote(raw)} is not a whole number")
     if spec.kind == "choice" and raw not in spec.choices:
         raise UsageError(f"{source}={_quote(raw)} is not allowed; allowed: {', '.join(spec.choices)}")
