@@ -13,6 +13,7 @@ import json
 import logging
 import re
 import socket
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -171,6 +172,13 @@ def _create_missing(settings: Settings, builder: str, entitlements: tuple[str, .
     return report
 
 
+def _lock(settings: Settings, builder: str) -> AbstractContextManager[Path]:
+    """The builder lock (bakery.lock) for create, remove, prune and append;
+    bakes never take it."""
+    timeout = settings.number("BAKERY_LOCK_TIMEOUT")
+    return builder_lock(builder, int(SPEC_BY_NAME["BAKERY_LOCK_TIMEOUT"].default) if timeout is None else timeout)
+
+
 _ENDPOINT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@+=-]*")
 
 
@@ -180,15 +188,16 @@ def append(settings: Settings, endpoint: str) -> str:
     if settings["BAKERY_DRIVER"] == "docker":
         raise UsageError("--append needs a docker-container, remote or kubernetes builder, not the engine's own")
     builder = name(settings)
-    require(builder)
-    docker.run(
-        [
-            "buildx",
-            "create",
-            *options(append=True, name=builder, driver_opt=list(settings.items("BAKERY_DRIVER_OPTS"))),
-            endpoint,
-        ]
-    )
+    with _lock(settings, builder):
+        require(builder)
+        docker.run(
+            [
+                "buildx",
+                "create",
+                *options(append=True, name=builder, driver_opt=list(settings.items("BAKERY_DRIVER_OPTS"))),
+                endpoint,
+            ]
+        )
     return f"builder {builder}: appended node {endpoint}"
 
 
@@ -196,21 +205,27 @@ def remove(settings: Settings) -> str:
     if settings["BAKERY_DRIVER"] == "docker":
         raise UsageError("the docker driver's builder is the engine's own and cannot be removed; use --prune")
     builder = name(settings)
-    if not inspect(builder).exists:
-        return f"builder {builder}: not present; nothing to remove"
-    docker.run(["buildx", "rm", builder])
+    with _lock(settings, builder):
+        if not inspect(builder).exists:
+            return f"builder {builder}: not present; nothing to remove"
+        docker.run(["buildx", "rm", builder])
     return f"builder {builder}: removed"
 
 
 def prune(settings: Settings, keep_storage: str | None, filters: tuple[str, ...]) -> str:
     builder = name(settings)
-    require(builder)
-    help_text = docker.run(["buildx", "prune", "--help"], quiet=True).stdout
-    # Newer buildx renamed --keep-storage to --reserved-space: probe, don't guess.
-    keep_flag = "keep_storage" if "--keep-storage" in help_text else "reserved_space"
-    docker.run(
-        ["buildx", "prune", *options(builder=builder, force=True, filter=list(filters), **{keep_flag: keep_storage})]
-    )
+    with _lock(settings, builder):
+        require(builder)
+        help_text = docker.run(["buildx", "prune", "--help"], quiet=True).stdout
+        # Newer buildx renamed --keep-storage to --reserved-space: probe, don't guess.
+        keep_flag = "keep_storage" if "--keep-storage" in help_text else "reserved_space"
+        docker.run(
+            [
+                "buildx",
+                "prune",
+                *options(builder=builder, force=True, filter=list(filters), **{keep_flag: keep_storage}),
+            ]
+        )
     return f"builder {builder}: pruned"
 
 

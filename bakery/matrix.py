@@ -158,6 +158,17 @@ def load(path: Path = DEFINITION) -> Definition:
         for axis_name, axis_values in lists.items():
             for value in axis_values:
                 definition.axis(axis_name).check(value, f"{path.name} matrix {mname}")
+        for rule in (*mspec.get("exclude", ()), *mspec.get("include", ())):
+            for key, value in rule.items():
+                if key in definition.names:
+                    definition.axis(key).check(value, f"{path.name} matrix {mname} exclude/include {key}")
+        for rule in mspec.get("exclude", ()):
+            unknown = sorted(set(rule) - set(lists))
+            if unknown:
+                # GitHub rejects an exclude key the matrix does not list; so do we.
+                raise UsageError(
+                    f"{path.name} matrix {mname}: exclude names {', '.join(unknown)}, which it does not list"
+                )
         matrices[mname] = MatrixSpec(mname, lists, tuple(mspec.get("exclude", ())), tuple(mspec.get("include", ())))
     return Definition(tuple(axes), matrices)
 

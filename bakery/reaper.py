@@ -11,6 +11,9 @@ or a zero time) is never reaped: we remove only what we can show is idle.
 
 Never reaped: names outside the `bakery-` prefix, builders on the `docker`
 driver (the engine's own builder cannot be removed), and names in `keep`.
+Each removal takes the builder lock (bakery.lock) without waiting: a builder
+that another create, remove or prune holds is busy, so it is skipped this time
+and said so, not counted as a failure.
 Everything goes through the docker seam.
 """
 
@@ -23,7 +26,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from bakery import docker
-from bakery.errors import BakeryError, EnvironmentNotReady, UsageError
+from bakery.errors import BakeryError, EnvironmentNotReady, LockTimeout, UsageError
+from bakery.lock import builder_lock
 
 PREFIX = "bakery-"
 _AGE = re.compile(r"^(\d+)([smhdw])$")
@@ -110,13 +114,19 @@ def reap(
     chosen, notes = select(list_builders(), max_age, now, keep)
     for note in notes:
         out(note)
-    removed, failed = [], []
+    removed, failed, busy = [], [], []
     for b in chosen:
         idle = _span(now - b.last_activity) if b.last_activity else "?"
         if dry_run:
             out(f"would reap {b.name}: idle {idle}")
             continue
-        result = docker.run(["buildx", "rm", b.name], check=False)
+        try:
+            with builder_lock(b.name, timeout=0):
+                result = docker.run(["buildx", "rm", b.name], check=False)
+        except LockTimeout:
+            busy.append(b.name)
+            out(f"skipped {b.name}: busy (another create/remove/prune holds its lock); not reaped this time")
+            continue
         if result.returncode == 0:
             removed.append(b.name)
             out(f"reaped {b.name}: idle {idle}")
@@ -125,7 +135,8 @@ def reap(
             out(f"failed to reap {b.name}: {(result.stderr.strip().splitlines() or ['no output'])[-1]}")
     scoped = len(chosen) + sum(1 for note in notes if note.startswith("keep "))
     verb, count = ("would reap", len(chosen)) if dry_run else ("reaped", len(removed))
-    out(f"{verb} {count} of {scoped} scoped builders (idle longer than {_span(max_age)})")
+    skipped = f"; skipped {len(busy)} busy" if busy else ""
+    out(f"{verb} {count} of {scoped} scoped builders (idle longer than {_span(max_age)}){skipped}")
     if failed:
         raise BakeryError(f"could not remove {len(failed)} builder(s): {', '.join(failed)}")
     return removed

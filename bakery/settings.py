@@ -170,9 +170,24 @@ class Settings:
         chosen values (unchosen axes take the default vector). With it: the
         active matrix (excludes and includes applied), filtered by choices."""
         if not use_matrix:
-            return cross(self.definition, self.choices)
+            return _distinct_names(cross(self.definition, self.choices))
         spec = self.definition.matrix(self["BAKERY_MATRIX"])
-        return [v for v in self.definition.expand(spec) if all(v[a] in vals for a, vals in self.choices.items())]
+        chosen = [v for v in self.definition.expand(spec) if all(v[a] in vals for a, vals in self.choices.items())]
+        return _distinct_names(chosen)
+
+
+def _distinct_names(vectors: list[Vector]) -> list[Vector]:
+    """Two values that the name rule maps alike (12.5 and 12_5) would give two
+    vectors one instance name; bake would fail late, on a duplicate target."""
+    seen: dict[str, Vector] = {}
+    for vector in vectors:
+        name = vector.instance("vector", vector.as_dict())
+        if name in seen and seen[name] != vector:
+            raise UsageError(
+                f"{seen[name].label()} and {vector.label()} collide after the name rule (. -> _); pick one"
+            )
+        seen[name] = vector
+    return vectors
 
 
 def load(
