@@ -183,9 +183,8 @@ def _distinct_names(vectors: list[Vector]) -> list[Vector]:
     for vector in vectors:
         name = vector.instance("vector", vector.as_dict())
         if name in seen and seen[name] != vector:
-            raise UsageError(
-                f"{seen[name].label()} and {vector.label()} collide after the name rule (. -> _); pick one"
-            )
+            axis, a, b = next((k, v, vector[k]) for k, v in seen[name].items if v != vector[k])
+            raise UsageError(f"{axis}: {a!r} and {b!r} collide after the name rule (. -> _); pick one")
         seen[name] = vector
     return vectors
 
