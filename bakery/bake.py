@@ -69,7 +69,7 @@ def print_definition(settings: Settings, targets: Sequence[str], env: Mapping[st
     """`docker buildx bake --print`: needs no daemon. Unknown targets are
     usage errors."""
     argv = ["buildx", "bake", *options(file=str(bake_file(settings)), print=True), *targets]
-    result = docker.run(argv, env=env, check=False, quiet=True)
+    result = docker.run(argv, env=env, check=False, quiet=True, cwd=ROOT)
     if result.returncode == DOCKER_CLI_USAGE:
         # The docker CLI itself refused the command line: without the buildx
         # plugin, `docker buildx bake --print` is "unknown flag: --print".
@@ -210,7 +210,7 @@ def _bake(
         if problem:
             out(f"WARNING {problem}")
     plan.prepare()
-    allow = sorted({*entitlements(definition, bake_file(settings), Path.cwd()), *plan.entitlements()})
+    allow = sorted({*entitlements(definition, bake_file(settings), ROOT), *plan.entitlements()})
     mode = "rawjson" if progress_mode == "auto" else progress_mode
     argv = bake_argv(
         settings,
@@ -238,7 +238,7 @@ def _bake(
             sys.stderr.write(line)
 
     try:
-        result = docker.run(argv, env=env, check=False, capture=True, on_stderr=on_stderr)
+        result = docker.run(argv, env=env, check=False, capture=True, on_stderr=on_stderr, cwd=ROOT)
     finally:
         raw_log.close()
     summary = progress.summary(tracker) if mode == "rawjson" else []

@@ -39,7 +39,21 @@ def run(settings: Settings, run_dir: Path) -> list[str]:
     if doomed:
         docker.run(["image", "rm", *doomed])
         done += [f"removed image {ref}" for ref in doomed]
-    if run_dir.is_dir():
-        shutil.rmtree(run_dir)
-        done.append(f"removed {run_dir}")
+    for path in records(run_dir):
+        shutil.rmtree(path)
+        done.append(f"removed {path}")
     return done or ["nothing to clean"]
+
+
+# Run records are <stamp>-<id> (bake.RunRecord); plan/ and builders/ are ours too.
+_RECORD = re.compile(r"^[0-9]{8}T[0-9]{6}-[0-9a-f]{8}$")
+
+
+def records(run_dir: Path) -> list[Path]:
+    """What bakery created under the run directory, and nothing else: never the
+    directory itself, so BAKERY_RUN_DIR=. or / cannot take the checkout with it."""
+    if not run_dir.is_dir():
+        return []
+    return sorted(
+        p for p in run_dir.iterdir() if p.is_dir() and (_RECORD.match(p.name) or p.name in ("plan", "builders"))
+    )

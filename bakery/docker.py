@@ -17,6 +17,7 @@ import subprocess
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import IO, Protocol
 
 from bakery.errors import DockerError, EnvironmentNotReady
@@ -46,6 +47,8 @@ class Call:
     timeout: float | None = None
     # Called with each stderr line as it arrives (bake's rawjson progress).
     on_stderr: Callable[[str], None] | None = None
+    # bake resolves relative contexts against its working directory.
+    cwd: Path | None = None
 
 
 class Runner(Protocol):
@@ -83,6 +86,7 @@ def subprocess_runner(call: Call) -> Completed:
         proc = subprocess.Popen(
             call.argv,
             env=dict(call.env) if call.env is not None else None,
+            cwd=call.cwd,
             stdin=subprocess.PIPE if call.input is not None else subprocess.DEVNULL,
             stdout=subprocess.PIPE if call.capture else None,
             stderr=subprocess.PIPE if (call.capture or call.on_stderr) else None,
@@ -135,12 +139,13 @@ def run(
     timeout: float | None = None,
     on_stderr: Callable[[str], None] | None = None,
     quiet: bool = False,
+    cwd: Path | None = None,
 ) -> Completed:
     """Run `docker ARGS...`; raise DockerError on failure when check is set."""
     argv = ("docker", *args)
     (log.debug if quiet else log.info)("+ %s", redact_message(shlex.join(argv)))
     _audit(argv)
-    result = _runner(Call(argv, env, capture, input, timeout, on_stderr))
+    result = _runner(Call(argv, env, capture, input, timeout, on_stderr, cwd))
     if check and result.returncode != 0:
         raise DockerError(argv, result.returncode, result.stderr)
     return result
