@@ -19,14 +19,16 @@ nox.options.sessions = ["lint", "tests"]
 
 
 def _bake_session(entry: sessions.Session):
+    # nox exits 1 for any failed session; `invoke bake` gives bakery's own codes.
     def bake(session: nox.Session) -> None:
         try:
-            settings = cli.load({})
-            targets = bake_module.split_targets(session.posargs)
-            bake_module.run(settings, targets, [entry.vector], out=session.log)
+            with cli.signals():
+                settings = cli.load({})
+                targets = bake_module.split_targets(session.posargs)
+                bake_module.run(settings, targets, [entry.vector], out=session.log)
         except BakeryError as exc:
-            print(f"bakery: error: {exc}", file=sys.stderr)
-            session.error(str(exc))
+            print(cli.error_line(exc), file=sys.stderr)
+            session.error(cli.error_line(exc))
 
     bake.__doc__ = entry.description
     return bake
@@ -38,8 +40,8 @@ def _register() -> None:
     except BakeryError as exc:
         # A bad setting must not hide every session: say it now (a named
         # session would otherwise just be "not found") and when one runs.
-        message = str(exc)
-        print(f"bakery: error: {message}", file=sys.stderr)
+        message = cli.error_line(exc)
+        print(message, file=sys.stderr)
 
         @nox.session(python=False, name="bake(invalid-settings)")
         def invalid(session: nox.Session) -> None:

@@ -46,20 +46,35 @@ def configure_logging(verbose: bool) -> None:
 
 
 @contextmanager
-def guard() -> Iterator[None]:
+def signals() -> Iterator[None]:
+    """SIGINT and SIGTERM raise Interrupted, so the docker seam ends its child
+    and cleanup runs (Python's default SIGTERM would just die)."""
     previous = {s: signal.signal(s, _raise) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def error_line(exc: BaseException) -> str:
+    return f"bakery: error: {redact_message(str(exc))}"
+
+
+@contextmanager
+def guard() -> Iterator[None]:
+    """Run a task body: signals handled, every BakeryError one redacted line
+    and its exit code."""
+    try:
+        with signals():
+            yield
     except Interrupted as exc:
         print(f"bakery: {exc}; cleaned up", file=sys.stderr)
         raise Exit(code=exc.exit_code) from None
     except KeyboardInterrupt:
         raise Exit("bakery: interrupted", code=EXIT_SIGINT) from None
     except BakeryError as exc:
-        raise Exit(f"bakery: error: {redact_message(str(exc))}", code=exc.exit_code) from None
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+        raise Exit(error_line(exc), code=exc.exit_code) from None
 
 
 def load(flags: Mapping[str, str | None]) -> Settings:
