@@ -18,13 +18,17 @@ args=(-json -v -count="${COMPLEMENT_COUNT:-1}" -parallel="${COMPLEMENT_PARALLEL:
 
 # go test runs in the background so SIGTERM reaches it: bash as PID 1 would
 # otherwise defer the trap until the suite ends (the original lost SIGTERM).
-go test "${args[@]}" ./tests/... > >(tee "$results/go-test.jsonl") &
+# It writes the file itself, so the file is complete once it exits; tail
+# streams it to the log meanwhile and stops with it.
+go test "${args[@]}" ./tests/... >"$results/go-test.jsonl" 2>&1 &
 pid=$!
+tail -n +1 -f --pid="$pid" "$results/go-test.jsonl" &
 trap 'kill -TERM "$pid" 2>/dev/null' TERM INT
 status=0
 wait "$pid" || status=$?
-# A trapped signal interrupts wait; wait again so the output is complete.
+# A trapped signal interrupts wait; wait again for go test, then for tail.
 wait "$pid" 2>/dev/null || true
+wait
 
 jq -c 'select(.Test != null and (.Action == "pass" or .Action == "fail" or .Action == "skip"))
        | {Action, Test}' "$results/go-test.jsonl" >"$results/results.jsonl" || true
