@@ -19,8 +19,7 @@ args=(-json -v -count="${COMPLEMENT_COUNT:-1}" -parallel="${COMPLEMENT_PARALLEL:
 # go test runs in the background so SIGTERM reaches it: bash as PID 1 would
 # otherwise defer the trap until the suite ends (the original lost SIGTERM).
 # It writes the file itself (stderr goes straight to the log), so the file is
-# complete once it exits; tail
-# streams it to the log meanwhile and stops with it.
+# complete once it exits; tail streams it to the log and stops with it.
 go test "${args[@]}" ./tests/... >"$results/go-test.jsonl" &
 pid=$!
 tail -n +1 -f --pid="$pid" "$results/go-test.jsonl" &
