@@ -19,7 +19,7 @@ from bakery import ROOT, builder, cache, docker, matrix, progress
 from bakery.argv import options
 from bakery.errors import BakeryError, DiskSpaceError, UsageError
 from bakery.redact import redact_env
-from bakery.settings import Settings
+from bakery.settings import TREE_VARIABLES, Settings
 
 log = logging.getLogger("bakery")
 
@@ -49,8 +49,9 @@ def bake_env(settings: Settings, block: Mapping[str, Sequence[str]], cache_scope
     the caller is dropped, so only validated values reach bake. cache_scope
     (bakery.cache) is ours alone: an inherited one is dropped too."""
     axes = settings.definition.axes
-    drop = [a.name for a in axes] + [a.plural for a in axes] + ["cache_scope"]
+    drop = [a.name for a in axes] + [a.plural for a in axes] + ["cache_scope", "nprocs", *TREE_VARIABLES]
     variables = {a.plural: json.dumps(list(block[a.name])) for a in axes}
+    variables.update(settings.tree)
     if cache_scope:
         variables["cache_scope"] = cache_scope
     # The metadata file needs no provenance; resolving it costs a step per target.

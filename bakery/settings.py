@@ -111,6 +111,44 @@ SPECS: tuple[Spec, ...] = (
     Spec("COMPLEMENT_TAGS", "str", "", "go test -tags"),
 )
 SPEC_BY_NAME = {s.name: s for s in SPECS}
+
+# The tree's own bake variables (docker/bake.hcl), each with the pattern its
+# value must match. They are layered like every setting (.env, environment)
+# and reach bake only through Settings.tree: inherited copies are dropped, so
+# nothing unvalidated reaches a build arg, a sed expression or BUILDKIT_SYNTAX.
+# cache_scope and nprocs are not here: bakery sets them itself.
+_LINE = r"[^\n\x00]{0,500}"
+_WORDS = r"[A-Za-z0-9 @._+=-]{0,500}"
+_REF = r"[A-Za-z0-9][A-Za-z0-9._/-]{0,199}"
+_URL = r"(https?|ssh|git|file)://[A-Za-z0-9._~:/?@!$&'()*+,;=%-]+"
+TREE_VARIABLES: dict[str, str] = {
+    "project_name": r"[a-z0-9][a-z0-9_-]{0,63}",
+    "bin_name": r"[a-z0-9][a-z0-9_-]{0,63}",
+    "source_location": rf"({_URL}|/?[A-Za-z0-9._][A-Za-z0-9._/-]{{0,499}})",
+    "git_checkout": _REF,
+    "feat_set_cargo_args": r"\{[A-Za-z0-9 \",:._+=-]{0,1000}\}",
+    "feat_set_runtime_packages": r"\{[a-z0-9 \",:.+-]{0,1000}\}",
+    "feat_set_build_packages": r"\{[a-z0-9 \",:.+-]{0,1000}\}",
+    "use_chef": r"auto|true|false",
+    "kitchen_packages": r"[a-z0-9 .+-]{0,500}",
+    "chef_distro_packages": r"[a-z0-9 .+-]{0,500}",
+    "chef_cargo_tools": _WORDS,
+    # A mirror goes into a sed replacement (Dockerfile.system): no `#`, `&`, `\\` or space.
+    "apt_mirror": r"(https?|file)://[A-Za-z0-9._~:/@%+-]+",
+    "apt_options": _LINE,
+    "smoke_version_args": _WORDS,
+    "smoke_startup_args": _WORDS,
+    "labs_frontend": r"[a-z0-9][a-z0-9./:@_-]{0,199}",
+    "pkg_maintainer": _LINE,
+    "pkg_description": _LINE,
+    "pkg_license": r"[A-Za-z0-9 .()+-]{1,100}",
+    "complement_url": rf"({_URL}|git@[A-Za-z0-9.-]+:[A-Za-z0-9._/-]+)",
+    "complement_ref": _REF,
+    "complement_baseline": r"[A-Za-z0-9_][A-Za-z0-9._/-]{0,199}",
+    "registry_github": r"[a-z0-9][a-z0-9./:_-]{0,199}",
+    "registry_dockerhub": r"[a-z0-9][a-z0-9./:_-]{0,199}",
+    "publish_tag": r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}",
+}
 _BOOLS = {"true": True, "1": True, "false": False, "0": False}
 NUMBERED_RUNNER = re.compile(r"^[^.]+\.\d+$")
 # Only these prefixes are checked for misspellings: a CI environment holds many
@@ -125,6 +163,8 @@ class Settings:
     values: Mapping[str, str]
     # Axis choices from singular, plural or flag forms; absent axes are unset.
     choices: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # The tree's bake variables that were set (validated); unset ones keep bake.hcl's default.
+    tree: Mapping[str, str] = field(default_factory=dict)
 
     def __getitem__(self, name: str) -> str:
         return self.values[name]
@@ -203,7 +243,7 @@ def load(
 
     axis_names = {a.name for a in definition.axes} | {a.plural for a in definition.axes}
     for source, layer in ((str(dotenv_path), dotenv), ("environment", environ)):
-        _check_spelling(layer, axis_names, source)
+        _check_spelling(layer, axis_names | set(TREE_VARIABLES), source)
 
     merged: dict[str, str] = {}
     for layer in (dotenv, environ):
@@ -238,7 +278,13 @@ def load(
         if not raw_values:
             raise UsageError(f"{source}: an empty list selects nothing; allowed: {axis.allowed()}")
         choices[axis.name] = tuple(dict.fromkeys(axis.check(v, source) for v in raw_values))
-    return Settings(definition, values, choices)
+    tree = {}
+    for name, pattern in TREE_VARIABLES.items():
+        if name in merged:
+            if re.fullmatch(pattern, merged[name]) is None:
+                raise UsageError(f"{name}={_quote(merged[name])} is not allowed; allowed: a value matching {pattern}")
+            tree[name] = merged[name]
+    return Settings(definition, values, choices, tree)
 
 
 def _check_shadowed(axis: Axis, flagged: bool, dotenv: Mapping[str, str], environ: Mapping[str, str]) -> None:
