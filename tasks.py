@@ -234,7 +234,8 @@ def system_image(c, refresh=False, sys_name=None, sys_version=None, mirror=None,
         settings = load(
             {"sys_name": sys_name, "sys_version": sys_version, "BAKERY_MIRROR": mirror, "BAKERY_SUITE": suite}
         )
-        for vector in settings.vectors():
+        roots = {(v["sys_name"], v["sys_version"]): v for v in settings.vectors()}
+        for vector in roots.values():
             print(system_image_module.ensure(settings, vector, refresh=refresh))
 
 

@@ -103,16 +103,23 @@ def entitlements(definition: Mapping, file: Path, cwd: Path) -> tuple[str, ...]:
     return tuple(sorted(allow))
 
 
-def free_space_gate(settings: Settings) -> None:
-    root = docker.run(["info", "--format", "{{.DockerRootDir}}"], quiet=True).stdout.strip() or "/"
-    probe = Path(root) if Path(root).exists() else Path("/")
-    free_gb = shutil.disk_usage(probe).free / 1e9
+def free_space() -> tuple[Path, float]:
+    """Free GB where the engine keeps its data (the daemon's root dir when it
+    is on this machine, else / : a remote daemon's disk cannot be seen)."""
+    root = docker.run(["info", "--format", "{{.DockerRootDir}}"], check=False, quiet=True).stdout.strip()
+    probe = Path(root) if root and Path(root).exists() else Path("/")
+    return probe, shutil.disk_usage(probe).free / 1e9
+
+
+def free_space_gate(settings: Settings) -> str:
+    where, free_gb = free_space()
     need = settings.number("BAKERY_MIN_FREE_GB") or 0
     if free_gb < need:
         raise DiskSpaceError(
-            f"only {free_gb:.1f} GB free under {root}, below BAKERY_MIN_FREE_GB={need}; "
+            f"only {free_gb:.1f} GB free under {where}, below BAKERY_MIN_FREE_GB={need}; "
             "free space (invoke builder --prune) or lower the threshold"
         )
+    return f"{free_gb:.1f} GB free under {where} (gate: {need} GB)"
 
 
 @dataclass

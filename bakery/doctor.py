@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
-from bakery import builder, docker
+from bakery import bake, builder, docker
 from bakery.errors import BakeryError
 from bakery.settings import Settings
 
@@ -58,11 +56,7 @@ def run(settings: Settings) -> list[Check]:
         return f"{root} present"
 
     def disk() -> str:
-        free_gb = shutil.disk_usage(Path("/")).free / 1e9
-        need = settings.number("BAKERY_MIN_FREE_GB") or 0
-        if free_gb < need:
-            raise BakeryError(f"{free_gb:.1f} GB free, below BAKERY_MIN_FREE_GB={need}; run: invoke builder --prune")
-        return f"{free_gb:.1f} GB free (gate: {need} GB)"
+        return bake.free_space_gate(settings)
 
     checks = [_try("docker CLI", cli), _try("daemon", lambda: "dockerd " + docker.require_daemon())]
     checks.append(_try("buildx", buildx))

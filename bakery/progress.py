@@ -17,6 +17,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from bakery.redact import redact_message
+
 _STEP = re.compile(r"^\d+/\d+$")
 
 
@@ -85,7 +87,8 @@ class Progress:
 
     def __init__(self, echo: Callable[[str], None] | None = None) -> None:
         self.vertices: dict[str, Vertex] = {}
-        self._echo = echo
+        # Step logs can carry secrets (a failing step's environment, a URL).
+        self._echo = (lambda line: echo(redact_message(line))) if echo else None
         self._reported: set[str] = set()
 
     def feed(self, line: str) -> None:

@@ -21,8 +21,9 @@ def is_secret_name(name: str) -> bool:
 
 
 def redact_env(env: Mapping[str, str]) -> dict[str, str]:
-    """A copy of env with every secret-looking value masked."""
-    return {k: (MASK if is_secret_name(k) and v else v) for k, v in env.items()}
+    """A copy of env with every secret-looking value masked, and credentials
+    inside other values (https://user:pass@host) masked too."""
+    return {k: (MASK if is_secret_name(k) and v else redact_text(v)) for k, v in env.items()}
 
 
 # A secret-looking name, then `=` or `:` (optionally quoted), then the value

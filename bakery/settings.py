@@ -56,8 +56,21 @@ SPECS: tuple[Spec, ...] = (
     Spec("GITHUB_REF_NAME", "str", "", "branch or tag name; scopes the builder"),
     Spec("GITHUB_EVENT_NAME", "str", "", "push, pull_request, ...; decides cache trust"),
     Spec("BAKERY_MATRIX", "str", "default", "the active named matrix in docker/matrix.toml"),
-    Spec("BAKERY_CACHE_DIR", "str", "", "shared cache: an absolute directory or a registry repository; empty: none"),
-    Spec("BAKERY_CACHE_SCOPES_DIR", "str", "", "untrusted runs export their cache here; empty: ~/.cache/bakery/scopes"),
+    # No commas: these go into `--set *.cache-from=type=local,src=...`.
+    Spec(
+        "BAKERY_CACHE_DIR",
+        "str",
+        "",
+        "shared cache: an absolute directory or a registry repository; empty: none",
+        pattern=r"[A-Za-z0-9._/:@-]{1,500}",
+    ),
+    Spec(
+        "BAKERY_CACHE_SCOPES_DIR",
+        "str",
+        "",
+        "untrusted runs export their cache here; empty: ~/.cache/bakery/scopes",
+        pattern=r"/[A-Za-z0-9._/-]{1,500}",
+    ),
     Spec("BAKERY_DEFAULT_BRANCH", "str", "main", "pushes to this branch (and tags) may write the shared cache"),
     Spec("BAKERY_BAKE_FILE", "str", "docker/bake.hcl", "the bake file (another tree with the same variables works)"),
     Spec("BAKERY_BUILDER", "str", "", "builder name; empty: derived from the scope"),

@@ -8,6 +8,7 @@ runners, our CI among them, get a root.
 from __future__ import annotations
 
 import logging
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -16,6 +17,7 @@ from pathlib import Path
 from bakery import docker
 from bakery.errors import BakeryError, EnvironmentNotReady, UsageError
 from bakery.matrix import Vector
+from bakery.redact import redact_message
 from bakery.settings import Settings
 
 log = logging.getLogger("bakery")
@@ -56,7 +58,7 @@ def ensure(settings: Settings, vector: Vector, *, refresh: bool = False) -> str:
     with tempfile.TemporaryDirectory(prefix="bakery-root-") as tmp:
         tarball = Path(tmp) / "root.tar"
         argv = mmdebstrap_argv(suite, settings["BAKERY_MIRROR"], tarball)
-        log.info("+ %s", " ".join(argv))
+        log.info("+ %s", redact_message(shlex.join(argv)))
         # Not docker: mmdebstrap is its own tool, run with an argv list.
         result = subprocess.run(argv, capture_output=True, text=True, check=False)
         if result.returncode != 0:

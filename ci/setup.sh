@@ -8,17 +8,17 @@ cd "$(dirname "$0")/.."
 
 say() { printf 'setup: %s\n' "$*" >&2; }
 
+# Debian package for each missing tool; graphviz provides `dot` (invoke plan's SVG).
 need=()
-for tool in mmdebstrap shellcheck dot; do
-  command -v "$tool" >/dev/null || need+=("$tool")
-done
+command -v mmdebstrap >/dev/null || need+=(mmdebstrap)
+command -v shellcheck >/dev/null || need+=(shellcheck)
+command -v dot >/dev/null || need+=(graphviz)
+python3 -c 'import ensurepip, venv' 2>/dev/null || need+=(python3-venv)
 if [ "${#need[@]}" -gt 0 ]; then
   say "installing host tools: ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  # graphviz provides `dot` (invoke plan renders the tree to SVG with it).
-  pkgs=("${need[@]/dot/graphviz}")
-  apt-get install -y -qq --no-install-recommends "${pkgs[@]}" python3-venv >/dev/null
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
 bash ci/provision-docker.sh
