@@ -32,11 +32,14 @@ OURS = {s.name for s in SPECS} | set(_AXES) | {a + "s" for a in _AXES}
 
 
 @pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     for name in list(os.environ):
         if name in OURS or name.startswith(("BAKERY_", "COMPLEMENT_", "CI_", "GITHUB_")):
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("BAKERY_DOTENV", str(tmp_path / "no.env"))
+    if request.node.get_closest_marker("unit"):
+        # Builder locks live beside buildx's own state; unit tests keep theirs in tmp.
+        monkeypatch.setenv("BUILDX_CONFIG", str(tmp_path / "buildx"))
 
 
 @dataclass
