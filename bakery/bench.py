@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bakery import ROOT, docker, progress
+from bakery.lock import builder_lock
 
 BIN = Path(sys.executable).parent
 RESULTS = ROOT / "bench" / "results"
@@ -93,8 +94,10 @@ def _count_records(stdout: str) -> tuple[int, int]:
 
 
 def prune() -> None:
-    """Cold start: the builder's cache goes; images (the root) stay."""
-    docker.run(["buildx", "prune", "--builder", "default", "--all", "--force"], quiet=True)
+    """Cold start: the builder's cache goes; images (the root) stay. The
+    builder lock keeps it from overlapping another create/remove/prune."""
+    with builder_lock("default", 300):
+        docker.run(["buildx", "prune", "--builder", "default", "--all", "--force"], quiet=True)
 
 
 def _bare_env(**axes: str) -> dict[str, str]:
