@@ -233,7 +233,7 @@ def _bake(
     label = " ".join(f"{k}={','.join(v)}" for k, v in block.items())
     (record.directory / "command.json").write_text(json.dumps({"argv": ["docker", *argv], "vector": block}, indent=2))
     silent = settings.flag("CI_SILENT_BAKE")
-    tracker = progress.Progress(echo=None if silent else out)
+    tracker = progress.Progress(echo=None if silent or progress_mode != "auto" else out)
     # Line-buffered: the record shows the progress while the bake runs, and
     # keeps it up to the last line if bakery itself is killed.
     raw_log = (record.directory / "progress.jsonl").open("w", buffering=1)
@@ -242,7 +242,9 @@ def _bake(
         raw_log.write(line)
         if mode == "rawjson":
             tracker.feed(line)
-        elif not silent:
+        # auto renders one line per step (tracker's echo); explicit rawjson and
+        # plain pass buildx's own output through.
+        if progress_mode in ("rawjson", "plain") and not silent:
             sys.stderr.write(line)
 
     try:

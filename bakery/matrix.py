@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import re
 import tomllib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -239,7 +239,3 @@ def _blocks(combos: list[dict[str, str]], axes: list[str]) -> list[dict[str, tup
             key = tuple((a, vs) for a, vs in block.items() if a != split)
             merged.setdefault(key, []).append(value)
     return [{**dict(key), split: tuple(values)} for key, values in merged.items()]
-
-
-def block_vectors(block: Mapping[str, Sequence[str]], axes: Sequence[str]) -> Iterator[tuple[str, ...]]:
-    yield from itertools.product(*(block[a] for a in axes))
