@@ -33,6 +33,15 @@ def _axes(args: Mapping[str, object]) -> dict[str, str | None]:
     return {name: args.get(name) for name in _AXES}  # type: ignore[misc]
 
 
+# Help shared by the tasks that take targets and select vectors.
+_SELECTION_HELP = {
+    "targets": "targets or groups, comma-separated (default: the default group)",
+    "matrix": "select from the active matrix (BAKERY_MATRIX) instead of the default vector",
+    "matrix_name": "the named matrix for --matrix (default: BAKERY_MATRIX)",
+    **AXIS_HELP,
+}
+
+
 def _targets(targets: str | None) -> list[str]:
     return bake_module.split_targets([targets])
 
@@ -95,13 +104,10 @@ def builder(
 
 @task(
     help={
-        "targets": "targets or groups, comma-separated (default: the default group)",
-        "matrix": "select from the active matrix (BAKERY_MATRIX) instead of the default vector",
-        "matrix_name": "the named matrix for --matrix (default: BAKERY_MATRIX)",
+        **_SELECTION_HELP,
         "print": "print the bake definition only",
         "file": "another bake file with the same variables",
-        "progress": "auto (rawjson, summarised), plain, rawjson or quiet",
-        **AXIS_HELP,
+        "progress": "auto (one line per step, summarised), plain or rawjson (buildx's own), quiet",
     },
     positional=["targets"],
     auto_shortflags=False,
@@ -162,13 +168,7 @@ def matrix(
 
 
 @task(
-    help={
-        "targets": "targets or groups, comma-separated (default: the default group)",
-        "matrix": "use the active matrix (default: the default vector)",
-        "matrix_name": "the named matrix for --matrix (default: BAKERY_MATRIX)",
-        "out": "directory for tree.dot/svg",
-        **AXIS_HELP,
-    },
+    help={**_SELECTION_HELP, "out": "directory for tree.dot/svg"},
     positional=["targets"],
     auto_shortflags=False,
 )
