@@ -1,5 +1,5 @@
 """nox sessions: one `bake(...)` session per vector of the active matrix
-(BAKERY_MATRIX, default `default`), plus lint, tests and bench.
+(BAKERY_MATRIX, default `default`), plus lint and tests.
 
 Positional arguments after `--` are targets: `nox -s "bake(sys=debian,feat=all)" -- tests-smoke`.
 """
@@ -7,6 +7,7 @@ Positional arguments after `--` are targets: `nox -s "bake(sys=debian,feat=all)"
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import nox
 
@@ -62,16 +63,11 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("mypy", "bakery")
-    session.run("hadolint", *sorted(str(p) for p in __import__("pathlib").Path("docker").glob("Dockerfile.*")))
-    session.run(
-        "shellcheck",
-        "ci/provision-docker.sh",
-        ".ci/run",
-        "docker/scripts/apt-install",
-        "docker/complement/testee-entrypoint.sh",
-        "docker/complement/tester-entrypoint.sh",
-        external=True,
-    )
+    dockerfiles = [*sorted(str(p) for p in Path("docker").glob("Dockerfile.*")), "bench/naive.Dockerfile"]
+    session.run("hadolint", *dockerfiles, "tests/standin/Dockerfile")
+    scripts = ["ci/provision-docker.sh", "ci/setup.sh", ".ci/run", "docker/scripts/apt-install"]
+    scripts += sorted(str(p) for p in (*Path("docker/complement").glob("*.sh"), *Path("tests/standin").glob("*.sh")))
+    session.run("shellcheck", *scripts, external=True)
 
 
 @nox.session(python=False)
