@@ -6,55 +6,21 @@ Positional arguments after `--` are targets: `nox -s "bake(sys=debian,feat=all)"
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import nox
 
-from bakery import bake as bake_module
-from bakery import cli, sessions
-from bakery.errors import BakeryError
+from bakery import sessions
 
 nox.options.default_venv_backend = "none"
 nox.options.sessions = ["lint", "tests"]
 
 
-def _bake_session(entry: sessions.Session):
-    # nox exits 1 for any failed session; `invoke bake` gives bakery's own codes.
-    def bake(session: nox.Session) -> None:
-        try:
-            with cli.signals():
-                settings = cli.load({})
-                targets = bake_module.split_targets(session.posargs)
-                bake_module.run(settings, targets, [entry.vector], out=session.log)
-        except BakeryError as exc:
-            print(cli.error_line(exc), file=sys.stderr)
-            session.error(cli.error_line(exc))
-
-    bake.__doc__ = entry.description
-    return bake
-
-
-def _register() -> None:
-    try:
-        vectors = cli.load({}).vectors(use_matrix=True)
-    except BakeryError as exc:
-        # A bad setting must not hide every session: say it now (a named
-        # session would otherwise just be "not found") and when one runs.
-        message = cli.error_line(exc)
-        print(message, file=sys.stderr)
-
-        @nox.session(python=False, name="bake(invalid-settings)")
-        def invalid(session: nox.Session) -> None:
-            """Report the settings error that prevented listing the bake sessions."""
-            session.error(message)
-
-        return
-    for entry in sessions.sessions(vectors):
-        nox.session(python=False, name=entry.id, tags=list(entry.tags))(_bake_session(entry))
-
-
-_register()
+@nox.session(python=False)
+@nox.parametrize("vector", sessions.params())
+def bake(session: nox.Session, vector: object) -> None:
+    """Bake one vector of the active matrix: the default group, or the targets after --."""
+    sessions.bake(session, vector)
 
 
 @nox.session(python=False)

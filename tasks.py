@@ -6,43 +6,20 @@ comma-separated values or a JSON array.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from invoke import task
 
-from bakery import bake as bake_module
-from bakery import bench as bench_module
-from bakery import builder as builder_module
-from bakery import clean as clean_module
-from bakery import complement as complement_module
-from bakery import doctor as doctor_module
-from bakery import hclgen, program, report
-from bakery import plan as plan_module
-from bakery import reaper as reaper_module
-from bakery import system_image as system_image_module
-from bakery.cli import AXIS_HELP, guard, load
+from bakery import program
+from bakery.cli import SELECTION_HELP, axis_task, guard, load, selection
 from bakery.errors import EXIT_ENVIRONMENT, BakeryError, UsageError
 
+# Modules behind the tasks are imported in the task bodies: `invoke --list`
+# and `--help` pay only for what they show (issue 13 P1).
 program.adopt()
-
-_AXES = tuple(AXIS_HELP)
-
-
-def _axes(args: Mapping[str, object]) -> dict[str, str | None]:
-    """The axis options among a task's arguments (pass `locals()`)."""
-    return {name: args.get(name) for name in _AXES}  # type: ignore[misc]
-
-
-# Help shared by the tasks that take targets and select vectors.
-_SELECTION_HELP = {
-    "targets": "targets or groups, comma-separated (default: the default group)",
-    "matrix": "select from the active matrix (BAKERY_MATRIX) instead of the default vector",
-    "matrix_name": "the named matrix for --matrix (default: BAKERY_MATRIX)",
-    **AXIS_HELP,
-}
 
 
 def _targets(targets: str | None) -> list[str]:
+    from bakery import bake as bake_module
+
     return bake_module.split_targets([targets])
 
 
@@ -77,6 +54,10 @@ def builder(
     no_bootstrap=False,
 ):
     """Create, check or maintain the persistent buildx builder (idempotent)."""
+    from bakery import builder as builder_module
+    from bakery import reaper as reaper_module
+    from bakery import report
+
     with guard():
         settings = load(
             {
@@ -102,97 +83,54 @@ def builder(
                 print(line)
 
 
-@task(
+@axis_task(
     help={
-        **_SELECTION_HELP,
+        **SELECTION_HELP,
         "print": "print the bake definition only",
         "file": "another bake file with the same variables",
         "progress": "auto (one line per step, summarised), plain or rawjson (buildx's own), quiet",
     },
     positional=["targets"],
-    auto_shortflags=False,
 )
-def bake(
-    c,
-    targets=None,
-    matrix=False,
-    matrix_name=None,
-    print=False,
-    file=None,
-    progress="auto",
-    cargo_profile=None,
-    rust_toolchain=None,
-    rust_target=None,
-    feat_set=None,
-    sys_name=None,
-    sys_version=None,
-    sys_target=None,
-):
+def bake(c, axes, targets=None, matrix=None, print=False, file=None, progress="auto"):
     """Bake targets for the selected vectors (default: the default group, default vector)."""
+    from bakery import bake as bake_module
+
     with guard():
         if progress not in ("auto", "plain", "rawjson", "quiet"):
             raise UsageError(f"--progress={progress!r} is not allowed; allowed: auto, plain, rawjson, quiet")
-        flags = _axes(locals())
-        flags["BAKERY_BAKE_FILE"] = file
-        flags["BAKERY_MATRIX"] = matrix_name
-        settings = load(flags)
-        vectors = settings.vectors(use_matrix=matrix)
+        flags, use_matrix = selection(axes, matrix)
+        settings = load({**flags, "BAKERY_BAKE_FILE": file})
+        vectors = settings.vectors(use_matrix=use_matrix)
         bake_module.run(settings, _targets(targets), vectors, print_only=print, progress_mode=progress)
 
 
-@task(help={"format": "table, json or github", "name": "matrix name (default: BAKERY_MATRIX)", **AXIS_HELP})
-def matrix(
-    c,
-    format="table",
-    name=None,
-    cargo_profile=None,
-    rust_toolchain=None,
-    rust_target=None,
-    feat_set=None,
-    sys_name=None,
-    sys_version=None,
-    sys_target=None,
-):
+@axis_task(help={"format": "table, json or github", "matrix": "matrix name (default: BAKERY_MATRIX)"})
+def matrix(c, axes, format="table", matrix=None):
     """Print the expanded matrix as a table, JSON, or a GitHub Actions strategy.matrix."""
+    from bakery import report
+
     with guard():
-        settings = load(
-            {
-                "BAKERY_MATRIX": name,
-                **_axes(locals()),
-            }
-        )
+        settings = load({**axes, "BAKERY_MATRIX": matrix})
         vectors = settings.vectors(use_matrix=True)
         if format not in ("table", "json", "github"):
             raise UsageError(f"--format={format!r} is not allowed; allowed: table, json, github")
         print(report.matrix_text(settings, vectors, format))
 
 
-@task(
-    help={**_SELECTION_HELP, "out": "directory for tree.dot/svg"},
+@axis_task(
+    help={**SELECTION_HELP, "out": "directory for tree.dot/svg"},
     positional=["targets"],
-    auto_shortflags=False,
 )
-def plan(
-    c,
-    targets=None,
-    matrix=False,
-    matrix_name=None,
-    out="runs/plan",
-    cargo_profile=None,
-    rust_toolchain=None,
-    rust_target=None,
-    feat_set=None,
-    sys_name=None,
-    sys_version=None,
-    sys_target=None,
-):
+def plan(c, axes, targets=None, matrix=None, out="runs/plan"):
     """Show shared instances, the total against a naive build, and a DOT graph of the tree."""
+    from bakery import plan as plan_module
+
     with guard():
-        flags = _axes(locals())
-        flags["BAKERY_MATRIX"] = matrix_name
+        flags, use_matrix = selection(axes, matrix)
         settings = load(flags)
         out_dir = plan_module.prepare_out(settings.run_dir.parent / out)
-        result = plan_module.build(settings, _targets(targets), settings.vectors(use_matrix=matrix))
+        result = plan_module.build(settings, _targets(targets), settings.vectors(use_matrix=use_matrix))
         print("\n".join(plan_module.report(result)))
         for path in plan_module.write_graph(result, out_dir):
             print(f"wrote {path}")
@@ -201,6 +139,8 @@ def plan(
 @task
 def doctor(c):
     """Check docker, the daemon, buildx, the builder, the root image and free disk."""
+    from bakery import doctor as doctor_module
+
     with guard():
         checks = doctor_module.run(load({}))
         for check in checks:
@@ -212,28 +152,28 @@ def doctor(c):
 @task
 def clean(c):
     """Remove the per-vector :latest images and the run directories bakery created."""
+    from bakery import clean as clean_module
+
     with guard():
         settings = load({})
         for line in clean_module.run(settings, settings.run_dir):
             print(line)
 
 
-@task(
+@axis_task(
     name="system-image",
     help={
         "refresh": "rebuild even if the image exists",
-        "sys_name": AXIS_HELP["sys_name"],
-        "sys_version": AXIS_HELP["sys_version"],
         "mirror": "Debian mirror URL",
         "suite": "Debian suite (default: from sys_version)",
     },
 )
-def system_image(c, refresh=False, sys_name=None, sys_version=None, mirror=None, suite=None):
+def system_image(c, axes, refresh=False, mirror=None, suite=None):
     """Build the root image <sys_name>:<sys_version> with mmdebstrap and load it into the engine."""
+    from bakery import system_image as system_image_module
+
     with guard():
-        settings = load(
-            {"sys_name": sys_name, "sys_version": sys_version, "BAKERY_MIRROR": mirror, "BAKERY_SUITE": suite}
-        )
+        settings = load({**axes, "BAKERY_MIRROR": mirror, "BAKERY_SUITE": suite})
         roots = {(v["sys_name"], v["sys_version"]): v for v in settings.vectors()}
         for vector in roots.values():
             print(system_image_module.ensure(settings, vector, refresh=refresh))
@@ -242,6 +182,9 @@ def system_image(c, refresh=False, sys_name=None, sys_version=None, mirror=None,
 @task(help={"check": "only check for drift; exit 1 if bake.hcl is out of date"})
 def generate(c, check=False):
     """Regenerate bake.hcl's axis variables from docker/matrix.toml."""
+    from bakery import bake as bake_module
+    from bakery import hclgen
+
     with guard():
         settings = load({})
         path = bake_module.bake_file(settings)
@@ -253,23 +196,23 @@ def generate(c, check=False):
             print(f"{path}: {'rewritten' if hclgen.write(path, settings.definition) else 'up to date'}")
 
 
-@task(
+@axis_task(
     help={
         "no_build": "run the images as they are; build nothing",
         "tester_image": "tester image to run instead of the vector's complement-tester (not built)",
         "testee_image": "testee image to test instead of the vector's complement-testee (not built)",
-        "compare": "OLD,NEW: only compare two results files and exit (no docker)",
+        "compare": "OLD NEW (or OLD,NEW): only compare two results files and exit (no docker)",
         "update_baseline": "write this run's results over the baseline (with --compare: NEW over OLD)",
         "run_id": "id for the container name and the bakery.run-id label (default: generated)",
         "results_dir": "where results and logs are extracted (BAKERY_RESULTS_DIR, default: results)",
         "baseline": "baseline results file (BAKERY_BASELINE; default: the one in the testee image)",
-        **AXIS_HELP,
     },
-    # Long flags only: automatic short flags collide across this many options.
-    auto_shortflags=False,
+    positional=["new"],
 )
 def complement(
     c,
+    axes,
+    new=None,
     no_build=False,
     tester_image=None,
     testee_image=None,
@@ -278,21 +221,20 @@ def complement(
     run_id=None,
     results_dir=None,
     baseline=None,
-    cargo_profile=None,
-    rust_toolchain=None,
-    rust_target=None,
-    feat_set=None,
-    sys_name=None,
-    sys_version=None,
-    sys_target=None,
 ):
     """Run the Complement suite for one vector and fail on regressions against the baseline."""
+    from pathlib import Path
+
+    from bakery import complement as complement_module
+
     with guard():
-        flags = _axes(locals())
-        settings = load({**flags, "BAKERY_RESULTS_DIR": results_dir, "BAKERY_BASELINE": baseline})
+        settings = load({**axes, "BAKERY_RESULTS_DIR": results_dir, "BAKERY_BASELINE": baseline})
+        if new and compare is None:
+            raise UsageError(f"unexpected argument {new!r}; to compare two results files: --compare OLD NEW")
         if compare is not None:
-            old, new = complement_module.split_compare(compare)
-            complement_module.compare_files(settings, old, new, update=update_baseline)
+            # `--compare OLD NEW` as people type it; `--compare OLD,NEW` as before.
+            old, new_path = (Path(compare), Path(new)) if new else complement_module.split_compare(compare)
+            complement_module.compare_files(settings, old, new_path, update=update_baseline)
             return
         options = complement_module.Options(
             no_build=no_build,
@@ -307,6 +249,8 @@ def complement(
 @task(help={"quick": "cheap figures only, sharing at N=2", "budget": "seconds before sharing stops adding sizes"})
 def bench(c, quick=False, budget=3600):
     """Run the benchmarks (cold/warm/incremental, sharing, front overhead) into bench/results/."""
+    from bakery import bench as bench_module
+
     with guard():
         load({})
         print(f"wrote {bench_module.run(quick, float(budget))}")

@@ -7,28 +7,28 @@ one line on stderr and its exit code.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import signal
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from types import FrameType
+from typing import Any
 
+from invoke import task
 from invoke.exceptions import Exit
 
+from bakery import matrix
 from bakery import settings as settings_module
 from bakery.errors import EXIT_SIGINT, BakeryError, Interrupted
 from bakery.redact import redact_message
 from bakery.settings import Settings
 
-AXIS_HELP = {
-    "cargo_profile": "cargo profile(s), comma-separated or a JSON array",
-    "rust_toolchain": "toolchain(s): distro, stable, nightly, 1.xx",
-    "rust_target": "Rust target triple(s)",
-    "feat_set": "feature set(s): none, default, all",
-    "sys_name": "root image name(s)",
-    "sys_version": "root image tag(s)",
-    "sys_target": "system target(s), e.g. x86_64-v1-linux-gnu",
+# Help for the options every vector-selecting task shares (one scheme, issue 10).
+SELECTION_HELP = {
+    "targets": "targets or groups, comma-separated (default: the default group)",
+    "matrix": "take the vectors of this named matrix (docker/matrix.toml) instead of the default vector",
 }
 
 
@@ -75,6 +75,44 @@ def guard() -> Iterator[None]:
         raise Exit("bakery: interrupted", code=EXIT_SIGINT) from None
     except BakeryError as exc:
         raise Exit(error_line(exc), code=exc.exit_code) from None
+
+
+def axis_task(help: Mapping[str, str], **task_options: Any) -> Callable[[Callable[..., Any]], Any]:
+    """@task for a command that selects vectors: one long option per axis of
+    docker/matrix.toml (--<flag>, with its help), so that adding an axis there
+    adds it to every such task (issue 10 deliver 1). The body takes an `axes`
+    parameter: axis name -> the raw option value, or None.
+
+    Automatic short flags are off: with this many options invoke runs out of
+    letters and prints broken ones (`--=STRING`)."""
+    axes = matrix.load().axes
+
+    def wrap(body: Callable[..., Any]) -> Any:
+        signature = inspect.signature(body)
+        params = [p for p in signature.parameters.values() if p.name != "axes"]
+        taken = {p.name for p in params}
+        clash = [a.flag for a in axes if a.option in taken]
+        if clash:
+            raise RuntimeError(f"{body.__name__}: axis flag --{clash[0]} clashes with a task option")
+        extra = [inspect.Parameter(a.option, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None) for a in axes]
+
+        def run(c: Any, *args: Any, **kwargs: Any) -> Any:
+            chosen = {a.name: kwargs.pop(a.option, None) for a in axes}
+            return body(c, *args, axes=chosen, **kwargs)
+
+        run.__name__, run.__doc__, run.__module__ = body.__name__, body.__doc__, body.__module__
+        run.__signature__ = signature.replace(parameters=[*params, *extra])  # type: ignore[attr-defined]
+        axis_help = {a.option: a.help or a.description for a in axes}
+        return task(help={**help, **axis_help}, auto_shortflags=False, **task_options)(run)
+
+    return wrap
+
+
+def selection(axes: Mapping[str, str | None], matrix_name: str | None) -> tuple[dict[str, str | None], bool]:
+    """Settings flags and use_matrix for the shared options: `--matrix NAME`
+    takes that matrix's vectors (filtered by the axis options); without it,
+    the axis options' cross product over the default vector."""
+    return {**axes, "BAKERY_MATRIX": matrix_name}, matrix_name is not None
 
 
 def load(flags: Mapping[str, str | None]) -> Settings:

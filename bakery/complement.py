@@ -448,7 +448,7 @@ def split_compare(spec: str) -> tuple[Path, Path]:
     """--compare OLD,NEW."""
     parts = [part.strip() for part in spec.split(",")]
     if len(parts) != 2 or not all(parts):
-        raise UsageError(f"--compare={spec!r}: give two results files as OLD,NEW")
+        raise UsageError(f"--compare={spec!r}: give two results files: --compare OLD NEW")
     return Path(parts[0]), Path(parts[1])
 
 

@@ -34,10 +34,20 @@ class Axis:
     default: str
     pattern: re.Pattern[str] | None = None
     values: tuple[str, ...] | None = None
+    # The command lines (issue 10): --<flag> on every task that selects
+    # vectors, its help, and the key in nox session ids.
+    flag: str = ""
+    help: str = ""
+    nox: str = ""
 
     @property
     def plural(self) -> str:
         return self.name + "s"
+
+    @property
+    def option(self) -> str:
+        """The flag as a Python parameter name (invoke maps `_` to `-`)."""
+        return self.flag.replace("-", "_")
 
     def allowed(self) -> str:
         if self.values is not None:
@@ -108,6 +118,8 @@ class MatrixSpec:
 class Definition:
     axes: tuple[Axis, ...]
     matrices: Mapping[str, MatrixSpec] = field(default_factory=dict)
+    # Axes whose key always appears in nox session ids, in this order.
+    nox_always: tuple[str, ...] = ()
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -148,9 +160,12 @@ def load(path: Path = DEFINITION) -> Definition:
     for name, spec in raw["axes"].items():
         pattern = re.compile(spec["pattern"]) if "pattern" in spec else None
         values = tuple(spec["values"]) if "values" in spec else None
-        axis = Axis(name, spec["description"], spec["default"], pattern, values)
+        flag = spec.get("flag", name.replace("_", "-"))
+        nox = spec.get("nox", name)
+        axis = Axis(name, spec["description"], spec["default"], pattern, values, flag, spec.get("help", ""), nox)
         axis.check(axis.default, f"{path.name} default")
         axes.append(axis)
+    _check_command_lines(path.name, axes, raw.get("nox", {}).get("always", []))
     definition = Definition(tuple(axes))
     matrices = {}
     for mname, mspec in raw.get("matrices", {}).items():
@@ -170,7 +185,25 @@ def load(path: Path = DEFINITION) -> Definition:
                     f"{path.name} matrix {mname}: exclude names {', '.join(unknown)}, which it does not list"
                 )
         matrices[mname] = MatrixSpec(mname, lists, tuple(mspec.get("exclude", ())), tuple(mspec.get("include", ())))
-    return Definition(tuple(axes), matrices)
+    return Definition(tuple(axes), matrices, tuple(raw.get("nox", {}).get("always", [])))
+
+
+_FLAG = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+_NOX_KEY = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def _check_command_lines(file: str, axes: Sequence[Axis], always: Sequence[str]) -> None:
+    """Flags and nox keys must be well-formed and distinct: they become
+    invoke options and session ids."""
+    for kind, pattern, values in (("flag", _FLAG, [a.flag for a in axes]), ("nox", _NOX_KEY, [a.nox for a in axes])):
+        for axis, value in zip(axes, values, strict=True):
+            if not pattern.fullmatch(value):
+                raise UsageError(f"{file}: axis {axis.name} has {kind} {value!r}; allowed: {pattern.pattern}")
+        if len(set(values)) != len(values):
+            raise UsageError(f"{file}: two axes share a {kind}; each must be distinct")
+    unknown = [name for name in always if name not in {a.name for a in axes}]
+    if unknown:
+        raise UsageError(f"{file}: [nox] always names {', '.join(unknown)}, which is not an axis")
 
 
 def expand(definition: Definition, spec: MatrixSpec) -> list[Vector]:

@@ -19,7 +19,7 @@ from invoke.exceptions import Exit, ParseError
 from bakery.errors import EXIT_USAGE
 
 # Tasks whose first positional may be left out (invoke makes positionals required).
-OPTIONAL_POSITIONAL = {"bake", "plan"}
+OPTIONAL_POSITIONAL = {"bake", "plan", "complement"}
 _HELP = ("-h", "--help")
 
 

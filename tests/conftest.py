@@ -37,7 +37,7 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, request: 
         if name in OURS or name.startswith(("BAKERY_", "COMPLEMENT_", "CI_", "GITHUB_")):
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("BAKERY_DOTENV", str(tmp_path / "no.env"))
-    if request.node.get_closest_marker("unit"):
+    if request.node.get_closest_marker("unit") or request.node.get_closest_marker("cli"):
         # Builder locks live beside buildx's own state; unit tests keep theirs in tmp.
         monkeypatch.setenv("BUILDX_CONFIG", str(tmp_path / "buildx"))
 
@@ -104,9 +104,9 @@ def invoke(*args: str, env: dict[str, str] | None = None, timeout: float = 1800)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark each test by its tier directory: tests/unit, tests/plan, tests/engine."""
+    """Mark each test by its tier directory: tests/unit, tests/cli, tests/plan, tests/engine."""
     tests = Path(__file__).parent
     for item in items:
         tier = Path(str(item.path)).relative_to(tests).parts[0]
-        if tier in ("unit", "plan", "engine"):
+        if tier in ("unit", "cli", "plan", "engine"):
             item.add_marker(getattr(pytest.mark, tier))

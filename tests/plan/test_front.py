@@ -36,7 +36,7 @@ def test_invoke_print_equals_bare_bake_print() -> None:
 
 def test_excluded_vectors_are_split_into_cross_product_blocks() -> None:
     # The ci matrix excludes test+stable+none: 11 vectors, never 12.
-    result = invoke("bake", "--matrix", "--print", "install", env={"BAKERY_MATRIX": "ci"})
+    result = invoke("bake", "--matrix", "ci", "--print", "install")
     assert result.returncode == 0, result.stderr
     decoder = json.JSONDecoder()
     text, installs, position = result.stdout, set(), 0
@@ -80,7 +80,7 @@ def test_nox_tags_select_by_axis_value() -> None:
 
 
 def test_plan_reports_sharing_against_a_naive_build(tmp_path) -> None:
-    result = invoke("plan", "install", "--matrix", "--out", str(tmp_path), env={"BAKERY_MATRIX": "default"})
+    result = invoke("plan", "install", "--matrix", "default", "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
     # 3 vectors over feat_set: system and source shared by all three.
     assert "  3 vectors share system--debian--testing-slim--x86_64-v1-linux-gnu" in result.stdout

@@ -594,7 +594,7 @@ def test_compare_malformed_is_usage_error(seam: Recorder, tmp_path: Path) -> Non
 
 @pytest.mark.parametrize("spec", ["one.jsonl", "a,b,c", ",b", "a,"])
 def test_compare_needs_two_files(spec: str) -> None:
-    with pytest.raises(UsageError, match="OLD,NEW"):
+    with pytest.raises(UsageError, match="--compare OLD NEW"):
         complement.split_compare(spec)
 
 

@@ -28,8 +28,6 @@ import pytest
 from bakery import ROOT
 from tests.conftest import OURS, VENV_BIN, invoke
 
-pytestmark = pytest.mark.unit
-
 DEAD_DOCKER = "unix:///nonexistent/bakery-grid-docker.sock"
 NON_UTF8 = b"\xff\xfe".decode("utf-8", "surrogateescape")  # bytes that are not UTF-8, as os.environ holds them
 LONG = "a" * 300
@@ -192,9 +190,8 @@ CASES = [
     Case("bake-bad-progress", ("bake", "default", "--progress", "fancy"), "--progress='fancy' is not allowed"),
     Case(
         "bake-bad-matrix-name",
-        ("bake", "default", "--print", "--matrix"),
+        ("bake", "default", "--print", "--matrix", "nosuch"),
         "matrix 'nosuch' is not defined",
-        env={"BAKERY_MATRIX": "nosuch"},
     ),
     Case(
         "bake-bad-nprocs",
@@ -214,7 +211,7 @@ CASES = [
         ("matrix", "--format", "xml"),
         "--format='xml' is not allowed; allowed: table, json, github",
     ),
-    Case("matrix-bad-name", ("matrix", "--name", "nosuch"), "matrix 'nosuch' is not defined"),
+    Case("matrix-bad-name", ("matrix", "--matrix", "nosuch"), "matrix 'nosuch' is not defined"),
     Case(
         "matrix-env-misspelt",
         ("matrix",),
@@ -261,9 +258,8 @@ CASES = [
     ),
     Case(
         "plan-bad-matrix",
-        ("plan", "default", "--matrix"),
+        ("plan", "default", "--matrix", "nosuch"),
         "matrix 'nosuch' is not defined",
-        env={"BAKERY_MATRIX": "nosuch"},
     ),
     Case(
         "plan-out-under-a-file",
