@@ -92,8 +92,10 @@ install_engine() {
   # The host's own containerd/runc/tini/iptables; docker CLI only when missing.
   local pkgs=(containerd runc tini iptables ca-certificates)
   command -v docker >/dev/null || pkgs+=(docker-cli)
-  apt-get -qq install -y --no-install-recommends "${pkgs[@]}"
   mkdir -p "$STATE_DIR"
+  # dpkg prints per-package progress even under -qq: keep it in a log, shown on failure (issue 10).
+  apt-get -qq install -y --no-install-recommends "${pkgs[@]}" >"$STATE_DIR/apt-install.log" 2>&1 ||
+    { cat "$STATE_DIR/apt-install.log" >&2; die "apt-get install ${pkgs[*]} failed (log above)"; }
   for suite in $SUITES; do
     install_from_suite "$suite" && return 0
   done

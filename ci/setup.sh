@@ -18,7 +18,10 @@ if [ "${#need[@]}" -gt 0 ]; then
   say "installing host tools: ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  # dpkg's progress and debconf's notes go to a log, shown only on failure (issue 10).
+  log=$(mktemp)
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >"$log" 2>&1 || { cat "$log" >&2; exit 1; }
+  rm -f "$log"
 fi
 
 bash ci/provision-docker.sh
