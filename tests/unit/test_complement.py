@@ -30,7 +30,7 @@ from bakery.errors import (
     Interrupted,
     UsageError,
 )
-from tests.conftest import SHARED, Recorder, invoke
+from tests.conftest import DATA, Recorder, invoke
 
 pytestmark = pytest.mark.unit
 
@@ -601,10 +601,10 @@ def test_compare_needs_two_files(spec: str) -> None:
 def test_compare_cli_on_the_shared_files_makes_no_docker_call(tmp_path: Path) -> None:
     """The command as CI runs it, on the two real results files; the seam's
     audit log proves nothing reached docker."""
-    data = SHARED / "data" / "complement"
+    data = DATA / "complement"
     old, new = data / "tuwunel-2025-06-04.jsonl", data / "tuwunel-2026-08-18.jsonl"
     if not (old.is_file() and new.is_file()):
-        pytest.fail(f"shared Complement data not found under {data}")
+        pytest.fail(f"Complement data not found under {data}")
     audit = tmp_path / "seam.jsonl"
     result = invoke("complement", "--compare", f"{old},{new}", env={**os.environ, "BAKERY_SEAM_LOG": str(audit)})
     assert result.returncode == EXIT_FAILURE, result.stderr
