@@ -150,11 +150,29 @@ def parse(lines: Iterable[str]) -> Progress:
     return progress
 
 
+# docker/scripts/smoke says this when a run's arguments are empty (issue 11 §3).
+_SKIPPED = re.compile(r"^bakery-smoke: ([A-Za-z0-9_-]+): skipped \((.*)\)$")
+
+
+def skipped(progress: Progress) -> list[str]:
+    """Smoke runs that were skipped in this bake, as `target: label (why)`.
+    A CACHED step prints no log, so only runs that ran this time are seen."""
+    rows = []
+    for vertex in progress.steps():
+        for line in vertex.logs:
+            match = _SKIPPED.match(line.strip())
+            if match:
+                rows.append(f"{vertex.target}: {match.group(1)} ({match.group(2)})")
+    return sorted(set(rows))
+
+
 def summary(progress: Progress) -> list[str]:
-    """A short per-target summary: how many steps were cached and how many ran."""
+    """A short per-target summary: how many steps were cached and how many
+    ran, and which smoke runs were skipped."""
     rows = []
     for target, counts in sorted(progress.by_target().items()):
         rows.append(f"{counts['cached']:4} cached {counts['ran']:4} ran  {target}")
+    rows.extend(f"skipped      {line}" for line in skipped(progress))
     total = progress.counts()
     rows.append(f"{total['cached']:4} cached {total['ran']:4} ran  total ({total['error']} failed)")
     return rows

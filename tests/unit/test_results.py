@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 
 from bakery import results
-from tests.conftest import DATA
 from bakery.results import (
     Change,
     Comparison,
@@ -27,6 +26,7 @@ from bakery.results import (
     read_records,
     write,
 )
+from tests.conftest import DATA
 
 pytestmark = pytest.mark.unit
 
@@ -43,9 +43,7 @@ def _data(name: str) -> Path:
     if not path.is_file():
         # Fail, never skip: silently skipping would let the only test against
         # real data disappear from CI unnoticed.
-        pytest.fail(
-            f"Complement data not found: {path} (it is part of the repository: tests/data/SOURCES.md)"
-        )
+        pytest.fail(f"Complement data not found: {path} (it is part of the repository: tests/data/SOURCES.md)")
     return path
 
 
