@@ -31,6 +31,17 @@ class Vertex:
     completed: str | None = None
     error: str = ""
     logs: list[str] = field(default_factory=list)
+    # The last log chunk ended mid-line: the next chunk continues logs[-1].
+    open_line: bool = False
+
+    def add_log(self, data: str) -> None:
+        """BuildKit cuts step output into chunks anywhere, even mid-line."""
+        lines = data.splitlines()
+        if lines and self.open_line and self.logs:
+            self.logs[-1] += lines.pop(0)
+        self.logs.extend(lines)
+        self.open_line = bool(data) and not data.endswith(("\n", "\r"))
+        del self.logs[:-200]  # keep the tail for error reports
 
     @property
     def target(self) -> str | None:
@@ -111,9 +122,7 @@ class Progress:
             self._report(vertex)
         for log in status.get("logs") or []:
             vertex = self.vertices.setdefault(log["vertex"], Vertex(log["vertex"]))
-            data = base64.b64decode(log.get("data", "")).decode("utf-8", "replace")
-            vertex.logs.extend(data.splitlines())
-            del vertex.logs[:-200]  # keep the tail for error reports
+            vertex.add_log(base64.b64decode(log.get("data", "")).decode("utf-8", "replace"))
 
     def _report(self, vertex: Vertex) -> None:
         if not self._echo or vertex.digest in self._reported or vertex.state == "running":

@@ -123,3 +123,18 @@ def test_the_run_summary_names_a_skipped_smoke_run() -> None:
         "skipped      smoketest-version--v: smoketest-version (its arguments are empty)",
         "   0 cached    2 ran  total (0 failed)",
     ]
+
+
+def test_a_log_line_cut_across_chunks_is_joined() -> None:
+    """BuildKit may cut a line between two log chunks; the skipped line must still be seen."""
+    name = "[smoketest-version--v smoketest-version 1/1] RUN sh /usr/local/bin/smoke ..."
+    lines = [
+        rawjson("sha256:a", name, "bakery-smoke: smoketest-ver"),
+        rawjson("sha256:a", name, "sion: skipped (its arguments are empty)\nnext\n"),
+    ]
+    parsed = progress.parse(lines)
+    assert parsed.vertices["sha256:a"].logs == [
+        "bakery-smoke: smoketest-version: skipped (its arguments are empty)",
+        "next",
+    ]
+    assert progress.skipped(parsed) == ["smoketest-version--v: smoketest-version (its arguments are empty)"]
