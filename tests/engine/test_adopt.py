@@ -10,8 +10,10 @@ so a passing build proves the vendored source reached every cargo step.
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
+import shutil
 import subprocess
 import time
 from datetime import datetime
@@ -19,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from bakery import progress
+from bakery import ROOT, progress
 from tests.conftest import invoke
 
 pytestmark = pytest.mark.usefixtures("engine")
@@ -131,3 +133,59 @@ def test_a_server_that_never_gets_ready_fails_its_smoke_within_the_timeout() -> 
     # Bounded by the timeout (whole seconds) plus one probe (2 s) and the 5 s stop grace.
     assert timeout - 1 <= duration <= timeout + 8, duration
     print(f"\nnever-ready: smoke step {duration:.2f} s for smoke_timeout={timeout}; whole bake {elapsed:.1f} s")
+
+
+# The README section "Use it for your project" (docs/adopt.md): its fenced sh
+# blocks run verbatim, except those that say they are not run by the tests.
+ADOPT_DOC = ROOT / "docs" / "adopt.md"
+NOT_RUN = "# Not run by the tests:"
+_COPY_IGNORE = shutil.ignore_patterns(
+    ".venv", ".git", "runs", "results", "out", "target", "__pycache__", ".mypy_cache", ".ruff_cache", ".nox"
+)
+
+
+def doc_blocks() -> list[str]:
+    return re.findall(r"^```sh\n(.*?)^```$", ADOPT_DOC.read_text(), re.MULTILINE | re.DOTALL)
+
+
+def test_the_adopt_doc_has_blocks_to_run_and_says_which_it_skips() -> None:
+    blocks = doc_blocks()
+    skipped = [b for b in blocks if b.startswith(NOT_RUN)]
+    assert len(skipped) == 1 and "bash ci/setup.sh" in skipped[0]
+    assert len(blocks) - len(skipped) >= 3
+
+
+def test_the_adopt_doc_commands_pass_verbatim(tmp_path: Path) -> None:
+    """A folder with bakery/ and hitcount/ side by side, as a user lays it
+    out. bakery/ is a copy of this checkout (its own ROOT, so ../hitcount
+    resolves beside it); the .venv is this checkout's, and PYTHONPATH makes it
+    import the copy's package."""
+    bakery_dir = tmp_path / "bakery"
+    shutil.copytree(ROOT, bakery_dir, ignore=_COPY_IGNORE)
+    (bakery_dir / ".venv").symlink_to(ROOT / ".venv")
+    shutil.copytree(ROOT / "tests" / "fixtures" / "hitcount", tmp_path / "hitcount", ignore=_COPY_IGNORE)
+    env = {k: v for k, v in os.environ.items() if k != "BAKERY_DOTENV"}
+    env.update({"PYTHONPATH": str(bakery_dir), "CI": "true"})
+    ran = []
+    for block in doc_blocks():
+        if block.startswith(NOT_RUN):
+            continue
+        started = time.monotonic()
+        result = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", block],
+            cwd=bakery_dir,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=1800,
+            check=False,
+        )
+        assert result.returncode == 0, f"{block}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+        ran.append((block.splitlines()[-1][:60], round(time.monotonic() - started, 1), result.stdout))
+    settings_file = tmp_path / "hitcount" / "ci" / "bakery.env"
+    assert "smoke_ready=tcp:8080" in settings_file.read_text()
+    # The last block built the default group from the file: the project's own targets, in the copy.
+    build_output = ran[-1][2]
+    assert "ACCEPT default [" in build_output
+    assert f"(record: {bakery_dir}/runs/" in build_output
+    print(f"\nadopt doc blocks (last line, seconds): {[r[:2] for r in ran]}")
