@@ -14,6 +14,7 @@ import os
 import random
 import re
 import shutil
+import socket
 import subprocess
 import time
 from datetime import datetime
@@ -189,3 +190,49 @@ def test_the_adopt_doc_commands_pass_verbatim(tmp_path: Path) -> None:
     assert "ACCEPT default [" in build_output
     assert f"(record: {bakery_dir}/runs/" in build_output
     print(f"\nadopt doc blocks (last line, seconds): {[r[:2] for r in ran]}")
+
+
+def _git(repo: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.email=bakery@example.invalid", "-c", "user.name=bakery", *args],
+        cwd=repo,
+        check=True,
+        capture_output=True,
+    )
+
+
+def test_a_git_source_builds_the_ref_it_names(tmp_path: Path) -> None:
+    """source_location as a git URL and git_checkout as a ref (issue 11 §2).
+    A local `git daemon` serves the fixture: the tag v0.1.0 builds, while the
+    branch head after it does not compile, so a pass proves the ref was used."""
+    repo = tmp_path / "hitcount"
+    shutil.copytree(ROOT / "tests" / "fixtures" / "hitcount", repo, ignore=_COPY_IGNORE)
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", "hitcount")
+    _git(repo, "tag", "v0.1.0")
+    (repo / "src" / "main.rs").write_text("fn main() { this does not compile }\n")
+    _git(repo, "commit", "-q", "-am", "broken")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    daemon = subprocess.Popen(
+        ["git", "daemon", f"--base-path={tmp_path}", "--export-all", "--listen=127.0.0.1", f"--port={port}", str(repo)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while subprocess.run(["git", "ls-remote", f"git://127.0.0.1:{port}/hitcount"], capture_output=True).returncode:
+            assert time.monotonic() < deadline, "git daemon did not start"
+            time.sleep(0.2)
+        env = {**SETTINGS, "source_location": f"git://127.0.0.1:{port}/hitcount", "git_checkout": "v0.1.0"}
+        result = invoke("bake", "check,install", env=env)
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+        assert "ACCEPT check install [" in result.stdout
+        broken = invoke("bake", "check", env={**env, "git_checkout": "main"})
+        assert broken.returncode != 0
+        assert "this does not compile" in broken.stdout + broken.stderr
+    finally:
+        daemon.terminate()
+        daemon.wait(timeout=10)
