@@ -68,7 +68,7 @@ BASELINE_FILE = "baseline.jsonl"
 SUMMARY_FILE = "summary.txt"
 OWNED_FILES = (RESULTS_FILE, GO_TEST_FILE, LOG_FILE, BASELINE_FILE, SUMMARY_FILE)
 # Defaults of the bake variables source_location and complement_baseline
-# (docker/bake.hcl); bake reads overrides from the environment, so do we.
+# (docker/bake.hcl); overrides come from the layered settings (Settings.tree).
 DEFAULT_SOURCE = "example"
 DEFAULT_BASELINE = "tests/complement/results.jsonl"
 
@@ -157,12 +157,12 @@ def prepare_results_dir(path: Path) -> Path:
     return path
 
 
-def project_baseline(environ: Mapping[str, str] | None = None) -> Path:
+def project_baseline(settings: Settings) -> Path:
     """The baseline in the project source, which complement-config copies
-    into the testee image: <source_location>/<complement_baseline>."""
-    environ = os.environ if environ is None else environ
-    source = environ.get("source_location") or DEFAULT_SOURCE
-    relative = environ.get("complement_baseline") or DEFAULT_BASELINE
+    into the testee image: <source_location>/<complement_baseline>. Read from
+    the layered settings, so a value in .env counts (issue 11 §6)."""
+    source = settings.tree.get("source_location") or DEFAULT_SOURCE
+    relative = settings.tree.get("complement_baseline") or DEFAULT_BASELINE
     if _REMOTE.match(source):
         raise UsageError(
             f"source_location={source!r} is remote, so --update-baseline has no file to write; pass --baseline FILE"
@@ -177,7 +177,7 @@ def make_plan(settings: Settings, vectors: Sequence[Vector], options: Options) -
     run_id = sanitize_run_id(options.run_id)
     results_dir = prepare_results_dir(settings.results_dir)
     baseline = ROOT / settings["BAKERY_BASELINE"] if settings["BAKERY_BASELINE"] else None
-    update_target = (baseline or project_baseline()) if options.update_baseline else None
+    update_target = (baseline or project_baseline(settings)) if options.update_baseline else None
     tester, testee = images(vector, settings.definition.names)
     return Plan(
         vector=vector,

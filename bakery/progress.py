@@ -31,6 +31,17 @@ class Vertex:
     completed: str | None = None
     error: str = ""
     logs: list[str] = field(default_factory=list)
+    # The last log chunk ended mid-line: the next chunk continues logs[-1].
+    open_line: bool = False
+
+    def add_log(self, data: str) -> None:
+        """BuildKit cuts step output into chunks anywhere, even mid-line."""
+        lines = data.splitlines()
+        if lines and self.open_line and self.logs:
+            self.logs[-1] += lines.pop(0)
+        self.logs.extend(lines)
+        self.open_line = bool(data) and not data.endswith(("\n", "\r"))
+        del self.logs[:-200]  # keep the tail for error reports
 
     @property
     def target(self) -> str | None:
@@ -111,9 +122,7 @@ class Progress:
             self._report(vertex)
         for log in status.get("logs") or []:
             vertex = self.vertices.setdefault(log["vertex"], Vertex(log["vertex"]))
-            data = base64.b64decode(log.get("data", "")).decode("utf-8", "replace")
-            vertex.logs.extend(data.splitlines())
-            del vertex.logs[:-200]  # keep the tail for error reports
+            vertex.add_log(base64.b64decode(log.get("data", "")).decode("utf-8", "replace"))
 
     def _report(self, vertex: Vertex) -> None:
         if not self._echo or vertex.digest in self._reported or vertex.state == "running":
@@ -150,11 +159,29 @@ def parse(lines: Iterable[str]) -> Progress:
     return progress
 
 
+# docker/scripts/smoke says this when a run's arguments are empty (issue 11 §3).
+_SKIPPED = re.compile(r"^bakery-smoke: ([A-Za-z0-9_-]+): skipped \((.*)\)$")
+
+
+def skipped(progress: Progress) -> list[str]:
+    """Smoke runs that were skipped in this bake, as `target: label (why)`.
+    A CACHED step prints no log, so only runs that ran this time are seen."""
+    rows = []
+    for vertex in progress.steps():
+        for line in vertex.logs:
+            match = _SKIPPED.match(line.strip())
+            if match:
+                rows.append(f"{vertex.target}: {match.group(1)} ({match.group(2)})")
+    return sorted(set(rows))
+
+
 def summary(progress: Progress) -> list[str]:
-    """A short per-target summary: how many steps were cached and how many ran."""
+    """A short per-target summary: how many steps were cached and how many
+    ran, and which smoke runs were skipped."""
     rows = []
     for target, counts in sorted(progress.by_target().items()):
         rows.append(f"{counts['cached']:4} cached {counts['ran']:4} ran  {target}")
+    rows.extend(f"skipped      {line}" for line in skipped(progress))
     total = progress.counts()
     rows.append(f"{total['cached']:4} cached {total['ran']:4} ran  total ({total['error']} failed)")
     return rows

@@ -134,6 +134,13 @@ _LINE = r"[^\n\x00]{0,500}"
 _WORDS = r"[A-Za-z0-9 @._+=-]{0,500}"
 _REF = r"[A-Za-z0-9][A-Za-z0-9._/-]{0,199}"
 _URL = r"(https?|ssh|git|file)://[A-Za-z0-9._~:/?@!$&'()*+,;=%-]+"
+# A TCP port, 1-65535.
+_PORT = r"([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
+# smoke_ready (issue 11 §3): tcp:PORT, or an http:// URL the smoke script
+# probes. No shell characters: the value reaches a build arg and a probe.
+_READY = rf"(tcp:{_PORT}|http://[A-Za-z0-9]([A-Za-z0-9.-]{{0,252}})(:{_PORT})?(/[A-Za-z0-9._~/%=?-]{{0,400}})?)?"
+_EXPOSE = rf"({_PORT}(/(tcp|udp))?( {_PORT}(/(tcp|udp))?){{0,31}})?"
+_TARGET_LIST = r"\[[A-Za-z0-9_\", -]{0,2000}\]"
 TREE_VARIABLES: dict[str, str] = {
     "project_name": r"[a-z0-9][a-z0-9_-]{0,63}",
     "bin_name": r"[a-z0-9][a-z0-9_-]{0,63}",
@@ -151,6 +158,10 @@ TREE_VARIABLES: dict[str, str] = {
     "apt_options": _LINE,
     "smoke_version_args": _WORDS,
     "smoke_startup_args": _WORDS,
+    "smoke_ready": _READY,
+    "smoke_timeout": r"[0-9]{1,4}",
+    "expose_ports": _EXPOSE,
+    "default_targets": _TARGET_LIST,
     "labs_frontend": r"[a-z0-9][a-z0-9./:@_-]{0,199}",
     "pkg_maintainer": _LINE,
     "pkg_description": _LINE,
@@ -161,6 +172,13 @@ TREE_VARIABLES: dict[str, str] = {
     "registry_github": r"[a-z0-9][a-z0-9./:_-]{0,199}",
     "registry_dockerhub": r"[a-z0-9][a-z0-9./:_-]{0,199}",
     "publish_tag": r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}",
+}
+# What a tree variable allows, in words, where its pattern alone would not say it.
+TREE_HELP: dict[str, str] = {
+    "smoke_ready": "empty (run to exit), tcp:PORT, or http://HOST[:PORT][/PATH] without shell characters",
+    "smoke_timeout": "whole seconds from 1 to 3600",
+    "expose_ports": "space-separated ports 1-65535, each optionally /tcp or /udp; empty: none",
+    "default_targets": 'a JSON array of target or group names, e.g. ["check", "install"]',
 }
 _BOOLS = {"true": True, "1": True, "false": False, "0": False}
 NUMBERED_RUNNER = re.compile(r"^[^.]+\.\d+$")
@@ -291,13 +309,46 @@ def load(
         if not raw_values:
             raise UsageError(f"{source}: an empty list selects nothing; allowed: {axis.allowed()}")
         choices[axis.name] = tuple(dict.fromkeys(axis.check(v, source) for v in raw_values))
+    return Settings(definition, values, choices, _tree(dotenv, environ))
+
+
+def _tree(dotenv: Mapping[str, str], environ: Mapping[str, str]) -> dict[str, str]:
+    """The tree's bake variables that were set, validated. An empty value is
+    kept where the variable allows it (empty smoke_version_args skips the
+    version run, issue 11 §3); elsewhere empty means unset, as for every setting."""
     tree = {}
     for name, pattern in TREE_VARIABLES.items():
-        if name in merged:
-            if re.fullmatch(pattern, merged[name]) is None:
-                raise UsageError(f"{name}={_quote(merged[name])} is not allowed; allowed: a value matching {pattern}")
-            tree[name] = merged[name]
-    return Settings(definition, values, choices, tree)
+        for layer in (environ, dotenv):
+            if name in layer and (layer[name] != "" or re.fullmatch(pattern, "")):
+                tree[name] = check_tree(name, layer[name])
+                break
+    return tree
+
+
+def check_tree(name: str, value: str) -> str:
+    """One tree variable's value, or a UsageError naming what is allowed."""
+    allowed = TREE_HELP.get(name, f"a value matching {TREE_VARIABLES[name]}")
+    if re.fullmatch(TREE_VARIABLES[name], value) is None:
+        raise UsageError(f"{name}={_quote(value)} is not allowed; allowed: {allowed}")
+    if name == "smoke_timeout" and not 1 <= int(value) <= 3600:
+        raise UsageError(f"{name}={_quote(value)} is out of range; allowed: {allowed}")
+    if name == "default_targets":
+        _check_targets(name, value, allowed)
+    return value
+
+
+def _check_targets(name: str, value: str, allowed: str) -> None:
+    try:
+        targets = json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{name}={_quote(value)} is not valid JSON ({exc.msg}); allowed: {allowed}") from None
+    valid = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")
+    if (
+        not isinstance(targets, list)
+        or not targets
+        or not all(isinstance(t, str) and valid.fullmatch(t) for t in targets)
+    ):
+        raise UsageError(f"{name}={_quote(value)} is not allowed; allowed: {allowed} (at least one)")
 
 
 def _check_shadowed(axis: Axis, flagged: bool, dotenv: Mapping[str, str], environ: Mapping[str, str]) -> None:

@@ -153,6 +153,22 @@ variable "smoke_startup_args" {
   description = "Arguments for smoketest-startup and its valgrind and perf variants"
   default = "--selftest --port 0 --federation-port 0"
 }
+variable "smoke_ready" {
+  description = "Smoke readiness: empty (run to exit), tcp:PORT or an http:// URL (serve and probe)"
+  default = ""
+}
+variable "smoke_timeout" {
+  description = "Seconds that bound every smoke run (1-3600; valgrind runs get 10x)"
+  default = "30"
+}
+variable "expose_ports" {
+  description = "Ports the image exposes, space-separated"
+  default = "8008 8448"
+}
+variable "default_targets" {
+  description = "JSON array: the targets of the default group"
+  default = jsonencode(["check", "clippy", "fmt", "tests-unit", "tests-smoke", "complement-testee"])
+}
 variable "labs_frontend" {
   description = "Dockerfile frontend image for the one stage that needs labs syntax (smoketest-perf)"
   default = "docker/dockerfile:1-labs"
@@ -814,6 +830,7 @@ target "image" {
   target = "image"
   platforms = [sys_platform(sys_target)]
   contexts = { input = target_ref("install", all(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target)) }
+  args = { expose_ports = expose_ports }
   tags = [tag("image", all(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target))]
   output = ["type=docker"]
 }
@@ -824,10 +841,10 @@ target "smoketest-version" {
   matrix = m_all()
   inherits = ["_common"]
   dockerfile = "Dockerfile.install"
-  target = "smoketest"
+  target = "smoketest-version"
   platforms = [sys_platform(sys_target)]
   contexts = { input = target_ref("install", all(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target)) }
-  args = { smoke_args = smoke_version_args }
+  args = { smoke_args = smoke_version_args, smoke_version_args = smoke_version_args, smoke_startup_args = smoke_startup_args, smoke_ready = smoke_ready, smoke_timeout = smoke_timeout }
 }
 
 target "smoketest-startup" {
@@ -835,10 +852,10 @@ target "smoketest-startup" {
   matrix = m_all()
   inherits = ["_common"]
   dockerfile = "Dockerfile.install"
-  target = "smoketest"
+  target = "smoketest-startup"
   platforms = [sys_platform(sys_target)]
   contexts = { input = target_ref("install", all(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target)) }
-  args = { smoke_args = smoke_startup_args }
+  args = { smoke_args = smoke_startup_args, smoke_version_args = smoke_version_args, smoke_startup_args = smoke_startup_args, smoke_ready = smoke_ready, smoke_timeout = smoke_timeout }
 }
 
 target "smoketest-valgrind" {
@@ -852,7 +869,7 @@ target "smoketest-valgrind" {
     input = target_ref("valgrind", feat_sys(feat_set, sys_name, sys_version, sys_target))
     bins = target_ref("build-bins", all(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target))
   }
-  args = merge(vector_args(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target), { smoke_args = smoke_startup_args })
+  args = merge(vector_args(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target), { smoke_args = smoke_startup_args, smoke_version_args = smoke_version_args, smoke_startup_args = smoke_startup_args, smoke_ready = smoke_ready, smoke_timeout = smoke_timeout })
 }
 
 # perf_event_open needs a privileged step: the entitlement is declared here.
@@ -869,6 +886,10 @@ target "smoketest-perf" {
   }
   args = merge(vector_args(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target), {
     smoke_args = smoke_startup_args
+    smoke_version_args = smoke_version_args
+    smoke_startup_args = smoke_startup_args
+    smoke_ready = smoke_ready
+    smoke_timeout = smoke_timeout
     BUILDKIT_SYNTAX = labs_frontend
   })
   entitlements = ["security.insecure"]
@@ -908,7 +929,7 @@ target "pkg-deb-install" {
     input = target_ref("system", sys(sys_name, sys_version, sys_target))
     pkg = target_ref("pkg-deb", all(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target))
   }
-  args = { sys_name = sys_name, sys_version = sys_version, smoke_args = smoke_version_args }
+  args = { sys_name = sys_name, sys_version = sys_version, smoke_args = smoke_version_args, smoke_version_args = smoke_version_args, smoke_startup_args = smoke_startup_args, smoke_ready = smoke_ready, smoke_timeout = smoke_timeout }
 }
 
 target "rpm" {
@@ -944,7 +965,7 @@ target "pkg-rpm-install" {
     input = target_ref("system", sys(sys_name, sys_version, sys_target))
     pkg = target_ref("pkg-rpm", all(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target))
   }
-  args = { sys_name = sys_name, sys_version = sys_version, smoke_args = smoke_version_args }
+  args = { sys_name = sys_name, sys_version = sys_version, smoke_args = smoke_version_args, smoke_version_args = smoke_version_args, smoke_startup_args = smoke_startup_args, smoke_ready = smoke_ready, smoke_timeout = smoke_timeout }
 }
 
 # complement-config: TLS key and certificate, server config, old results.
@@ -1039,7 +1060,7 @@ target "dockerhub" {
 # Groups. `default` departs from the original: it builds offline (README).
 
 group "default" {
-  targets = ["check", "clippy", "fmt", "tests-unit", "tests-smoke", "complement-testee"]
+  targets = jsondecode(default_targets)
 }
 group "lints" {
   targets = ["audit", "check", "clippy", "fmt", "lychee"]

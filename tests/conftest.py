@@ -23,7 +23,8 @@ import pytest
 from bakery import ROOT, docker
 from bakery.settings import SPECS
 
-SHARED = ROOT.parent / "shared"
+# Data the tests need, copied into the repository (tests/data/SOURCES.md, issue 11).
+DATA = Path(__file__).resolve().parent / "data"
 VENV_BIN = Path(sys.executable).parent
 # Read before the autouse fixture cleans the environment.
 IN_CI = os.environ.get("CI", "").lower() in ("true", "1")

@@ -14,11 +14,11 @@ from ruamel.yaml import YAML
 
 from bakery import sessions
 from bakery.settings import load
-from tests.conftest import VENV_BIN
+from tests.conftest import DATA, VENV_BIN
 
 REPO = Path(__file__).resolve().parents[2]
 WORKFLOWS = sorted((REPO / "ci" / "workflows").glob("*.yml"))
-PINS = Path(__file__).resolve().parents[3] / "shared" / "data" / "actions-pins.tsv"
+PINS = DATA / "actions-pins.tsv"
 SHA = re.compile(r"^[0-9a-f]{40}$")
 
 
@@ -28,7 +28,7 @@ def parse(path: Path) -> dict:
 
 def pins() -> dict[str, dict[str, str]]:
     if not PINS.is_file():
-        pytest.fail(f"{PINS} is missing: the pinned action SHAs come from it (../shared/data/actions-pins.tsv)")
+        pytest.fail(f"{PINS} is missing: the pinned action SHAs come from it (tests/data/SOURCES.md)")
     with PINS.open() as handle:
         rows = list(csv.DictReader(handle, delimiter="\t"))
     table: dict[str, dict[str, str]] = {}

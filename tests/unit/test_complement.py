@@ -30,7 +30,7 @@ from bakery.errors import (
     Interrupted,
     UsageError,
 )
-from tests.conftest import SHARED, Recorder, invoke
+from tests.conftest import DATA, Recorder, invoke
 
 pytestmark = pytest.mark.unit
 
@@ -537,12 +537,21 @@ def test_update_baseline_writes_the_results(seam: Recorder, tmp_path: Path) -> N
 
 
 def test_update_baseline_from_the_image_targets_the_project_source(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert complement.project_baseline({}) == complement.ROOT / "example/tests/complement/results.jsonl"
-    assert complement.project_baseline({"source_location": "proj", "complement_baseline": "r.jsonl"}) == (
-        complement.ROOT / "proj/r.jsonl"
+    assert complement.project_baseline(settings_module.load({}, {"BAKERY_DOTENV": os.devnull})) == (
+        complement.ROOT / "example/tests/complement/results.jsonl"
     )
+    layered = settings_module.load({}, {"source_location": "proj", "complement_baseline": "r.jsonl"})
+    assert complement.project_baseline(layered) == complement.ROOT / "proj/r.jsonl"
     with pytest.raises(UsageError, match="remote"):
-        complement.project_baseline({"source_location": "https://example.org/p.git"})
+        complement.project_baseline(settings_module.load({}, {"source_location": "https://example.org/p.git"}))
+
+
+def test_project_baseline_reads_dotenv(tmp_path: Path) -> None:
+    """Issue 11 §6: a tree setting in .env reaches every reader, not only bake."""
+    dotenv = tmp_path / "project.env"
+    dotenv.write_text("source_location=../proj\ncomplement_baseline=ci/baseline.jsonl\n")
+    settings = settings_module.load({}, {"BAKERY_DOTENV": str(dotenv)})
+    assert complement.project_baseline(settings) == complement.ROOT / "../proj/ci/baseline.jsonl"
 
 
 def test_github_step_summary_is_appended(seam: Recorder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -601,10 +610,10 @@ def test_compare_needs_two_files(spec: str) -> None:
 def test_compare_cli_on_the_shared_files_makes_no_docker_call(tmp_path: Path) -> None:
     """The command as CI runs it, on the two real results files; the seam's
     audit log proves nothing reached docker."""
-    data = SHARED / "data" / "complement"
+    data = DATA / "complement"
     old, new = data / "tuwunel-2025-06-04.jsonl", data / "tuwunel-2026-08-18.jsonl"
     if not (old.is_file() and new.is_file()):
-        pytest.fail(f"shared Complement data not found under {data}")
+        pytest.fail(f"Complement data not found under {data}")
     audit = tmp_path / "seam.jsonl"
     result = invoke("complement", "--compare", f"{old},{new}", env={**os.environ, "BAKERY_SEAM_LOG": str(audit)})
     assert result.returncode == EXIT_FAILURE, result.stderr

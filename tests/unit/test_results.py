@@ -26,39 +26,35 @@ from bakery.results import (
     read_records,
     write,
 )
+from tests.conftest import DATA
 
 pytestmark = pytest.mark.unit
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "results"
 
-# The repository is <root>; shared data sits beside it at <root>/../shared
-# (also in CI, where a copy of shared/ is placed next to the clone).
-REPO_ROOT = Path(__file__).resolve().parents[2]
-COMPLEMENT_DATA = REPO_ROOT / ".." / "shared" / "data" / "complement"
+# The original project's two real results files, copied into tests/data (SOURCES.md there).
+COMPLEMENT_DATA = DATA / "complement"
 OLD_NAME = "tuwunel-2025-06-04.jsonl"
 NEW_NAME = "tuwunel-2026-08-18.jsonl"
 
 
-def _shared(name: str) -> Path:
+def _data(name: str) -> Path:
     path = COMPLEMENT_DATA / name
     if not path.is_file():
         # Fail, never skip: silently skipping would let the only test against
         # real data disappear from CI unnoticed.
-        pytest.fail(
-            f"shared Complement data not found: {path.resolve()} "
-            "(expected a copy of shared/ beside the repository checkout)"
-        )
+        pytest.fail(f"Complement data not found: {path} (it is part of the repository: tests/data/SOURCES.md)")
     return path
 
 
 @pytest.fixture(scope="module")
 def old_path() -> Path:
-    return _shared(OLD_NAME)
+    return _data(OLD_NAME)
 
 
 @pytest.fixture(scope="module")
 def new_path() -> Path:
-    return _shared(NEW_NAME)
+    return _data(NEW_NAME)
 
 
 @pytest.fixture(scope="module")
