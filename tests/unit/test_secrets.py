@@ -26,7 +26,6 @@ PLANTED = {
 # Everything that must not appear: each value, any part of one, and the
 # registry credential inside the auth config on its own.
 FORBIDDEN = (*PLANTED.values(), "cGxhbnRlZA==", "planted-")
-DEAD_DOCKER = "unix:///nonexistent/bakery-secrets-docker.sock"
 
 
 @pytest.mark.parametrize(
