@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from bakery import ROOT, docker
+from bakery import ROOT, docker, matrix
 from bakery.settings import SPECS
 
 # Data the tests need, copied into the repository (tests/data/SOURCES.md, issue 11).
@@ -28,8 +28,24 @@ DATA = Path(__file__).resolve().parent / "data"
 VENV_BIN = Path(sys.executable).parent
 # Read before the autouse fixture cleans the environment.
 IN_CI = os.environ.get("CI", "").lower() in ("true", "1")
-_AXES = ("cargo_profile", "rust_toolchain", "rust_target", "feat_set", "sys_name", "sys_version", "sys_target")
+# Every axis variable, singular and plural, is ours to clean: from docker/matrix.toml, so a new
+# axis is covered too.
+_AXES = matrix.load().names
 OURS = {s.name for s in SPECS} | set(_AXES) | {a + "s" for a in _AXES}
+
+# The default vector, written out once for every test (issue 10 deliver 6). It is
+# docker/matrix.toml's default; tests/unit/test_matrix.py checks the two agree.
+DEFAULT_VECTOR = {
+    "cargo_profile": "release",
+    "rust_toolchain": "distro",
+    "rust_target": "x86_64-unknown-linux-gnu",
+    "feat_set": "default",
+    "sys_name": "debian",
+    "sys_version": "testing-slim",
+    "sys_target": "x86_64-v1-linux-gnu",
+}
+# Its part of instance names: the values joined by "--" (none has a "." to map).
+DEFAULT_NAME = "--".join(DEFAULT_VECTOR.values())
 
 
 @pytest.fixture(autouse=True)

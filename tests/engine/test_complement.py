@@ -21,12 +21,12 @@ from pathlib import Path
 import pytest
 
 from bakery import ROOT
-from tests.conftest import VENV_BIN, invoke
+from tests.conftest import DEFAULT_NAME, VENV_BIN, invoke
 
 pytestmark = pytest.mark.usefixtures("engine")
 
 STANDIN = "bakery-standin:test"
-VECTOR = "release--distro--x86_64-unknown-linux-gnu--default--debian--testing-slim--x86_64-v1-linux-gnu"
+VECTOR = DEFAULT_NAME
 TESTEE = f"complement-testee--{VECTOR}:latest"
 BASELINE = ROOT / "example" / "tests" / "complement" / "results.jsonl"
 EXIT_INFRA = 5

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from bakery import ROOT, progress
-from tests.conftest import invoke
+from tests.conftest import DEFAULT_NAME, invoke
 
-DEFAULT = "release--distro--x86_64-unknown-linux-gnu--default--debian--testing-slim--x86_64-v1-linux-gnu"
+DEFAULT = DEFAULT_NAME
 
 pytestmark = pytest.mark.usefixtures("engine")
 

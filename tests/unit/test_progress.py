@@ -35,11 +35,12 @@ from pathlib import Path
 import pytest
 
 from bakery.progress import Progress, Vertex, parse, summary
+from tests.conftest import DEFAULT_NAME
 
 pytestmark = pytest.mark.unit
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "progress-smoketest-version.jsonl"
-TAIL = "--release--distro--x86_64-unknown-linux-gnu--default--debian--testing-slim--x86_64-v1-linux-gnu"
+TAIL = "--" + DEFAULT_NAME
 SMOKE = "smoketest-version" + TAIL
 INSTALL = "install" + TAIL
 
