@@ -21,16 +21,18 @@ def render(definition: Definition) -> str:
     blocks = []
     for axis in definition.axes:
         blocks.append(
-            f'variable "{axis.name}" {{\n'
-            f"  description = {json.dumps(axis.description)}\n"
-            f"  default = {json.dumps(axis.default)}\n"
-            "}\n"
-            f'variable "{axis.plural}" {{\n'
-            f'  description = "JSON array of {axis.name} values"\n'
-            f"  default = jsonencode([{axis.name}])\n"
-            "}\n"
+            f"# {_line(axis.description)}\n"
+            f'variable "{axis.name}" {{ default = {json.dumps(axis.default)} }}\n'
+            f"# JSON array of {axis.name} values\n"
+            f'variable "{axis.plural}" {{ default = jsonencode([{axis.name}]) }}\n'
         )
     return "\n" + "\n".join(blocks) + "\n"
+
+
+def _line(text: str) -> str:
+    # Descriptions are comments, not `description` attributes: buildx 0.13.1
+    # (Debian trixie, our minimum) rejects a variable's `description` (issue 10).
+    return " ".join(text.split())
 
 
 def _split(text: str, path: Path) -> tuple[str, str, str]:
