@@ -34,6 +34,12 @@ class Axis:
     default: str
     pattern: re.Pattern[str] | None = None
     values: tuple[str, ...] | None = None
+    # The lowest family of bake.hcl that uses the axis; it and every family
+    # above it vary over the axis (hclgen, issue 10).
+    used_by: str = ""
+    # Whether used_by gets the axis as a build arg of the same name; the
+    # original seven are passed by hand in bake.hcl.
+    build_arg: bool = True
 
     @property
     def plural(self) -> str:
@@ -146,9 +152,18 @@ def load(path: Path = DEFINITION) -> Definition:
         raise UsageError(f"cannot read the matrix definition {path}: {exc}") from exc
     axes = []
     for name, spec in raw["axes"].items():
+        _check_tree_keys(path, name, spec)
         pattern = re.compile(spec["pattern"]) if "pattern" in spec else None
         values = tuple(spec["values"]) if "values" in spec else None
-        axis = Axis(name, spec["description"], spec["default"], pattern, values)
+        axis = Axis(
+            name,
+            spec["description"],
+            spec["default"],
+            pattern,
+            values,
+            used_by=spec.get("used_by", ""),
+            build_arg=spec.get("build_arg", True),
+        )
         axis.check(axis.default, f"{path.name} default")
         axes.append(axis)
     definition = Definition(tuple(axes))
@@ -171,6 +186,24 @@ def load(path: Path = DEFINITION) -> Definition:
                 )
         matrices[mname] = MatrixSpec(mname, lists, tuple(mspec.get("exclude", ())), tuple(mspec.get("include", ())))
     return Definition(tuple(axes), matrices)
+
+
+# Fields bake.hcl adds to each matrix cell beside the axis values.
+_CELL_FIELDS = ("id", "ref", "platform", "cpu", "args")
+
+
+def _check_tree_keys(path: Path, name: str, spec: Mapping[str, object]) -> None:
+    """The keys hclgen reads; others (the CLI's flag, help, nox) are not ours."""
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", name) or name in _CELL_FIELDS:
+        raise UsageError(
+            f"{path.name}: axis name {name!r} must be [a-z][a-z0-9_]* and not one of {', '.join(_CELL_FIELDS)}"
+        )
+    used_by = spec.get("used_by", "")
+    # Empty is allowed here; `invoke generate` refuses it (hclgen names the families).
+    if not isinstance(used_by, str) or not re.fullmatch(r"([a-z0-9][a-z0-9_-]*)?", used_by):
+        raise UsageError(f"{path.name} axis {name}: used_by must name the lowest bake.hcl family that uses the axis")
+    if not isinstance(spec.get("build_arg", True), bool):
+        raise UsageError(f"{path.name} axis {name}: build_arg must be true or false")
 
 
 def expand(definition: Definition, spec: MatrixSpec) -> list[Vector]:

@@ -122,6 +122,14 @@ variable "publish_tag" { default = "" }
 ###############################################################################
 # Functions.
 
+# BEGIN GENERATED TREE (invoke generate; source: docker/matrix.toml and the family blocks below)
+
+# Every axis, in the fixed order of instance names.
+function "axes" {
+  params = []
+  result = ["cargo_profile", "rust_toolchain", "rust_target", "feat_set", "sys_name", "sys_version", "sys_target"]
+}
+
 # The selected vectors, one object per vector with every axis as a key:
 # `vectors` if set, else the cross product of the plural arrays.
 function "selection" {
@@ -134,14 +142,8 @@ function "selection" {
   ]
 }
 
-# Every axis, in the fixed order of instance names.
-function "axes" {
-  params = []
-  result = ["cargo_profile", "rust_toolchain", "rust_target", "feat_set", "sys_name", "sys_version", "sys_target"]
-}
-
-# family -> the axes it varies over: its own and those of the families it
-# builds on, in the fixed order of instance names.
+# family -> the axes it varies over: its own (matrix.toml used_by) and those
+# of the families it builds on, in the fixed order of instance names.
 function "family_axes" {
   params = []
   result = merge(
@@ -190,6 +192,8 @@ function "family_args" {
   params = []
   result = {}
 }
+
+# END GENERATED TREE
 
 # x86_64-v3-linux-gnu -> linux/amd64; aarch64-v8-linux-gnu -> linux/arm64.
 function "sys_platform" {

@@ -22,6 +22,8 @@ BAKE_HCL = ROOT / "docker" / "bake.hcl"
 def test_committed_bake_hcl_has_not_drifted_from_the_definition():
     """The drift test (issue 3 §1): fix a failure with `invoke generate`."""
     assert hclgen.current(BAKE_HCL) == hclgen.render(load())
+    assert hclgen.expected(BAKE_HCL, load()) == BAKE_HCL.read_text()
+    assert hclgen.drifted(BAKE_HCL, load()) is False
 
 
 def test_committed_section_holds_the_default_vector_written_out():
@@ -131,3 +133,85 @@ def test_bake_hcl_variables_use_only_what_buildx_0_13_1_parses():
             end = lines.index("}", i)
             keys = [m[1] for line in lines[i + 1 : end] if (m := re.match(r"  ([a-z_]+) =", line))]
             assert keys == ["default"], lines[i]
+
+
+SMALL_TREE = """\
+target "_common" {
+  context = "docker"
+}
+
+target "root" {
+  matrix = { v = family_cells["root"] }
+  name = v.id
+}
+
+target "mid" {
+  matrix = { v = family_cells["mid"] }
+  contexts = { input = v.ref.root }
+}
+
+target "side" {
+  matrix = { v = family_cells["side"] }
+  contexts = { input = v.ref.root }
+}
+
+target "leaf-x" {
+  matrix = { v = family_cells["leaf-x"] }
+  contexts = { input = v.ref.mid, other = v.ref["side"], again = v.ref.mid }
+}
+"""
+
+
+def _small(**used_by: str) -> Definition:
+    return Definition(
+        tuple(
+            Axis(name, name.upper(), "a", values=("a", "b"), used_by=family, build_arg=name != "p")
+            for name, family in used_by.items()
+        )
+    )
+
+
+def test_families_are_read_from_the_blocks_with_their_parents_in_order():
+    assert hclgen.families(SMALL_TREE) == [
+        hclgen.Family("root", ()),
+        hclgen.Family("mid", ("root",)),
+        hclgen.Family("side", ("root",)),
+        hclgen.Family("leaf-x", ("mid", "side")),
+    ]
+
+
+def test_family_axes_are_its_own_and_its_parents_in_axis_order():
+    definition = _small(p="root", q="mid", r="side", s="leaf-x")
+    axes = hclgen.family_axes(definition, hclgen.families(SMALL_TREE))
+    assert axes == {"root": ("p",), "mid": ("p", "q"), "side": ("p", "r"), "leaf-x": ("p", "q", "r", "s")}
+
+
+def test_render_tree_writes_axes_parents_and_build_args():
+    text = hclgen.render_tree(_small(p="root", q="mid"), hclgen.families(SMALL_TREE))
+    assert 'result = ["p", "q"]' in text
+    assert "jsondecode(ps), jsondecode(qs)" in text
+    assert '    { for f in [\n      "root", "side"\n    ] : f => ["p"] },\n' in text
+    assert '    { for f in [\n      "mid", "leaf-x"\n    ] : f => ["p", "q"] }\n' in text
+    assert 'root = [], mid = ["root"], side = ["root"], leaf-x = ["mid", "side"]' in text
+    # p is passed by hand (build_arg false); q reaches mid alone as a build arg.
+    assert 'function "family_args" {\n  params = []\n  result = {\n    mid = ["q"]\n  }\n}' in text
+
+
+@pytest.mark.parametrize(
+    ("tree", "used_by", "message"),
+    [
+        (SMALL_TREE, {"p": "nowhere"}, r"used_by = 'nowhere' is not a family of bake.hcl"),
+        (SMALL_TREE.replace("v.ref.root }\n}\n\ntarget \"side\"", "v.ref.ghost }\n}\n\ntarget \"side\""),
+         {"p": "root"}, r"mid links to 'ghost', which is not a family"),
+        (SMALL_TREE.replace('name = v.id', 'contexts = { input = v.ref["leaf-x"] }'), {"p": "root"},
+         r"families link in a cycle: root -> leaf-x -> mid -> root"),
+    ],
+)  # fmt: skip
+def test_a_broken_tree_is_refused_with_one_line(tree: str, used_by: dict[str, str], message: str):
+    with pytest.raises(UsageError, match=message):
+        hclgen.family_axes(_small(**used_by), hclgen.families(tree))
+
+
+def test_a_family_reading_another_familys_cells_is_refused():
+    with pytest.raises(UsageError, match=r'target "mid" reads family_cells\["root"\]'):
+        hclgen.families(SMALL_TREE.replace('family_cells["mid"]', 'family_cells["root"]'))

@@ -460,3 +460,36 @@ def test_vector_label_and_lookup():
     )
     assert vector["feat_set"] == "all"
     assert vector.values(["sys_name", "cargo_profile"]) == ("release", "debian")
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ('used_by = "no spaces allowed"', r"used_by must name the lowest bake.hcl family"),
+        ("used_by = 3", r"used_by must name the lowest bake.hcl family"),
+        ('build_arg = "yes"', r"build_arg must be true or false"),
+    ],
+)
+def test_tree_keys_of_an_axis_are_checked(tmp_path: Path, extra: str, message: str):
+    path = tmp_path / "matrix.toml"
+    path.write_text(f'[axes.libc]\ndescription = "l"\nvalues = ["glibc"]\ndefault = "glibc"\n{extra}\n')
+    with pytest.raises(UsageError, match=message):
+        load(path)
+
+
+@pytest.mark.parametrize("name", ["id", "ref", "platform", "cpu", "args", "Libc"])
+def test_an_axis_name_that_collides_with_a_cell_field_is_refused(tmp_path: Path, name: str):
+    path = tmp_path / "matrix.toml"
+    path.write_text(f'[axes.{name}]\ndescription = "l"\nvalues = ["a"]\ndefault = "a"\nused_by = "kitchen"\n')
+    with pytest.raises(UsageError, match=r"must be \[a-z\]\[a-z0-9_\]\* and not one of id, ref, platform, cpu, args"):
+        load(path)
+
+
+def test_unknown_axis_keys_are_tolerated_and_tree_keys_read(tmp_path: Path):
+    path = tmp_path / "matrix.toml"
+    path.write_text(
+        '[axes.libc]\ndescription = "l"\nvalues = ["glibc"]\ndefault = "glibc"\nused_by = "kitchen"\n'
+        'flag = "--libc"\nhelp = "C library"\nnox = "libc"\n'
+    )
+    axis = load(path).axis("libc")
+    assert (axis.used_by, axis.build_arg) == ("kitchen", True)
