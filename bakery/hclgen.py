@@ -151,6 +151,38 @@ def render_tree(definition: Definition, tree: Sequence[Family]) -> str:
         "# family -> the axes matrix.toml passes to it as build args (`v.args`).\n"
         'function "family_args" {\n'
         "  params = []\n" + (f"  result = {{\n{_wrap(args, '    ')}\n  }}\n" if args else "  result = {}\n") + "}\n"
+        "\n" + _render_arches(definition)
+    )
+
+
+def _render_arches(definition: Definition) -> str:
+    """sys_target's arch -> platform and CPU baseline, from matrix.toml. A
+    lookup without a default: an unmapped arch or level fails in bake too."""
+    arches = next((a.arches for a in definition.axes if a.arches), ())
+    if not arches:
+        return ""
+    platforms = [f"{json.dumps(arch)} = {json.dumps(spec.platform)}" for arch, spec in arches]
+    cpus = []
+    for arch, spec in arches:
+        cpus.append(f"{json.dumps(arch)} = {json.dumps(spec.cpu)}")
+        cpus.extend(f"{json.dumps(f'{arch}-{level}')} = {json.dumps(cpu)}" for level, cpu in spec.levels)
+    return (
+        "# sys_target <arch>[-<level>]-linux[-<abi>] -> its platform, by arch\n"
+        "# (matrix.toml [axes.sys_target.arch]); no fallback to linux/amd64.\n"
+        'function "sys_platform" {\n'
+        "  params = [sys_target]\n"
+        f'  result = {{\n{_wrap(platforms, "    ")}\n  }}[split("-", sys_target)[0]]\n'
+        "}\n"
+        "\n"
+        "# sys_target -> its CPU baseline as rustc's -C target-cpu: by arch and level,\n"
+        "# or by arch alone when the value names no level.\n"
+        'function "sys_cpu" {\n'
+        "  params = [sys_target]\n"
+        f"  result = {{\n{_wrap(cpus, '    ')}\n  }}[\n"
+        '    length(regexall("^v[0-9]+$", split("-", sys_target)[1])) > 0\n'
+        '    ? join("-", slice(split("-", sys_target), 0, 2)) : split("-", sys_target)[0]\n'
+        "  ]\n"
+        "}\n"
         "\n"
     )
 

@@ -39,17 +39,17 @@ variable "feat_set" { default = "default" }
 # JSON array of feat_set values
 variable "feat_sets" { default = jsonencode([feat_set]) }
 
-# Root image name
+# Root image name (debian, ubuntu, alpine, fedora, ...)
 variable "sys_name" { default = "debian" }
 # JSON array of sys_name values
 variable "sys_names" { default = jsonencode([sys_name]) }
 
-# Root image tag
+# Root image tag (testing-slim, 24.04, 3.20, 40, ...)
 variable "sys_version" { default = "testing-slim" }
 # JSON array of sys_version values
 variable "sys_versions" { default = jsonencode([sys_version]) }
 
-# System target: <arch>-<level>-<os>-<abi>; arch picks the platform, level the CPU baseline
+# System target <arch>[-<level>]-linux[-<abi>]: arch picks the platform, level the CPU baseline
 variable "sys_target" { default = "x86_64-v1-linux-gnu" }
 # JSON array of sys_target values
 variable "sys_targets" { default = jsonencode([sys_target]) }
@@ -193,25 +193,31 @@ function "family_args" {
   result = {}
 }
 
-# END GENERATED TREE
-
-# x86_64-v3-linux-gnu -> linux/amd64; aarch64-v8-linux-gnu -> linux/arm64.
+# sys_target <arch>[-<level>]-linux[-<abi>] -> its platform, by arch
+# (matrix.toml [axes.sys_target.arch]); no fallback to linux/amd64.
 function "sys_platform" {
   params = [sys_target]
-  result = split("-", sys_target)[0] == "aarch64" ? "linux/arm64" : "linux/amd64"
+  result = {
+    "x86_64" = "linux/amd64", "aarch64" = "linux/arm64", "riscv64" = "linux/riscv64", "armv7" = "linux/arm/v7",
+    "i686" = "linux/386", "ppc64le" = "linux/ppc64le", "s390x" = "linux/s390x"
+  }[split("-", sys_target)[0]]
 }
 
-# The CPU baseline of sys_target, as rustc's -C target-cpu.
+# sys_target -> its CPU baseline as rustc's -C target-cpu: by arch and level,
+# or by arch alone when the value names no level.
 function "sys_cpu" {
   params = [sys_target]
-  result = lookup({
-    "x86_64-v1" = "x86-64"
-    "x86_64-v2" = "x86-64-v2"
-    "x86_64-v3" = "x86-64-v3"
-    "x86_64-v4" = "x86-64-v4"
-    "aarch64-v8" = "generic"
-  }, join("-", slice(split("-", sys_target), 0, 2)), "generic")
+  result = {
+    "x86_64" = "x86-64", "x86_64-v1" = "x86-64", "x86_64-v2" = "x86-64-v2", "x86_64-v3" = "x86-64-v3",
+    "x86_64-v4" = "x86-64-v4", "aarch64" = "generic", "aarch64-v8" = "generic", "riscv64" = "generic-rv64",
+    "armv7" = "generic", "i686" = "pentium4", "ppc64le" = "ppc64le", "s390x" = "z10"
+  }[
+    length(regexall("^v[0-9]+$", split("-", sys_target)[1])) > 0
+    ? join("-", slice(split("-", sys_target), 0, 2)) : split("-", sys_target)[0]
+  ]
 }
+
+# END GENERATED TREE
 
 # Each family's matrix values, computed once for the whole tree: a variable
 # is evaluated once, a function call in a target once per instance.

@@ -203,3 +203,37 @@ def test_single_axis_difference_shares_exactly(axis: str, other: str, shared: li
     first = set(bake_print(vector_lists(), families)["target"])
     second = set(bake_print(vector_lists(**{axis: other}), families)["target"])
     assert sorted(first & second) == sorted(shared)
+
+
+@pytest.mark.parametrize(
+    ("sys_target", "platform", "cpu"),
+    [
+        ("x86_64-linux-gnu", "linux/amd64", "x86-64"),
+        ("x86_64-v3-linux-gnu", "linux/amd64", "x86-64-v3"),
+        ("aarch64-linux-gnu", "linux/arm64", "generic"),
+        ("x86_64-linux-musl", "linux/amd64", "x86-64"),
+        ("riscv64-linux-gnu", "linux/riscv64", "generic-rv64"),
+    ],
+)
+def test_sys_target_maps_to_its_platform_and_cpu_level(sys_target: str, platform: str, cpu: str) -> None:
+    """Issue 11 §5: the mapping comes from matrix.toml through invoke generate."""
+    printed = bake_print(vector_lists(sys_target=sys_target), ["system", "install", "build-bins"])["target"]
+    assert len(printed) > 10
+    for name, target in printed.items():
+        assert name.endswith(f"--{sys_target}"), name
+        assert target["platforms"] == [platform], name
+    install = printed[f"install--release--{RUST}--default--debian--testing-slim--{sys_target}"]
+    assert install["args"]["rustflags"] == f"-C target-cpu={cpu}"
+    assert install["args"]["sys_target"] == sys_target
+
+
+def test_other_distributions_name_the_root() -> None:
+    printed = bake_print(vector_lists(sys_name="ubuntu", sys_version="24.04"), ["system"])["target"]
+    assert list(printed) == ["system--ubuntu--24_04--x86_64-v1-linux-gnu"]
+    assert printed["system--ubuntu--24_04--x86_64-v1-linux-gnu"]["args"]["sys_version"] == "24.04"
+
+
+def test_an_unmapped_arch_fails_in_bake_rather_than_defaulting_to_amd64() -> None:
+    with pytest.raises(subprocess.CalledProcessError) as failed:
+        bake_print(vector_lists(sys_target="mips64-linux-gnu"), ["system"])
+    assert "sys_platform" in failed.value.stderr
