@@ -151,6 +151,11 @@ TREE_VARIABLES: dict[str, str] = {
     "apt_options": _LINE,
     "smoke_version_args": _WORDS,
     "smoke_startup_args": _WORDS,
+    # Bake variables of issue 11 (the tree passes them; the smoke side reads them).
+    "smoke_ready": r"(tcp:[0-9]{1,5}|https?://[A-Za-z0-9._~:/?@%=-]{1,200})?",
+    "smoke_timeout": r"[1-9][0-9]{0,3}",
+    "expose_ports": r"[0-9]{1,5}(/(tcp|udp))?( [0-9]{1,5}(/(tcp|udp))?){0,31}",
+    "default_targets": r'\[ *"[a-z0-9][a-z0-9_-]{0,63}"( *, *"[a-z0-9][a-z0-9_-]{0,63}"){0,63} *\]',
     "labs_frontend": r"[a-z0-9][a-z0-9./:@_-]{0,199}",
     "pkg_maintainer": _LINE,
     "pkg_description": _LINE,

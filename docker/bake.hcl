@@ -98,6 +98,16 @@ variable "nprocs" { default = "" }
 variable "smoke_version_args" { default = "-V" }
 # Arguments for smoketest-startup and its valgrind and perf variants
 variable "smoke_startup_args" { default = "--selftest --port 0 --federation-port 0" }
+# Smoke readiness: empty = run to exit (exit 0 passes); tcp:PORT or an http:// URL = serve and probe
+variable "smoke_ready" { default = "" }
+# Seconds that bound every smoke run (valgrind gets ten times as long)
+variable "smoke_timeout" { default = "30" }
+# Ports the server images expose, space-separated
+variable "expose_ports" { default = "8008 8448" }
+# JSON array: the targets of the `default` group (issue 11)
+variable "default_targets" {
+  default = jsonencode(["check", "clippy", "fmt", "tests-unit", "tests-smoke", "complement-testee"])
+}
 # Dockerfile frontend image for the one stage that needs labs syntax (smoketest-perf)
 variable "labs_frontend" { default = "docker/dockerfile:1-labs" }
 # Package and image maintainer
@@ -319,8 +329,18 @@ target "_image" {
   output = ["type=docker"]
 }
 
+# The smoke settings, for every target that runs the installed binary (issue 11).
+target "_smoke" {
+  args = {
+    smoke_version_args = smoke_version_args
+    smoke_startup_args = smoke_startup_args
+    smoke_ready = smoke_ready
+    smoke_timeout = smoke_timeout
+  }
+}
+
 target "_smoketest" {
-  inherits = ["_common"]
+  inherits = ["_common", "_smoke"]
   dockerfile = "Dockerfile.install"
   target = "smoketest"
 }
@@ -736,7 +756,7 @@ target "image" {
   platforms = [v.platform]
   contexts = { input = v.ref.install }
   tags = ["${v.id}:latest"]
-  args = v.args
+  args = merge(v.args, { expose_ports = expose_ports })
 }
 
 # smoketest-*: run the installed binary; a failing run fails the build.
@@ -764,7 +784,7 @@ target "smoketest-valgrind" {
   description = "Smoke test: the startup run under valgrind"
   matrix = { v = family_cells["smoketest-valgrind"] }
   name = v.id
-  inherits = ["_common"]
+  inherits = ["_common", "_smoke"]
   dockerfile = "Dockerfile.install"
   target = "smoketest-valgrind"
   platforms = [v.platform]
@@ -777,7 +797,7 @@ target "smoketest-perf" {
   description = "Smoke test: the startup run under perf (privileged step)"
   matrix = { v = family_cells["smoketest-perf"] }
   name = v.id
-  inherits = ["_common"]
+  inherits = ["_common", "_smoke"]
   dockerfile = "Dockerfile.perf"
   target = "smoketest-perf"
   platforms = [v.platform]
@@ -817,7 +837,7 @@ target "pkg-deb-install" {
   description = "The Debian package installed on a clean root and its binary run"
   matrix = { v = family_cells["pkg-deb-install"] }
   name = v.id
-  inherits = ["_package"]
+  inherits = ["_package", "_smoke"]
   target = "pkg-deb-install"
   platforms = [v.platform]
   contexts = { input = v.ref.system, pkg = v.ref["pkg-deb"] }
@@ -851,7 +871,7 @@ target "pkg-rpm-install" {
   description = "The RPM package installed on a clean root and its binary run"
   matrix = { v = family_cells["pkg-rpm-install"] }
   name = v.id
-  inherits = ["_package"]
+  inherits = ["_package", "_smoke"]
   target = "pkg-rpm-install"
   platforms = [v.platform]
   contexts = { input = v.ref.system, pkg = v.ref["pkg-rpm"] }
@@ -903,7 +923,7 @@ target "complement-testee" {
   contexts = { input = v.ref.install, config = v.ref["complement-config"] }
   tags = ["${v.id}:latest"]
   output = ["type=docker"]
-  args = v.args
+  args = merge(v.args, { expose_ports = expose_ports })
 }
 
 # github, dockerhub: the runnable image pushed to a registry.
@@ -933,7 +953,7 @@ target "dockerhub" {
 # Groups. `default` departs from the original: it builds offline (README).
 
 group "default" {
-  targets = ["check", "clippy", "fmt", "tests-unit", "tests-smoke", "complement-testee"]
+  targets = jsondecode(default_targets)
 }
 group "lints" {
   targets = ["audit", "check", "clippy", "fmt", "lychee"]
