@@ -6,6 +6,11 @@ every family, under the default, `ci` and `bench` matrices. This test renders
 the same selection from today's tree and compares every key except
 `description` (the refactor adds descriptions). Only the adoption (11) and
 runners (12) issues may change the golden, and each lists its diff.
+Regenerated once for issue 11's new smoke settings: smoketest-version,
+-startup, -valgrind, -perf, pkg-deb-install and pkg-rpm-install gained the
+build args smoke_version_args, smoke_startup_args, smoke_ready and
+smoke_timeout; image and complement-testee gained expose_ports. Nothing else
+changed (and the regenerated files now carry the descriptions).
 
 The matrices are written here by hand as the original's plural JSON-array
 variables, one dict per cross-product block (the `ci` exclude splits it); they
