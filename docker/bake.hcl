@@ -129,6 +129,17 @@ variable "registry_dockerhub" { default = "docker.io/example/mxd" }
 # Tag for publish targets; empty: <profile>-<feat_set>-<sys_target>
 variable "publish_tag" { default = "" }
 
+# Computed, not a setting: each family's matrix values (function "cells"),
+# once for the whole tree: a variable is evaluated once, a function call in a
+# target once per instance.
+variable "family_cells" {
+  default = {
+    for f, parents in family_parents() : f => cells(
+      f, family_axes()[f], { for p in parents : p => family_axes()[p] }, lookup(family_args(), f, []), selection()
+    )
+  }
+}
+
 ###############################################################################
 # Functions.
 
@@ -229,16 +240,6 @@ function "sys_cpu" {
 
 # END GENERATED TREE
 
-# Each family's matrix values, computed once for the whole tree: a variable
-# is evaluated once, a function call in a target once per instance.
-variable "family_cells" {
-  default = {
-    for f, parents in family_parents() : f => cells(
-      f, family_axes()[f], { for p in parents : p => family_axes()[p] }, lookup(family_args(), f, []), selection()
-    )
-  }
-}
-
 # A family's cells: the selection projected to the family's axes, each cell
 # once (grouped by name: cheaper in bake than distinct). A cell holds its axis
 # values and `id` (its instance name), `ref` (a target: link to the cell of
@@ -290,12 +291,7 @@ function "vector_args" {
 
 target "_common" {
   context = "docker"
-  args = {
-    project_name = project_name
-    bin_name = bin_name
-    cache_scope = cache_scope
-    nprocs = nprocs
-  }
+  args = { project_name = project_name, bin_name = bin_name, cache_scope = cache_scope, nprocs = nprocs }
   labels = {
     "org.opencontainers.image.title" = project_name
     "org.opencontainers.image.description" = pkg_description
@@ -802,10 +798,7 @@ target "smoketest-perf" {
   target = "smoketest-perf"
   platforms = [v.platform]
   contexts = { input = v.ref.perf, bins = v.ref["build-bins"] }
-  args = merge(vector_args("smoketest-perf", v), {
-    smoke_args = smoke_startup_args
-    BUILDKIT_SYNTAX = labs_frontend
-  })
+  args = merge(vector_args("smoketest-perf", v), { smoke_args = smoke_startup_args, BUILDKIT_SYNTAX = labs_frontend })
   entitlements = ["security.insecure"]
 }
 
@@ -952,39 +945,15 @@ target "dockerhub" {
 ###############################################################################
 # Groups. `default` departs from the original: it builds offline (README).
 
-group "default" {
-  targets = jsondecode(default_targets)
-}
-group "lints" {
-  targets = ["audit", "check", "clippy", "fmt", "lychee"]
-}
-group "tests" {
-  targets = ["tests-unit", "tests-smoke", "complement"]
-}
-group "tests-smoke" {
-  targets = ["smoketest-version", "smoketest-startup", "smoketest-valgrind"]
-}
-group "complement" {
-  targets = ["complement-tester", "complement-testee"]
-}
-group "installs" {
-  targets = ["install", "standalone", "image"]
-}
-group "pkg" {
-  targets = ["pkg-deb", "pkg-deb-install", "pkg-rpm", "pkg-rpm-install"]
-}
-group "deps" {
-  targets = ["deps-base", "deps-check", "deps-clippy", "deps-build", "deps-build-tests", "deps-build-bins"]
-}
-group "sources" {
-  targets = ["source", "ingredients", "preparing", "recipe"]
-}
-group "buildsys" {
-  targets = ["kitchen", "cookware", "chef"]
-}
-group "systems" {
-  targets = ["system", "diner", "valgrind", "perf"]
-}
-group "publish" {
-  targets = ["github", "dockerhub"]
-}
+group "default" { targets = jsondecode(default_targets) }
+group "lints" { targets = ["audit", "check", "clippy", "fmt", "lychee"] }
+group "tests" { targets = ["tests-unit", "tests-smoke", "complement"] }
+group "tests-smoke" { targets = ["smoketest-version", "smoketest-startup", "smoketest-valgrind"] }
+group "complement" { targets = ["complement-tester", "complement-testee"] }
+group "installs" { targets = ["install", "standalone", "image"] }
+group "pkg" { targets = ["pkg-deb", "pkg-deb-install", "pkg-rpm", "pkg-rpm-install"] }
+group "deps" { targets = ["deps-base", "deps-check", "deps-clippy", "deps-build", "deps-build-tests", "deps-build-bins"] }
+group "sources" { targets = ["source", "ingredients", "preparing", "recipe"] }
+group "buildsys" { targets = ["kitchen", "cookware", "chef"] }
+group "systems" { targets = ["system", "diner", "valgrind", "perf"] }
+group "publish" { targets = ["github", "dockerhub"] }
