@@ -9,10 +9,17 @@
 #
 # Each family's matrix is one key, `v`, whose values are vector objects: the
 # selection projected to the family's axes, each cell once (BuildKit's own
-# pattern). The selection is computed once; fixed parts sit in templates.
+# pattern). The cells are computed once, in the variable family_cells; targets
+# only read their fields. Fixed parts sit in templates. Two sections are
+# written by `invoke generate` from docker/matrix.toml and the family blocks.
 #
-# Layout: variables (axes, then settings), functions, templates, families
-# from the root to the leaves, groups.
+# Minimum buildx: 0.13.1 (Debian trixie). It rejects a variable's
+# `description` and `validation`, so descriptions are comments. Name no
+# function parameter `v` (the matrix key): bake then evaluated the tree about
+# three times slower (issue 10).
+#
+# Layout: variables (axes, settings, the computed cells), functions,
+# templates, families from the root to the leaves, groups.
 
 ###############################################################################
 # Axes. The singular defaults are the default vector; the plural JSON arrays
