@@ -189,7 +189,7 @@ def generate(c, check=False):
         settings = load({})
         path = bake_module.bake_file(settings)
         if check:
-            if hclgen.current(path) != hclgen.render(settings.definition):
+            if hclgen.drifted(path, settings.definition):
                 raise BakeryError(f"{path} has drifted from docker/matrix.toml; run: invoke generate")
             print(f"{path}: up to date")
         else:

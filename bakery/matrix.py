@@ -11,7 +11,7 @@ import itertools
 import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 
@@ -28,12 +28,42 @@ _SAFE = re.compile(r"^[a-z0-9_]([a-z0-9._-]*[a-z0-9_])?$")
 
 
 @dataclass(frozen=True)
+class Arch:
+    """What a sys_target arch maps to (matrix.toml [axes.sys_target.arch.*], issue 11)."""
+
+    platform: str
+    # rustc -C target-cpu when the value names no level, and per level.
+    cpu: str
+    levels: tuple[tuple[str, str], ...] = ()
+
+
+_LEVEL = re.compile(r"v[0-9]+")
+
+
+def arch_and_level(value: str) -> tuple[str, str | None]:
+    """x86_64-v3-linux-gnu -> (x86_64, v3); aarch64-linux-gnu -> (aarch64, None)."""
+    parts = value.split("-")
+    return parts[0], parts[1] if len(parts) > 1 and _LEVEL.fullmatch(parts[1]) else None
+
+
+@dataclass(frozen=True)
 class Axis:
     name: str
     description: str
     default: str
     pattern: re.Pattern[str] | None = None
     values: tuple[str, ...] | None = None
+    # The lowest family of bake.hcl that uses the axis; it and every family
+    # above it vary over the axis (hclgen, issue 10).
+    used_by: str = ""
+    # Whether used_by gets the axis as a build arg of the same name; the
+    # original seven are passed by hand in bake.hcl.
+    build_arg: bool = True
+    # sys_target only: arch -> platform and CPU baseline. An arch or level not
+    # listed is refused, never mapped to linux/amd64 by default.
+    arches: tuple[tuple[str, Arch], ...] = ()
+    # False for another bake file (--file): only the safety checks apply.
+    vocabulary: bool = True
     # The command lines (issue 10): --<flag> on every task that selects
     # vectors, its help, and the key in nox session ids.
     flag: str = ""
@@ -50,6 +80,8 @@ class Axis:
         return self.flag.replace("-", "_")
 
     def allowed(self) -> str:
+        if not self.vocabulary:
+            return f"[a-z0-9._-], at most {MAX_VALUE} characters, no '--', no '-' or '.' at either end"
         if self.values is not None:
             return "one of " + ", ".join(self.values)
         assert self.pattern is not None
@@ -59,12 +91,32 @@ class Axis:
         """The value if it is allowed; otherwise a UsageError naming all three."""
         if not (isinstance(value, str) and self._allows(value)):
             raise UsageError(f"{source}: {_show(value)} is not a valid {self.name}; allowed: {self.allowed()}")
+        if self.arches and self.vocabulary:
+            arches = dict(self.arches)
+            arch, level = arch_and_level(value)
+            if arch not in arches:
+                raise UsageError(
+                    f"{source}: {_show(value)} is not a valid {self.name}; allowed: an arch with a platform "
+                    f"mapping in docker/matrix.toml [axes.{self.name}.arch] ({', '.join(arches)}), not {arch!r}"
+                )
+            levels = dict(arches[arch].levels)
+            if level is not None and level not in levels:
+                raise UsageError(
+                    f"{source}: {_show(value)} is not a valid {self.name}; allowed: CPU levels of {arch}: "
+                    f"{', '.join(levels) or 'none (omit the level)'}, not {level!r}"
+                )
         return value
+
+    def relaxed(self) -> Axis:
+        """The same axis checking only safety, for another tree (issue 11 §5)."""
+        return replace(self, vocabulary=False)
 
     def _allows(self, value: str) -> bool:
         # fullmatch: `$` alone would also accept a trailing newline.
         if len(value) > MAX_VALUE or not _SAFE.fullmatch(value) or "--" in value:
             return False
+        if not self.vocabulary:
+            return True
         if self.values is not None:
             return value in self.values
         return self.pattern is not None and bool(self.pattern.fullmatch(value))
@@ -149,6 +201,11 @@ class Definition:
     def expand(self, spec: MatrixSpec) -> list[Vector]:
         return expand(self, spec)
 
+    def relaxed(self) -> Definition:
+        """Safety checks only: for a bake file other than ours, whose
+        vocabulary we do not know (`--file`, issue 11 §5)."""
+        return Definition(tuple(a.relaxed() for a in self.axes), self.matrices)
+
 
 @cache
 def load(path: Path = DEFINITION) -> Definition:
@@ -158,11 +215,22 @@ def load(path: Path = DEFINITION) -> Definition:
         raise UsageError(f"cannot read the matrix definition {path}: {exc}") from exc
     axes = []
     for name, spec in raw["axes"].items():
+        _check_tree_keys(path, name, spec)
         pattern = re.compile(spec["pattern"]) if "pattern" in spec else None
         values = tuple(spec["values"]) if "values" in spec else None
-        flag = spec.get("flag", name.replace("_", "-"))
-        nox = spec.get("nox", name)
-        axis = Axis(name, spec["description"], spec["default"], pattern, values, flag, spec.get("help", ""), nox)
+        axis = Axis(
+            name,
+            spec["description"],
+            spec["default"],
+            pattern,
+            values,
+            used_by=spec.get("used_by", ""),
+            build_arg=spec.get("build_arg", True),
+            arches=_arches(path, name, spec.get("arch")),
+            flag=spec.get("flag", name.replace("_", "-")),
+            help=spec.get("help", ""),
+            nox=spec.get("nox", name),
+        )
         axis.check(axis.default, f"{path.name} default")
         axes.append(axis)
     _check_command_lines(path.name, axes, raw.get("nox", {}).get("always", []))
@@ -204,6 +272,39 @@ def _check_command_lines(file: str, axes: Sequence[Axis], always: Sequence[str])
     unknown = [name for name in always if name not in {a.name for a in axes}]
     if unknown:
         raise UsageError(f"{file}: [nox] always names {', '.join(unknown)}, which is not an axis")
+
+
+def _arches(path: Path, name: str, table: object) -> tuple[tuple[str, Arch], ...]:
+    if table is None:
+        return ()
+    if name != "sys_target" or not isinstance(table, dict):
+        raise UsageError(f"{path.name} axis {name}: only sys_target has an arch table")
+    arches = []
+    for arch, spec in table.items():
+        try:
+            levels = tuple((str(k), str(v)) for k, v in spec.get("levels", {}).items())
+            arches.append((arch, Arch(str(spec["platform"]), str(spec["cpu"]), levels)))
+        except (AttributeError, KeyError) as exc:
+            raise UsageError(f"{path.name} axis {name} arch {arch}: needs platform and cpu ({exc})") from exc
+    return tuple(arches)
+
+
+# Fields bake.hcl adds to each matrix cell beside the axis values.
+_CELL_FIELDS = ("id", "ref", "platform", "cpu", "args")
+
+
+def _check_tree_keys(path: Path, name: str, spec: Mapping[str, object]) -> None:
+    """The keys hclgen reads; others (the CLI's flag, help, nox) are not ours."""
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", name) or name in _CELL_FIELDS:
+        raise UsageError(
+            f"{path.name}: axis name {name!r} must be [a-z][a-z0-9_]* and not one of {', '.join(_CELL_FIELDS)}"
+        )
+    used_by = spec.get("used_by", "")
+    # Empty is allowed here; `invoke generate` refuses it (hclgen names the families).
+    if not isinstance(used_by, str) or not re.fullmatch(r"([a-z0-9][a-z0-9_-]*)?", used_by):
+        raise UsageError(f"{path.name} axis {name}: used_by must name the lowest bake.hcl family that uses the axis")
+    if not isinstance(spec.get("build_arg", True), bool):
+        raise UsageError(f"{path.name} axis {name}: build_arg must be true or false")
 
 
 def expand(definition: Definition, spec: MatrixSpec) -> list[Vector]:

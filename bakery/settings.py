@@ -288,6 +288,9 @@ def load(
             raw, source = merged.get(spec.name, spec.default), spec.name
         values[spec.name] = _check(spec, str(raw), source)
 
+    if values["BAKERY_BAKE_FILE"] != SPEC_BY_NAME["BAKERY_BAKE_FILE"].default:
+        # Another tree (--file): check axis values for safety, not our vocabulary (issue 11 §5).
+        definition = definition.relaxed()
     choices = {}
     for axis in definition.axes:
         _check_shadowed(axis, axis.name in flags, dotenv, environ)

@@ -3,304 +3,266 @@
 # share every layer below the first one that differs (DESIGN.md §3, issue 2).
 #
 # Run from the repository root: `docker buildx bake -f docker/bake.hcl <target>`.
-# Bare, it builds the default vector. Wider matrices come in through the
-# plural JSON-array variables (cargo_profiles, feat_sets, ...).
+# Bare, it builds the default vector. Wider selections come in through the
+# plural JSON-array variables (cargo_profiles, feat_sets, ...), a full cross
+# product, or through `vectors`, any list of vectors (issue 10).
 #
-# Layout: variables (axes, then settings), functions, `_common`, families from
-# the root to the leaves, groups.
+# Each family's matrix is one key, `v`, whose values are vector objects: the
+# selection projected to the family's axes, each cell once (BuildKit's own
+# pattern). The cells are computed once, in the variable family_cells; targets
+# only read their fields. Fixed parts sit in templates. Two sections are
+# written by `invoke generate` from docker/matrix.toml and the family blocks.
+#
+# Minimum buildx: 0.13.1 (Debian trixie). It rejects a variable's
+# `description` and `validation`, so descriptions are comments. Name no
+# function parameter `v` (the matrix key): bake then evaluated the tree about
+# three times slower (issue 10).
+#
+# Layout: variables (axes, settings, the computed cells), functions,
+# templates, families from the root to the leaves, groups.
 
 ###############################################################################
 # Axes. The singular defaults are the default vector; the plural JSON arrays
-# select the matrix and default to the singular value.
+# select the matrix and default to the singular value; `vectors` replaces them.
 # BEGIN GENERATED AXES (invoke generate; source: docker/matrix.toml)
 
-variable "cargo_profile" {
-  description = "Cargo profile (a built-in or custom profile of the project)"
-  default = "release"
-}
-variable "cargo_profiles" {
-  description = "JSON array of cargo_profile values"
-  default = jsonencode([cargo_profile])
-}
+# Cargo profile (a built-in or custom profile of the project)
+variable "cargo_profile" { default = "release" }
+# JSON array of cargo_profile values
+variable "cargo_profiles" { default = jsonencode([cargo_profile]) }
 
-variable "rust_toolchain" {
-  description = "Where the Rust toolchain comes from: distro (the distribution's rustc and cargo via apt) or a rustup channel"
-  default = "distro"
-}
-variable "rust_toolchains" {
-  description = "JSON array of rust_toolchain values"
-  default = jsonencode([rust_toolchain])
-}
+# Where the Rust toolchain comes from: distro (the distribution's rustc and cargo via apt) or a rustup channel
+variable "rust_toolchain" { default = "distro" }
+# JSON array of rust_toolchain values
+variable "rust_toolchains" { default = jsonencode([rust_toolchain]) }
 
-variable "rust_target" {
-  description = "Rust target triple passed to cargo --target"
-  default = "x86_64-unknown-linux-gnu"
-}
-variable "rust_targets" {
-  description = "JSON array of rust_target values"
-  default = jsonencode([rust_target])
-}
+# Rust target triple passed to cargo --target
+variable "rust_target" { default = "x86_64-unknown-linux-gnu" }
+# JSON array of rust_target values
+variable "rust_targets" { default = jsonencode([rust_target]) }
 
-variable "feat_set" {
-  description = "Cargo feature set, a key of feat_set_cargo_args"
-  default = "default"
-}
-variable "feat_sets" {
-  description = "JSON array of feat_set values"
-  default = jsonencode([feat_set])
-}
+# Cargo feature set, a key of feat_set_cargo_args
+variable "feat_set" { default = "default" }
+# JSON array of feat_set values
+variable "feat_sets" { default = jsonencode([feat_set]) }
 
-variable "sys_name" {
-  description = "Root image name"
-  default = "debian"
-}
-variable "sys_names" {
-  description = "JSON array of sys_name values"
-  default = jsonencode([sys_name])
-}
+# Root image name (debian, ubuntu, alpine, fedora, ...)
+variable "sys_name" { default = "debian" }
+# JSON array of sys_name values
+variable "sys_names" { default = jsonencode([sys_name]) }
 
-variable "sys_version" {
-  description = "Root image tag"
-  default = "testing-slim"
-}
-variable "sys_versions" {
-  description = "JSON array of sys_version values"
-  default = jsonencode([sys_version])
-}
+# Root image tag (testing-slim, 24.04, 3.20, 40, ...)
+variable "sys_version" { default = "testing-slim" }
+# JSON array of sys_version values
+variable "sys_versions" { default = jsonencode([sys_version]) }
 
-variable "sys_target" {
-  description = "System target: <arch>-<level>-<os>-<abi>; arch picks the platform, level the CPU baseline"
-  default = "x86_64-v1-linux-gnu"
-}
-variable "sys_targets" {
-  description = "JSON array of sys_target values"
-  default = jsonencode([sys_target])
-}
+# System target <arch>[-<level>]-linux[-<abi>]: arch picks the platform, level the CPU baseline
+variable "sys_target" { default = "x86_64-v1-linux-gnu" }
+# JSON array of sys_target values
+variable "sys_targets" { default = jsonencode([sys_target]) }
 
 # END GENERATED AXES
+
+# JSON array of vector objects with every axis as a key and raw values; set, it replaces the plural arrays' cross product
+variable "vectors" { default = "" }
+
 ###############################################################################
 # Settings: the project being built. Defaults point at the embedded example.
 
-variable "project_name" {
-  description = "Project name; the source is placed at /usr/src/<project_name>"
-  default = "mxd"
-}
-variable "bin_name" {
-  description = "Name of the server binary the project builds"
-  default = "mxd"
-}
-variable "source_location" {
-  description = "Project source: a local directory (relative to the working directory) or a git URL"
-  default = "example"
-}
-variable "git_checkout" {
-  description = "Git ref to check out when source_location is a git URL (empty: the default branch)"
-  default = ""
-}
+# Project name; the source is placed at /usr/src/<project_name>
+variable "project_name" { default = "mxd" }
+# Name of the server binary the project builds
+variable "bin_name" { default = "mxd" }
+# Project source: a local directory (relative to the working directory) or a git URL
+variable "source_location" { default = "example" }
+# Git ref to check out when source_location is a git URL (empty: the default branch)
+variable "git_checkout" { default = "" }
+# JSON object: feat_set -> cargo feature arguments
 variable "feat_set_cargo_args" {
-  description = "JSON object: feat_set -> cargo feature arguments"
-  default = jsonencode({
-    none = "--no-default-features"
-    default = ""
-    all = "--all-features"
-  })
+  default = jsonencode({ none = "--no-default-features", default = "", all = "--all-features" })
 }
-variable "feat_set_runtime_packages" {
-  description = "JSON object: feat_set -> apt packages the runtime needs (diner)"
-  default = jsonencode({ none = "", default = "", all = "" })
-}
-variable "feat_set_build_packages" {
-  description = "JSON object: feat_set -> apt packages the build needs (kitchen)"
-  default = jsonencode({ none = "", default = "", all = "" })
-}
-variable "use_chef" {
-  description = "Prebuild dependencies with cargo-chef: auto (when the chef image has it), true or false"
-  default = "auto"
-}
-variable "kitchen_packages" {
-  description = "apt packages of the build environment without Rust"
-  default = "gcc libc6-dev pkg-config git"
-}
-variable "chef_distro_packages" {
-  description = "apt packages for Rust tooling on the distro toolchain"
-  default = "rust-clippy rustfmt mdbook"
-}
-variable "chef_cargo_tools" {
-  description = "cargo-installed tools on rustup toolchains"
-  default = "cargo-chef cargo-audit cargo-deb cargo-generate-rpm lychee mdbook typos-cli"
-}
-variable "apt_mirror" {
-  description = "Debian mirror URL for builds (empty: the root image's own sources)"
-  default = ""
-}
-variable "apt_options" {
-  description = "apt.conf lines written into the root, e.g. Acquire::Check-Valid-Until \"false\";"
-  default = ""
-}
-variable "cache_scope" {
-  description = "Namespace for cache mounts that carry untrusted content (issue 5)"
-  default = "local"
-}
-variable "nprocs" {
-  description = "Parallel jobs for cargo (empty: cargo's default)"
-  default = ""
-}
-variable "smoke_version_args" {
-  description = "Arguments for smoketest-version"
-  default = "-V"
-}
-variable "smoke_startup_args" {
-  description = "Arguments for smoketest-startup and its valgrind and perf variants"
-  default = "--selftest --port 0 --federation-port 0"
-}
-variable "smoke_ready" {
-  description = "Smoke readiness: empty (run to exit), tcp:PORT or an http:// URL (serve and probe)"
-  default = ""
-}
-variable "smoke_timeout" {
-  description = "Seconds that bound every smoke run (1-3600; valgrind runs get 10x)"
-  default = "30"
-}
-variable "expose_ports" {
-  description = "Ports the image exposes, space-separated"
-  default = "8008 8448"
-}
+# JSON object: feat_set -> apt packages the runtime needs (diner)
+variable "feat_set_runtime_packages" { default = jsonencode({ none = "", default = "", all = "" }) }
+# JSON object: feat_set -> apt packages the build needs (kitchen)
+variable "feat_set_build_packages" { default = jsonencode({ none = "", default = "", all = "" }) }
+# Prebuild dependencies with cargo-chef: auto (when the chef image has it), true or false
+variable "use_chef" { default = "auto" }
+# apt packages of the build environment without Rust
+variable "kitchen_packages" { default = "gcc libc6-dev pkg-config git" }
+# apt packages for Rust tooling on the distro toolchain
+variable "chef_distro_packages" { default = "rust-clippy rustfmt mdbook" }
+# cargo-installed tools on rustup toolchains
+variable "chef_cargo_tools" { default = "cargo-chef cargo-audit cargo-deb cargo-generate-rpm lychee mdbook typos-cli" }
+# Debian mirror URL for builds (empty: the root image's own sources)
+variable "apt_mirror" { default = "" }
+# apt.conf lines written into the root, e.g. Acquire::Check-Valid-Until "false";
+variable "apt_options" { default = "" }
+# Namespace for cache mounts that carry untrusted content (issue 5)
+variable "cache_scope" { default = "local" }
+# Parallel jobs for cargo (empty: cargo's default)
+variable "nprocs" { default = "" }
+# Arguments for smoketest-version
+variable "smoke_version_args" { default = "-V" }
+# Arguments for smoketest-startup and its valgrind and perf variants
+variable "smoke_startup_args" { default = "--selftest --port 0 --federation-port 0" }
+# Smoke readiness: empty = run to exit (exit 0 passes); tcp:PORT or an http:// URL = serve and probe
+variable "smoke_ready" { default = "" }
+# Seconds that bound every smoke run (valgrind gets ten times as long)
+variable "smoke_timeout" { default = "30" }
+# Ports the server images expose, space-separated
+variable "expose_ports" { default = "8008 8448" }
+# JSON array: the targets of the `default` group (issue 11)
 variable "default_targets" {
-  description = "JSON array: the targets of the default group"
   default = jsonencode(["check", "clippy", "fmt", "tests-unit", "tests-smoke", "complement-testee"])
 }
-variable "labs_frontend" {
-  description = "Dockerfile frontend image for the one stage that needs labs syntax (smoketest-perf)"
-  default = "docker/dockerfile:1-labs"
-}
-variable "pkg_maintainer" {
-  description = "Package and image maintainer"
-  default = "mxd maintainers"
-}
-variable "pkg_description" {
-  description = "Package and image description"
-  default = "mxd, the embedded example homeserver"
-}
-variable "pkg_license" {
-  description = "SPDX licence of the built project"
-  default = "Apache-2.0"
-}
-variable "complement_url" {
-  description = "Git URL of the Complement source"
-  default = "https://github.com/matrix-org/complement.git"
-}
-variable "complement_ref" {
-  description = "Pinned Complement ref"
-  default = "main"
-}
-variable "complement_baseline" {
-  description = "Complement results baseline, relative to the project source"
-  default = "tests/complement/results.jsonl"
-}
-variable "registry_github" {
-  description = "Image repository for the github publish target"
-  default = "ghcr.io/example/mxd"
-}
-variable "registry_dockerhub" {
-  description = "Image repository for the dockerhub publish target"
-  default = "docker.io/example/mxd"
-}
-variable "publish_tag" {
-  description = "Tag for publish targets; empty: <profile>-<feat_set>-<sys_target>"
-  default = ""
+# Dockerfile frontend image for the one stage that needs labs syntax (smoketest-perf)
+variable "labs_frontend" { default = "docker/dockerfile:1-labs" }
+# Package and image maintainer
+variable "pkg_maintainer" { default = "mxd maintainers" }
+# Package and image description
+variable "pkg_description" { default = "mxd, the embedded example homeserver" }
+# SPDX licence of the built project
+variable "pkg_license" { default = "Apache-2.0" }
+# Git URL of the Complement source
+variable "complement_url" { default = "https://github.com/matrix-org/complement.git" }
+# Pinned Complement ref
+variable "complement_ref" { default = "main" }
+# Complement results baseline, relative to the project source
+variable "complement_baseline" { default = "tests/complement/results.jsonl" }
+# Image repository for the github publish target
+variable "registry_github" { default = "ghcr.io/example/mxd" }
+# Image repository for the dockerhub publish target
+variable "registry_dockerhub" { default = "docker.io/example/mxd" }
+# Tag for publish targets; empty: <profile>-<feat_set>-<sys_target>
+variable "publish_tag" { default = "" }
+
+# Computed, not a setting: each family's matrix values (function "cells"),
+# once for the whole tree: a variable is evaluated once, a function call in a
+# target once per instance.
+variable "family_cells" {
+  default = {
+    for f, parents in family_parents() : f => cells(
+      f, family_axes()[f], { for p in parents : p => family_axes()[p] }, lookup(family_args(), f, []), selection()
+    )
+  }
 }
 
 ###############################################################################
 # Functions.
 
-# Bake target names allow only [a-zA-Z0-9_-]: the name rule maps "." to "_"
-# (1.97 -> 1_97). Axis patterns admit nothing else that needs mapping.
-function "safe" {
-  params = [value]
-  result = replace(value, ".", "_")
+# BEGIN GENERATED TREE (invoke generate; source: docker/matrix.toml and the family blocks below)
+
+# Every axis, in the fixed order of instance names.
+function "axes" {
+  params = []
+  result = ["cargo_profile", "rust_toolchain", "rust_target", "feat_set", "sys_name", "sys_version", "sys_target"]
 }
 
-# family--v1--v2--... in the fixed axis order.
-function "elem" {
-  params = [family, values]
-  result = join("--", concat([family], [for v in values : safe(v)]))
+# The selected vectors, one object per vector with every axis as a key:
+# `vectors` if set, else the cross product of the plural arrays.
+function "selection" {
+  params = []
+  result = vectors != "" ? [for x in jsondecode(vectors) : { for a in axes() : a => x[a] }] : [
+    for p in setproduct(
+      jsondecode(cargo_profiles), jsondecode(rust_toolchains), jsondecode(rust_targets), jsondecode(feat_sets),
+      jsondecode(sys_names), jsondecode(sys_versions), jsondecode(sys_targets)
+    ) : { for i, a in axes() : a => p[i] }
+  ]
 }
 
-function "tag" {
-  params = [family, values]
-  result = "${elem(family, values)}:latest"
+# family -> the axes it varies over: its own (matrix.toml used_by) and those
+# of the families it builds on, in the fixed order of instance names.
+function "family_axes" {
+  params = []
+  result = merge(
+    { for f in [
+      "system", "source"
+    ] : f => ["sys_name", "sys_version", "sys_target"] },
+    { for f in [
+      "diner", "valgrind", "perf", "kitchen", "complement-config", "complement-base", "complement-tester"
+    ] : f => ["feat_set", "sys_name", "sys_version", "sys_target"] },
+    { for f in [
+      "cookware", "chef", "ingredients", "preparing", "recipe", "fmt", "audit", "typos", "lychee", "book"
+    ] : f => ["rust_toolchain", "rust_target", "feat_set", "sys_name", "sys_version", "sys_target"] },
+    { for f in [
+      "deps-base", "deps-check", "deps-clippy", "deps-build", "deps-build-tests", "deps-build-bins", "cargo",
+      "check", "clippy", "build", "build-bins", "build-tests", "docs", "tests-unit", "install", "standalone",
+      "image", "smoketest-version", "smoketest-startup", "smoketest-valgrind", "smoketest-perf", "deb", "pkg-deb",
+      "pkg-deb-install", "rpm", "pkg-rpm", "pkg-rpm-install", "complement-testee", "github", "dockerhub"
+    ] : f => ["cargo_profile", "rust_toolchain", "rust_target", "feat_set", "sys_name", "sys_version", "sys_target"] }
+  )
 }
 
-function "target_ref" {
-  params = [family, values]
-  result = "target:${elem(family, values)}"
-}
-
-# Axis tuples, root to leaves.
-function "sys" {
-  params = [sys_name, sys_version, sys_target]
-  result = [sys_name, sys_version, sys_target]
-}
-
-function "feat_sys" {
-  params = [feat_set, sys_name, sys_version, sys_target]
-  result = [feat_set, sys_name, sys_version, sys_target]
-}
-
-function "rust_feat_sys" {
-  params = [rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target]
-  result = [rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target]
-}
-
-function "all" {
-  params = [cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target]
-  result = [cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target]
-}
-
-# Matrix blocks for each axis tuple.
-function "m_sys" {
+# family -> the families its contexts link to (`v.ref.<family>`).
+function "family_parents" {
   params = []
   result = {
-    sys_name = jsondecode(sys_names)
-    sys_version = jsondecode(sys_versions)
-    sys_target = jsondecode(sys_targets)
+    system = [], source = ["system"], diner = ["system"], valgrind = ["diner"], perf = ["diner"],
+    kitchen = ["diner"], cookware = ["kitchen"], chef = ["cookware"], ingredients = ["chef", "source"],
+    preparing = ["ingredients"], recipe = ["chef", "preparing"], fmt = ["ingredients"], audit = ["ingredients"],
+    typos = ["ingredients"], lychee = ["ingredients"], book = ["ingredients"], deps-base = ["recipe"],
+    deps-check = ["deps-base"], deps-clippy = ["deps-base"], deps-build = ["deps-base"],
+    deps-build-tests = ["deps-base"], deps-build-bins = ["deps-base"], cargo = ["deps-base", "source"],
+    check = ["deps-check", "source"], clippy = ["deps-clippy", "source"], build = ["deps-build", "source"],
+    build-bins = ["deps-build-bins", "source"], build-tests = ["deps-build-tests", "source"],
+    docs = ["deps-check", "source"], tests-unit = ["build-tests", "source"], install = ["diner", "build-bins"],
+    standalone = ["install"], image = ["install"], smoketest-version = ["install"], smoketest-startup = ["install"],
+    smoketest-valgrind = ["valgrind", "build-bins"], smoketest-perf = ["perf", "build-bins"], deb = ["build-bins"],
+    pkg-deb = ["deb"], pkg-deb-install = ["system", "pkg-deb"], rpm = ["build-bins"], pkg-rpm = ["rpm"],
+    pkg-rpm-install = ["system", "pkg-rpm"], complement-config = ["diner", "source"], complement-base = ["kitchen"],
+    complement-tester = ["complement-base"], complement-testee = ["install", "complement-config"],
+    github = ["image"], dockerhub = ["image"]
   }
 }
 
-function "m_feat_sys" {
+# family -> the axes matrix.toml passes to it as build args (`v.args`).
+function "family_args" {
   params = []
-  result = merge(m_sys(), { feat_set = jsondecode(feat_sets) })
+  result = {}
 }
 
-function "m_rust_feat_sys" {
-  params = []
-  result = merge(m_feat_sys(), {
-    rust_toolchain = jsondecode(rust_toolchains)
-    rust_target = jsondecode(rust_targets)
-  })
-}
-
-function "m_all" {
-  params = []
-  result = merge(m_rust_feat_sys(), { cargo_profile = jsondecode(cargo_profiles) })
-}
-
-# x86_64-v3-linux-gnu -> linux/amd64; aarch64-v8-linux-gnu -> linux/arm64.
+# sys_target <arch>[-<level>]-linux[-<abi>] -> its platform, by arch
+# (matrix.toml [axes.sys_target.arch]); no fallback to linux/amd64.
 function "sys_platform" {
   params = [sys_target]
-  result = split("-", sys_target)[0] == "aarch64" ? "linux/arm64" : "linux/amd64"
+  result = {
+    "x86_64" = "linux/amd64", "aarch64" = "linux/arm64", "riscv64" = "linux/riscv64", "armv7" = "linux/arm/v7",
+    "i686" = "linux/386", "ppc64le" = "linux/ppc64le", "s390x" = "linux/s390x"
+  }[split("-", sys_target)[0]]
 }
 
-# The CPU baseline of sys_target, as rustc's -C target-cpu.
+# sys_target -> its CPU baseline as rustc's -C target-cpu: by arch and level,
+# or by arch alone when the value names no level.
 function "sys_cpu" {
   params = [sys_target]
-  result = lookup({
-    "x86_64-v1" = "x86-64"
-    "x86_64-v2" = "x86-64-v2"
-    "x86_64-v3" = "x86-64-v3"
-    "x86_64-v4" = "x86-64-v4"
-    "aarch64-v8" = "generic"
-  }, join("-", slice(split("-", sys_target), 0, 2)), "generic")
+  result = {
+    "x86_64" = "x86-64", "x86_64-v1" = "x86-64", "x86_64-v2" = "x86-64-v2", "x86_64-v3" = "x86-64-v3",
+    "x86_64-v4" = "x86-64-v4", "aarch64" = "generic", "aarch64-v8" = "generic", "riscv64" = "generic-rv64",
+    "armv7" = "generic", "i686" = "pentium4", "ppc64le" = "ppc64le", "s390x" = "z10"
+  }[
+    length(regexall("^v[0-9]+$", split("-", sys_target)[1])) > 0
+    ? join("-", slice(split("-", sys_target), 0, 2)) : split("-", sys_target)[0]
+  ]
+}
+
+# END GENERATED TREE
+
+# A family's cells: the selection projected to the family's axes, each cell
+# once (grouped by name: cheaper in bake than distinct). A cell holds its axis
+# values and `id` (its instance name), `ref` (a target: link to the cell of
+# each family it builds on), `platform`, `cpu` and `args`.
+function "cells" {
+  params = [family, axes, links, arg_axes, selected]
+  result = [
+    for key, same in { for x in selected : join("--", [for a in axes : replace(x[a], ".", "_")]) => x... } :
+    merge({ for a in axes : a => same[0][a] }, {
+      id = "${family}--${key}"
+      ref = { for f, up in links : f => join("--", concat(["target:${f}"], [for a in up : replace(same[0][a], ".", "_")])) }
+      platform = sys_platform(same[0].sys_target)
+      cpu = sys_cpu(same[0].sys_target)
+      args = { for a in arg_axes : a => same[0][a] }
+    })
+  ]
 }
 
 # Cargo's output directory for a profile: dev and test build into debug,
@@ -310,52 +272,33 @@ function "profile_dir" {
   result = lookup({ dev = "debug", test = "debug", bench = "release" }, cargo_profile, cargo_profile)
 }
 
-function "feat_args" {
-  params = [feat_set]
-  result = lookup(jsondecode(feat_set_cargo_args), feat_set, "")
-}
-
-function "source_context" {
-  params = []
-  result = git_checkout == "" ? source_location : "${source_location}#${git_checkout}"
-}
-
-function "bin_path" {
-  params = [cargo_profile, rust_target]
-  result = "/usr/src/${project_name}/target/${rust_target}/${profile_dir(cargo_profile)}/${bin_name}"
-}
-
 # Arguments every stage of a vector may use. Stages declare only the ARGs
 # they need, so unused ones do not enter the cache key.
 function "vector_args" {
-  params = [cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target]
-  result = {
-    cargo_profile = cargo_profile
-    rust_toolchain = rust_toolchain
-    rust_target = rust_target
-    feat_set = feat_set
-    sys_name = sys_name
-    sys_version = sys_version
-    sys_target = sys_target
-    feat_cargo_args = feat_args(feat_set)
-    rustflags = "-C target-cpu=${sys_cpu(sys_target)}"
-    bin_path = bin_path(cargo_profile, rust_target)
-    profile_dir = profile_dir(cargo_profile)
-    vector_id = join("--", [for v in all(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target) : safe(v)])
-  }
+  params = [family, cell]
+  result = merge(cell.args, {
+    cargo_profile = cell.cargo_profile
+    rust_toolchain = cell.rust_toolchain
+    rust_target = cell.rust_target
+    feat_set = cell.feat_set
+    sys_name = cell.sys_name
+    sys_version = cell.sys_version
+    sys_target = cell.sys_target
+    feat_cargo_args = lookup(jsondecode(feat_set_cargo_args), cell.feat_set, "")
+    rustflags = "-C target-cpu=${cell.cpu}"
+    bin_path = "/usr/src/${project_name}/target/${cell.rust_target}/${profile_dir(cell.cargo_profile)}/${bin_name}"
+    profile_dir = profile_dir(cell.cargo_profile)
+    vector_id = trimprefix(cell.id, "${family}--")
+  })
 }
 
 ###############################################################################
-# Common to every family.
+# Templates. `_common` is in every family; the others hold the fixed parts
+# that several families share.
 
 target "_common" {
   context = "docker"
-  args = {
-    project_name = project_name
-    bin_name = bin_name
-    cache_scope = cache_scope
-    nprocs = nprocs
-  }
+  args = { project_name = project_name, bin_name = bin_name, cache_scope = cache_scope, nprocs = nprocs }
   labels = {
     "org.opencontainers.image.title" = project_name
     "org.opencontainers.image.description" = pkg_description
@@ -365,733 +308,660 @@ target "_common" {
   output = ["type=cacheonly"]
 }
 
+target "_workspace" {
+  inherits = ["_common"]
+  dockerfile = "Dockerfile.source"
+  target = "workspace"
+}
+
+target "_deps" {
+  inherits = ["_common"]
+  dockerfile = "Dockerfile.cargo"
+  target = "deps"
+}
+
+target "_cargo" {
+  inherits = ["_common"]
+  dockerfile = "Dockerfile.cargo"
+  target = "cargo"
+}
+
+target "_image" {
+  inherits = ["_common"]
+  dockerfile = "Dockerfile.install"
+  output = ["type=docker"]
+}
+
+# The smoke settings, for every target that runs the installed binary (issue 11).
+target "_smoke" {
+  args = {
+    smoke_version_args = smoke_version_args
+    smoke_startup_args = smoke_startup_args
+    smoke_ready = smoke_ready
+    smoke_timeout = smoke_timeout
+  }
+}
+
+target "_smoketest" {
+  inherits = ["_common", "_smoke"]
+  dockerfile = "Dockerfile.install"
+}
+
+target "_package" {
+  inherits = ["_common"]
+  dockerfile = "Dockerfile.package"
+}
+
+target "_complement" {
+  inherits = ["_common"]
+  dockerfile = "Dockerfile.complement"
+}
+
+target "_publish" {
+  inherits = ["_common"]
+  dockerfile = "Dockerfile.install"
+  target = "publish"
+  output = ["type=registry"]
+}
+
 ###############################################################################
 # Families, root to leaves.
 
-# system: the root. FROM <sys_name>:<sys_version>, configured for cached apt.
 target "system" {
-  name = elem("system", sys(sys_name, sys_version, sys_target))
-  matrix = m_sys()
+  description = "Root: the system image <sys_name>:<sys_version>, configured for cached apt"
+  matrix = { v = family_cells["system"] }
+  name = v.id
   inherits = ["_common"]
   dockerfile = "Dockerfile.system"
   target = "system"
-  platforms = [sys_platform(sys_target)]
-  args = {
-    sys_name = sys_name
-    sys_version = sys_version
+  platforms = [v.platform]
+  args = merge(v.args, {
+    sys_name = v.sys_name
+    sys_version = v.sys_version
     apt_mirror = apt_mirror
     apt_options = apt_options
-  }
+  })
 }
 
-# source: the project checkout, on top of the root.
 target "source" {
-  name = elem("source", sys(sys_name, sys_version, sys_target))
-  matrix = m_sys()
+  description = "The project source at /usr/src/<project_name>, on the root"
+  matrix = { v = family_cells["source"] }
+  name = v.id
   inherits = ["_common"]
   dockerfile = "Dockerfile.source"
   target = "source"
-  platforms = [sys_platform(sys_target)]
+  platforms = [v.platform]
   contexts = {
-    input = target_ref("system", sys(sys_name, sys_version, sys_target))
-    src = source_context()
+    input = v.ref.system
+    src = git_checkout == "" ? source_location : "${source_location}#${git_checkout}"
   }
+  args = v.args
 }
 
-# diner: the runtime base.
 target "diner" {
-  name = elem("diner", feat_sys(feat_set, sys_name, sys_version, sys_target))
-  matrix = m_feat_sys()
+  description = "Runtime base: ca-certificates and the feature set's runtime packages"
+  matrix = { v = family_cells["diner"] }
+  name = v.id
   inherits = ["_common"]
   dockerfile = "Dockerfile.diner"
   target = "diner"
-  platforms = [sys_platform(sys_target)]
-  contexts = { input = target_ref("system", sys(sys_name, sys_version, sys_target)) }
-  args = {
-    sys_name = sys_name
-    sys_version = sys_version
-    runtime_packages = lookup(jsondecode(feat_set_runtime_packages), feat_set, "")
-  }
+  platforms = [v.platform]
+  contexts = { input = v.ref.system }
+  args = merge(v.args, {
+    sys_name = v.sys_name
+    sys_version = v.sys_version
+    runtime_packages = lookup(jsondecode(feat_set_runtime_packages), v.feat_set, "")
+  })
 }
 
-# valgrind: the runtime base plus valgrind.
 target "valgrind" {
-  name = elem("valgrind", feat_sys(feat_set, sys_name, sys_version, sys_target))
-  matrix = m_feat_sys()
+  description = "Runtime base plus valgrind"
+  matrix = { v = family_cells["valgrind"] }
+  name = v.id
   inherits = ["_common"]
   dockerfile = "Dockerfile.diner"
   target = "valgrind"
-  platforms = [sys_platform(sys_target)]
-  contexts = { input = target_ref("diner", feat_sys(feat_set, sys_name, sys_version, sys_target)) }
-  args = { sys_name = sys_name, sys_version = sys_version }
+  platforms = [v.platform]
+  contexts = { input = v.ref.diner }
+  args = merge(v.args, { sys_name = v.sys_name, sys_version = v.sys_version })
 }
 
-# perf: the runtime base plus linux-perf.
 target "perf" {
-  name = elem("perf", feat_sys(feat_set, sys_name, sys_version, sys_target))
-  matrix = m_feat_sys()
+  description = "Runtime base plus linux-perf"
+  matrix = { v = family_cells["perf"] }
+  name = v.id
   inherits = ["_common"]
   dockerfile = "Dockerfile.diner"
   target = "perf"
-  platforms = [sys_platform(sys_target)]
-  contexts = { input = target_ref("diner", feat_sys(feat_set, sys_name, sys_version, sys_target)) }
-  args = { sys_name = sys_name, sys_version = sys_version }
+  platforms = [v.platform]
+  contexts = { input = v.ref.diner }
+  args = merge(v.args, { sys_name = v.sys_name, sys_version = v.sys_version })
 }
 
-# kitchen: the build environment without Rust.
 target "kitchen" {
-  name = elem("kitchen", feat_sys(feat_set, sys_name, sys_version, sys_target))
-  matrix = m_feat_sys()
+  description = "Build environment without Rust: compilers, git, pkg-config, the feature set's -dev packages"
+  matrix = { v = family_cells["kitchen"] }
+  name = v.id
   inherits = ["_common"]
   dockerfile = "Dockerfile.kitchen"
   target = "kitchen"
-  platforms = [sys_platform(sys_target)]
-  contexts = { input = target_ref("diner", feat_sys(feat_set, sys_name, sys_version, sys_target)) }
-  args = {
-    sys_name = sys_name
-    sys_version = sys_version
+  platforms = [v.platform]
+  contexts = { input = v.ref.diner }
+  args = merge(v.args, {
+    sys_name = v.sys_name
+    sys_version = v.sys_version
     kitchen_packages = kitchen_packages
-    build_packages = lookup(jsondecode(feat_set_build_packages), feat_set, "")
-  }
+    build_packages = lookup(jsondecode(feat_set_build_packages), v.feat_set, "")
+  })
 }
 
-# cookware: the Rust toolchain (distro apt or rustup channel).
 target "cookware" {
-  name = elem("cookware", rust_feat_sys(rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target))
-  matrix = m_rust_feat_sys()
+  description = "The Rust toolchain: the distribution's rustc and cargo, or a rustup channel"
+  matrix = { v = family_cells["cookware"] }
+  name = v.id
   inherits = ["_common"]
   dockerfile = "Dockerfile.cookware"
   target = "cookware"
-  platforms = [sys_platform(sys_target)]
-  contexts = { input = target_ref("kitchen", feat_sys(feat_set, sys_name, sys_version, sys_target)) }
-  args = {
-    sys_name = sys_name
-    sys_version = sys_version
-    rust_toolchain = rust_toolchain
-    rust_target = rust_target
-  }
+  platforms = [v.platform]
+  contexts = { input = v.ref.kitchen }
+  args = merge(v.args, {
+    sys_name = v.sys_name
+    sys_version = v.sys_version
+    rust_toolchain = v.rust_toolchain
+    rust_target = v.rust_target
+  })
 }
 
-# chef: clippy, rustfmt and the cargo tools.
 target "chef" {
-  name = elem("chef", rust_feat_sys(rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target))
-  matrix = m_rust_feat_sys()
+  description = "The toolchain plus clippy, rustfmt and the cargo tools"
+  matrix = { v = family_cells["chef"] }
+  name = v.id
   inherits = ["_common"]
   dockerfile = "Dockerfile.cookware"
   target = "chef"
-  platforms = [sys_platform(sys_target)]
-  contexts = { input = target_ref("cookware", rust_feat_sys(rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target)) }
-  args = {
-    sys_name = sys_name
-    sys_version = sys_version
-    rust_toolchain = rust_toolchain
+  platforms = [v.platform]
+  contexts = { input = v.ref.cookware }
+  args = merge(v.args, {
+    sys_name = v.sys_name
+    sys_version = v.sys_version
+    rust_toolchain = v.rust_toolchain
     chef_distro_packages = chef_distro_packages
     chef_cargo_tools = chef_cargo_tools
-  }
+  })
 }
 
-# ingredients: the source on the toolchain, with dependencies fetched.
 target "ingredients" {
-  name = elem("ingredients", rust_feat_sys(rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target))
-  matrix = m_rust_feat_sys()
+  description = "The source on the toolchain, dependencies fetched (cargo fetch --locked)"
+  matrix = { v = family_cells["ingredients"] }
+  name = v.id
   inherits = ["_common"]
   dockerfile = "Dockerfile.source"
   target = "ingredients"
-  platforms = [sys_platform(sys_target)]
-  contexts = {
-    input = target_ref("chef", rust_feat_sys(rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target))
-    checkout = target_ref("source", sys(sys_name, sys_version, sys_target))
-  }
+  platforms = [v.platform]
+  contexts = { input = v.ref.chef, checkout = v.ref.source }
+  args = v.args
 }
 
-# preparing: the dependency recipe (cargo chef prepare, or the lock file).
 target "preparing" {
-  name = elem("preparing", rust_feat_sys(rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target))
-  matrix = m_rust_feat_sys()
+  description = "The dependency recipe: cargo chef prepare, or the lock file"
+  matrix = { v = family_cells["preparing"] }
+  name = v.id
   inherits = ["_common"]
   dockerfile = "Dockerfile.source"
   target = "preparing"
-  platforms = [sys_platform(sys_target)]
-  contexts = { input = target_ref("ingredients", rust_feat_sys(rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target)) }
-  args = { use_chef = use_chef }
+  platforms = [v.platform]
+  contexts = { input = v.ref.ingredients }
+  args = merge(v.args, { use_chef = use_chef })
 }
 
-# recipe: the recipe alone on the toolchain; changes only with dependencies.
 target "recipe" {
-  name = elem("recipe", rust_feat_sys(rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target))
-  matrix = m_rust_feat_sys()
+  description = "The recipe alone on the toolchain; changes only with the dependencies"
+  matrix = { v = family_cells["recipe"] }
+  name = v.id
   inherits = ["_common"]
   dockerfile = "Dockerfile.source"
   target = "recipe"
-  platforms = [sys_platform(sys_target)]
-  contexts = {
-    input = target_ref("chef", rust_feat_sys(rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target))
-    prepared = target_ref("preparing", rust_feat_sys(rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target))
-  }
+  platforms = [v.platform]
+  contexts = { input = v.ref.chef, prepared = v.ref.preparing }
+  args = v.args
 }
 
 # Workspace checks that need no build: fmt, audit, typos, lychee; and the book.
 target "fmt" {
-  name = elem("fmt", rust_feat_sys(rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target))
-  matrix = m_rust_feat_sys()
-  inherits = ["_common"]
-  dockerfile = "Dockerfile.source"
-  target = "workspace"
-  platforms = [sys_platform(sys_target)]
-  contexts = { input = target_ref("ingredients", rust_feat_sys(rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target)) }
-  args = { workspace_cmd = "cargo fmt --all --check" }
+  description = "cargo fmt --all --check over the workspace"
+  matrix = { v = family_cells["fmt"] }
+  name = v.id
+  inherits = ["_workspace"]
+  platforms = [v.platform]
+  contexts = { input = v.ref.ingredients }
+  args = merge(v.args, { workspace_cmd = "cargo fmt --all --check" })
 }
 
 target "audit" {
-  name = elem("audit", rust_feat_sys(rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target))
-  matrix = m_rust_feat_sys()
-  inherits = ["_common"]
-  dockerfile = "Dockerfile.source"
-  target = "workspace"
-  platforms = [sys_platform(sys_target)]
-  contexts = { input = target_ref("ingredients", rust_feat_sys(rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target)) }
-  args = { workspace_cmd = "cargo audit --deny warnings" }
+  description = "cargo audit of the lock file (needs the advisory database online)"
+  matrix = { v = family_cells["audit"] }
+  name = v.id
+  inherits = ["_workspace"]
+  platforms = [v.platform]
+  contexts = { input = v.ref.ingredients }
+  args = merge(v.args, { workspace_cmd = "cargo audit --deny warnings" })
 }
 
 target "typos" {
-  name = elem("typos", rust_feat_sys(rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target))
-  matrix = m_rust_feat_sys()
-  inherits = ["_common"]
-  dockerfile = "Dockerfile.source"
-  target = "workspace"
-  platforms = [sys_platform(sys_target)]
-  contexts = { input = target_ref("ingredients", rust_feat_sys(rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target)) }
-  args = { workspace_cmd = "typos" }
+  description = "typos spell check of the source"
+  matrix = { v = family_cells["typos"] }
+  name = v.id
+  inherits = ["_workspace"]
+  platforms = [v.platform]
+  contexts = { input = v.ref.ingredients }
+  args = merge(v.args, { workspace_cmd = "typos" })
 }
 
 target "lychee" {
-  name = elem("lychee", rust_feat_sys(rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target))
-  matrix = m_rust_feat_sys()
-  inherits = ["_common"]
-  dockerfile = "Dockerfile.source"
-  target = "workspace"
-  platforms = [sys_platform(sys_target)]
-  contexts = { input = target_ref("ingredients", rust_feat_sys(rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target)) }
-  args = { workspace_cmd = "lychee --offline --no-progress ." }
+  description = "lychee link check of the source, offline"
+  matrix = { v = family_cells["lychee"] }
+  name = v.id
+  inherits = ["_workspace"]
+  platforms = [v.platform]
+  contexts = { input = v.ref.ingredients }
+  args = merge(v.args, { workspace_cmd = "lychee --offline --no-progress ." })
 }
 
 target "book" {
-  name = elem("book", rust_feat_sys(rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target))
-  matrix = m_rust_feat_sys()
-  inherits = ["_common"]
-  dockerfile = "Dockerfile.source"
-  target = "workspace"
-  platforms = [sys_platform(sys_target)]
-  contexts = { input = target_ref("ingredients", rust_feat_sys(rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target)) }
-  args = { workspace_cmd = "mdbook build book" }
+  description = "The project's book, built with mdbook"
+  matrix = { v = family_cells["book"] }
+  name = v.id
+  inherits = ["_workspace"]
+  platforms = [v.platform]
+  contexts = { input = v.ref.ingredients }
+  args = merge(v.args, { workspace_cmd = "mdbook build book" })
 }
 
 # deps-*: dependencies prebuilt from the recipe, per cargo command.
 target "deps-base" {
-  name = elem("deps-base", all(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target))
-  matrix = m_all()
-  inherits = ["_common"]
-  dockerfile = "Dockerfile.cargo"
-  target = "deps"
-  platforms = [sys_platform(sys_target)]
-  contexts = { input = target_ref("recipe", rust_feat_sys(rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target)) }
-  args = merge(vector_args(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target), { cook_args = "" })
+  description = "Dependencies prebuilt from the recipe (cargo chef cook), the base of every cargo command"
+  matrix = { v = family_cells["deps-base"] }
+  name = v.id
+  inherits = ["_deps"]
+  platforms = [v.platform]
+  contexts = { input = v.ref.recipe }
+  args = merge(vector_args("deps-base", v), { cook_args = "" })
 }
 
 target "deps-check" {
-  name = elem("deps-check", all(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target))
-  matrix = m_all()
-  inherits = ["_common"]
-  dockerfile = "Dockerfile.cargo"
-  target = "deps"
-  platforms = [sys_platform(sys_target)]
-  contexts = { input = target_ref("deps-base", all(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target)) }
-  args = merge(vector_args(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target), { cook_args = "--check --all-targets" })
+  description = "Dependencies prebuilt for cargo check"
+  matrix = { v = family_cells["deps-check"] }
+  name = v.id
+  inherits = ["_deps"]
+  platforms = [v.platform]
+  contexts = { input = v.ref["deps-base"] }
+  args = merge(vector_args("deps-check", v), { cook_args = "--check --all-targets" })
 }
 
 target "deps-clippy" {
-  name = elem("deps-clippy", all(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target))
-  matrix = m_all()
-  inherits = ["_common"]
-  dockerfile = "Dockerfile.cargo"
-  target = "deps"
-  platforms = [sys_platform(sys_target)]
-  contexts = { input = target_ref("deps-base", all(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target)) }
-  args = merge(vector_args(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target), { cook_args = "--clippy --all-targets" })
+  description = "Dependencies prebuilt for cargo clippy"
+  matrix = { v = family_cells["deps-clippy"] }
+  name = v.id
+  inherits = ["_deps"]
+  platforms = [v.platform]
+  contexts = { input = v.ref["deps-base"] }
+  args = merge(vector_args("deps-clippy", v), { cook_args = "--clippy --all-targets" })
 }
 
 target "deps-build" {
-  name = elem("deps-build", all(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target))
-  matrix = m_all()
-  inherits = ["_common"]
-  dockerfile = "Dockerfile.cargo"
-  target = "deps"
-  platforms = [sys_platform(sys_target)]
-  contexts = { input = target_ref("deps-base", all(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target)) }
-  args = merge(vector_args(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target), { cook_args = "--workspace" })
+  description = "Dependencies prebuilt for cargo build of the workspace"
+  matrix = { v = family_cells["deps-build"] }
+  name = v.id
+  inherits = ["_deps"]
+  platforms = [v.platform]
+  contexts = { input = v.ref["deps-base"] }
+  args = merge(vector_args("deps-build", v), { cook_args = "--workspace" })
 }
 
 target "deps-build-tests" {
-  name = elem("deps-build-tests", all(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target))
-  matrix = m_all()
-  inherits = ["_common"]
-  dockerfile = "Dockerfile.cargo"
-  target = "deps"
-  platforms = [sys_platform(sys_target)]
-  contexts = { input = target_ref("deps-base", all(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target)) }
-  args = merge(vector_args(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target), { cook_args = "--tests" })
+  description = "Dependencies prebuilt for the test binaries"
+  matrix = { v = family_cells["deps-build-tests"] }
+  name = v.id
+  inherits = ["_deps"]
+  platforms = [v.platform]
+  contexts = { input = v.ref["deps-base"] }
+  args = merge(vector_args("deps-build-tests", v), { cook_args = "--tests" })
 }
 
 target "deps-build-bins" {
-  name = elem("deps-build-bins", all(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target))
-  matrix = m_all()
-  inherits = ["_common"]
-  dockerfile = "Dockerfile.cargo"
-  target = "deps"
-  platforms = [sys_platform(sys_target)]
-  contexts = { input = target_ref("deps-base", all(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target)) }
-  args = merge(vector_args(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target), { cook_args = "--bins" })
+  description = "Dependencies prebuilt for the binaries"
+  matrix = { v = family_cells["deps-build-bins"] }
+  name = v.id
+  inherits = ["_deps"]
+  platforms = [v.platform]
+  contexts = { input = v.ref["deps-base"] }
+  args = merge(vector_args("deps-build-bins", v), { cook_args = "--bins" })
 }
 
 # Cargo commands over the workspace, each on top of its deps layer.
 target "cargo" {
-  name = elem("cargo", all(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target))
-  matrix = m_all()
-  inherits = ["_common"]
-  dockerfile = "Dockerfile.cargo"
-  target = "cargo"
-  platforms = [sys_platform(sys_target)]
-  contexts = {
-    input = target_ref("deps-base", all(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target))
-    checkout = target_ref("source", sys(sys_name, sys_version, sys_target))
-  }
-  args = merge(vector_args(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target), {
-    cargo_cmd = "tree"
-    cargo_cmd_args = ""
-  })
+  description = "cargo tree over the workspace, on the prebuilt dependencies"
+  matrix = { v = family_cells["cargo"] }
+  name = v.id
+  inherits = ["_cargo"]
+  platforms = [v.platform]
+  contexts = { input = v.ref["deps-base"], checkout = v.ref.source }
+  args = merge(vector_args("cargo", v), { cargo_cmd = "tree", cargo_cmd_args = "" })
 }
 
 target "check" {
-  name = elem("check", all(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target))
-  matrix = m_all()
-  inherits = ["_common"]
-  dockerfile = "Dockerfile.cargo"
-  target = "cargo"
-  platforms = [sys_platform(sys_target)]
-  contexts = {
-    input = target_ref("deps-check", all(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target))
-    checkout = target_ref("source", sys(sys_name, sys_version, sys_target))
-  }
-  args = merge(vector_args(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target), {
-    cargo_cmd = "check"
-    cargo_cmd_args = "--workspace --all-targets"
-  })
+  description = "cargo check of every workspace target"
+  matrix = { v = family_cells["check"] }
+  name = v.id
+  inherits = ["_cargo"]
+  platforms = [v.platform]
+  contexts = { input = v.ref["deps-check"], checkout = v.ref.source }
+  args = merge(vector_args("check", v), { cargo_cmd = "check", cargo_cmd_args = "--workspace --all-targets" })
 }
 
 target "clippy" {
-  name = elem("clippy", all(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target))
-  matrix = m_all()
-  inherits = ["_common"]
-  dockerfile = "Dockerfile.cargo"
-  target = "cargo"
-  platforms = [sys_platform(sys_target)]
-  contexts = {
-    input = target_ref("deps-clippy", all(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target))
-    checkout = target_ref("source", sys(sys_name, sys_version, sys_target))
-  }
-  args = merge(vector_args(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target), {
+  description = "cargo clippy of every workspace target, warnings denied"
+  matrix = { v = family_cells["clippy"] }
+  name = v.id
+  inherits = ["_cargo"]
+  platforms = [v.platform]
+  contexts = { input = v.ref["deps-clippy"], checkout = v.ref.source }
+  args = merge(vector_args("clippy", v), {
     cargo_cmd = "clippy"
     cargo_cmd_args = "--workspace --all-targets -- -D warnings"
   })
 }
 
 target "build" {
-  name = elem("build", all(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target))
-  matrix = m_all()
-  inherits = ["_common"]
-  dockerfile = "Dockerfile.cargo"
-  target = "cargo"
-  platforms = [sys_platform(sys_target)]
-  contexts = {
-    input = target_ref("deps-build", all(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target))
-    checkout = target_ref("source", sys(sys_name, sys_version, sys_target))
-  }
-  args = merge(vector_args(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target), {
-    cargo_cmd = "build"
-    cargo_cmd_args = "--workspace"
-  })
+  description = "cargo build of the workspace"
+  matrix = { v = family_cells["build"] }
+  name = v.id
+  inherits = ["_cargo"]
+  platforms = [v.platform]
+  contexts = { input = v.ref["deps-build"], checkout = v.ref.source }
+  args = merge(vector_args("build", v), { cargo_cmd = "build", cargo_cmd_args = "--workspace" })
 }
 
 target "build-bins" {
-  name = elem("build-bins", all(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target))
-  matrix = m_all()
-  inherits = ["_common"]
-  dockerfile = "Dockerfile.cargo"
-  target = "cargo"
-  platforms = [sys_platform(sys_target)]
-  contexts = {
-    input = target_ref("deps-build-bins", all(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target))
-    checkout = target_ref("source", sys(sys_name, sys_version, sys_target))
-  }
-  args = merge(vector_args(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target), {
-    cargo_cmd = "build"
-    cargo_cmd_args = "--workspace --bins"
-  })
+  description = "cargo build of the workspace's binaries"
+  matrix = { v = family_cells["build-bins"] }
+  name = v.id
+  inherits = ["_cargo"]
+  platforms = [v.platform]
+  contexts = { input = v.ref["deps-build-bins"], checkout = v.ref.source }
+  args = merge(vector_args("build-bins", v), { cargo_cmd = "build", cargo_cmd_args = "--workspace --bins" })
 }
 
 target "build-tests" {
-  name = elem("build-tests", all(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target))
-  matrix = m_all()
-  inherits = ["_common"]
-  dockerfile = "Dockerfile.cargo"
-  target = "cargo"
-  platforms = [sys_platform(sys_target)]
-  contexts = {
-    input = target_ref("deps-build-tests", all(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target))
-    checkout = target_ref("source", sys(sys_name, sys_version, sys_target))
-  }
-  args = merge(vector_args(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target), {
-    cargo_cmd = "test"
-    cargo_cmd_args = "--workspace --no-run"
-  })
+  description = "The workspace's test binaries, built and not run"
+  matrix = { v = family_cells["build-tests"] }
+  name = v.id
+  inherits = ["_cargo"]
+  platforms = [v.platform]
+  contexts = { input = v.ref["deps-build-tests"], checkout = v.ref.source }
+  args = merge(vector_args("build-tests", v), { cargo_cmd = "test", cargo_cmd_args = "--workspace --no-run" })
 }
 
 target "docs" {
-  name = elem("docs", all(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target))
-  matrix = m_all()
-  inherits = ["_common"]
-  dockerfile = "Dockerfile.cargo"
-  target = "cargo"
-  platforms = [sys_platform(sys_target)]
-  contexts = {
-    input = target_ref("deps-check", all(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target))
-    checkout = target_ref("source", sys(sys_name, sys_version, sys_target))
-  }
-  args = merge(vector_args(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target), {
-    cargo_cmd = "doc"
-    cargo_cmd_args = "--workspace --no-deps"
-  })
+  description = "cargo doc of the workspace, without dependencies"
+  matrix = { v = family_cells["docs"] }
+  name = v.id
+  inherits = ["_cargo"]
+  platforms = [v.platform]
+  contexts = { input = v.ref["deps-check"], checkout = v.ref.source }
+  args = merge(vector_args("docs", v), { cargo_cmd = "doc", cargo_cmd_args = "--workspace --no-deps" })
 }
 
-# tests-unit: the unit tests run on the built test binaries (bench for the bench profile).
 target "tests-unit" {
-  name = elem("tests-unit", all(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target))
-  matrix = m_all()
-  inherits = ["_common"]
-  dockerfile = "Dockerfile.cargo"
-  target = "cargo"
-  platforms = [sys_platform(sys_target)]
-  contexts = {
-    input = target_ref("build-tests", all(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target))
-    checkout = target_ref("source", sys(sys_name, sys_version, sys_target))
-  }
-  args = merge(vector_args(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target), {
-    cargo_cmd = cargo_profile == "bench" ? "bench" : "test"
+  description = "The workspace's unit tests run (cargo bench for the bench profile)"
+  matrix = { v = family_cells["tests-unit"] }
+  name = v.id
+  inherits = ["_cargo"]
+  platforms = [v.platform]
+  contexts = { input = v.ref["build-tests"], checkout = v.ref.source }
+  args = merge(vector_args("tests-unit", v), {
+    cargo_cmd = v.cargo_profile == "bench" ? "bench" : "test"
     cargo_cmd_args = "--workspace"
   })
 }
 
-# install: the binary in the runtime base; an image in the engine.
 target "install" {
-  name = elem("install", all(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target))
-  matrix = m_all()
-  inherits = ["_common"]
-  dockerfile = "Dockerfile.install"
+  description = "The server binary installed in the runtime base; an image in the engine"
+  matrix = { v = family_cells["install"] }
+  name = v.id
+  inherits = ["_image"]
   target = "install"
-  platforms = [sys_platform(sys_target)]
-  contexts = {
-    input = target_ref("diner", feat_sys(feat_set, sys_name, sys_version, sys_target))
-    bins = target_ref("build-bins", all(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target))
-  }
-  args = vector_args(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target)
-  tags = [tag("install", all(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target))]
-  output = ["type=docker"]
+  platforms = [v.platform]
+  contexts = { input = v.ref.diner, bins = v.ref["build-bins"] }
+  args = vector_args("install", v)
+  tags = ["${v.id}:latest"]
 }
 
-# standalone: FROM scratch with the binary alone.
 target "standalone" {
-  name = elem("standalone", all(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target))
-  matrix = m_all()
-  inherits = ["_common"]
-  dockerfile = "Dockerfile.install"
+  description = "FROM scratch with the server binary alone"
+  matrix = { v = family_cells["standalone"] }
+  name = v.id
+  inherits = ["_image"]
   target = "standalone"
-  platforms = [sys_platform(sys_target)]
-  contexts = { input = target_ref("install", all(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target)) }
-  tags = [tag("standalone", all(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target))]
-  output = ["type=docker"]
+  platforms = [v.platform]
+  contexts = { input = v.ref.install }
+  tags = ["${v.id}:latest"]
+  args = v.args
 }
 
-# image: the runnable server image, exposing the ports.
 target "image" {
-  name = elem("image", all(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target))
-  matrix = m_all()
-  inherits = ["_common"]
-  dockerfile = "Dockerfile.install"
+  description = "The runnable server image, exposing its ports"
+  matrix = { v = family_cells["image"] }
+  name = v.id
+  inherits = ["_image"]
   target = "image"
-  platforms = [sys_platform(sys_target)]
-  contexts = { input = target_ref("install", all(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target)) }
-  args = { expose_ports = expose_ports }
-  tags = [tag("image", all(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target))]
-  output = ["type=docker"]
+  platforms = [v.platform]
+  contexts = { input = v.ref.install }
+  tags = ["${v.id}:latest"]
+  args = merge(v.args, { expose_ports = expose_ports })
 }
 
 # smoketest-*: run the installed binary; a failing run fails the build.
 target "smoketest-version" {
-  name = elem("smoketest-version", all(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target))
-  matrix = m_all()
-  inherits = ["_common"]
-  dockerfile = "Dockerfile.install"
+  description = "Smoke test: the installed binary run with smoke_version_args"
+  matrix = { v = family_cells["smoketest-version"] }
+  name = v.id
+  inherits = ["_smoketest"]
   target = "smoketest-version"
-  platforms = [sys_platform(sys_target)]
-  contexts = { input = target_ref("install", all(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target)) }
-  args = { smoke_args = smoke_version_args, smoke_version_args = smoke_version_args, smoke_startup_args = smoke_startup_args, smoke_ready = smoke_ready, smoke_timeout = smoke_timeout }
+  platforms = [v.platform]
+  contexts = { input = v.ref.install }
+  args = v.args
 }
 
 target "smoketest-startup" {
-  name = elem("smoketest-startup", all(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target))
-  matrix = m_all()
-  inherits = ["_common"]
-  dockerfile = "Dockerfile.install"
+  description = "Smoke test: the installed binary started with smoke_startup_args"
+  matrix = { v = family_cells["smoketest-startup"] }
+  name = v.id
+  inherits = ["_smoketest"]
   target = "smoketest-startup"
-  platforms = [sys_platform(sys_target)]
-  contexts = { input = target_ref("install", all(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target)) }
-  args = { smoke_args = smoke_startup_args, smoke_version_args = smoke_version_args, smoke_startup_args = smoke_startup_args, smoke_ready = smoke_ready, smoke_timeout = smoke_timeout }
+  platforms = [v.platform]
+  contexts = { input = v.ref.install }
+  args = v.args
 }
 
 target "smoketest-valgrind" {
-  name = elem("smoketest-valgrind", all(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target))
-  matrix = m_all()
-  inherits = ["_common"]
+  description = "Smoke test: the startup run under valgrind"
+  matrix = { v = family_cells["smoketest-valgrind"] }
+  name = v.id
+  inherits = ["_common", "_smoke"]
   dockerfile = "Dockerfile.install"
   target = "smoketest-valgrind"
-  platforms = [sys_platform(sys_target)]
-  contexts = {
-    input = target_ref("valgrind", feat_sys(feat_set, sys_name, sys_version, sys_target))
-    bins = target_ref("build-bins", all(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target))
-  }
-  args = merge(vector_args(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target), { smoke_args = smoke_startup_args, smoke_version_args = smoke_version_args, smoke_startup_args = smoke_startup_args, smoke_ready = smoke_ready, smoke_timeout = smoke_timeout })
+  platforms = [v.platform]
+  contexts = { input = v.ref.valgrind, bins = v.ref["build-bins"] }
+  args = vector_args("smoketest-valgrind", v)
 }
 
 # perf_event_open needs a privileged step: the entitlement is declared here.
 target "smoketest-perf" {
-  name = elem("smoketest-perf", all(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target))
-  matrix = m_all()
-  inherits = ["_common"]
+  description = "Smoke test: the startup run under perf (privileged step)"
+  matrix = { v = family_cells["smoketest-perf"] }
+  name = v.id
+  inherits = ["_common", "_smoke"]
   dockerfile = "Dockerfile.perf"
   target = "smoketest-perf"
-  platforms = [sys_platform(sys_target)]
-  contexts = {
-    input = target_ref("perf", feat_sys(feat_set, sys_name, sys_version, sys_target))
-    bins = target_ref("build-bins", all(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target))
-  }
-  args = merge(vector_args(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target), {
-    smoke_args = smoke_startup_args
-    smoke_version_args = smoke_version_args
-    smoke_startup_args = smoke_startup_args
-    smoke_ready = smoke_ready
-    smoke_timeout = smoke_timeout
-    BUILDKIT_SYNTAX = labs_frontend
-  })
+  platforms = [v.platform]
+  contexts = { input = v.ref.perf, bins = v.ref["build-bins"] }
+  args = merge(vector_args("smoketest-perf", v), { BUILDKIT_SYNTAX = labs_frontend })
   entitlements = ["security.insecure"]
 }
 
 # deb, rpm: distribution packages built with cargo-deb and cargo-generate-rpm.
 target "deb" {
-  name = elem("deb", all(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target))
-  matrix = m_all()
-  inherits = ["_common"]
-  dockerfile = "Dockerfile.package"
+  description = "Debian package of the binaries (cargo-deb)"
+  matrix = { v = family_cells["deb"] }
+  name = v.id
+  inherits = ["_package"]
   target = "deb"
-  platforms = [sys_platform(sys_target)]
-  contexts = { input = target_ref("build-bins", all(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target)) }
-  args = vector_args(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target)
+  platforms = [v.platform]
+  contexts = { input = v.ref["build-bins"] }
+  args = vector_args("deb", v)
 }
 
 target "pkg-deb" {
-  name = elem("pkg-deb", all(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target))
-  matrix = m_all()
-  inherits = ["_common"]
-  dockerfile = "Dockerfile.package"
+  description = "The Debian package exported to out/pkg-deb/<instance>"
+  matrix = { v = family_cells["pkg-deb"] }
+  name = v.id
+  inherits = ["_package"]
   target = "pkg"
-  platforms = [sys_platform(sys_target)]
-  contexts = { input = target_ref("deb", all(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target)) }
-  output = ["type=local,dest=out/pkg-deb/${elem("pkg-deb", all(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target))}"]
+  platforms = [v.platform]
+  contexts = { input = v.ref.deb }
+  output = ["type=local,dest=out/pkg-deb/${v.id}"]
+  args = v.args
 }
 
 target "pkg-deb-install" {
-  name = elem("pkg-deb-install", all(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target))
-  matrix = m_all()
-  inherits = ["_common"]
-  dockerfile = "Dockerfile.package"
+  description = "The Debian package installed on a clean root and its binary run"
+  matrix = { v = family_cells["pkg-deb-install"] }
+  name = v.id
+  inherits = ["_package", "_smoke"]
   target = "pkg-deb-install"
-  platforms = [sys_platform(sys_target)]
-  contexts = {
-    input = target_ref("system", sys(sys_name, sys_version, sys_target))
-    pkg = target_ref("pkg-deb", all(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target))
-  }
-  args = { sys_name = sys_name, sys_version = sys_version, smoke_args = smoke_version_args, smoke_version_args = smoke_version_args, smoke_startup_args = smoke_startup_args, smoke_ready = smoke_ready, smoke_timeout = smoke_timeout }
+  platforms = [v.platform]
+  contexts = { input = v.ref.system, pkg = v.ref["pkg-deb"] }
+  args = merge(v.args, { sys_name = v.sys_name, sys_version = v.sys_version })
 }
 
 target "rpm" {
-  name = elem("rpm", all(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target))
-  matrix = m_all()
-  inherits = ["_common"]
-  dockerfile = "Dockerfile.package"
+  description = "RPM package of the binaries (cargo-generate-rpm)"
+  matrix = { v = family_cells["rpm"] }
+  name = v.id
+  inherits = ["_package"]
   target = "rpm"
-  platforms = [sys_platform(sys_target)]
-  contexts = { input = target_ref("build-bins", all(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target)) }
-  args = vector_args(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target)
+  platforms = [v.platform]
+  contexts = { input = v.ref["build-bins"] }
+  args = vector_args("rpm", v)
 }
 
 target "pkg-rpm" {
-  name = elem("pkg-rpm", all(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target))
-  matrix = m_all()
-  inherits = ["_common"]
-  dockerfile = "Dockerfile.package"
+  description = "The RPM package exported to out/pkg-rpm/<instance>"
+  matrix = { v = family_cells["pkg-rpm"] }
+  name = v.id
+  inherits = ["_package"]
   target = "pkg"
-  platforms = [sys_platform(sys_target)]
-  contexts = { input = target_ref("rpm", all(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target)) }
-  output = ["type=local,dest=out/pkg-rpm/${elem("pkg-rpm", all(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target))}"]
+  platforms = [v.platform]
+  contexts = { input = v.ref.rpm }
+  output = ["type=local,dest=out/pkg-rpm/${v.id}"]
+  args = v.args
 }
 
 target "pkg-rpm-install" {
-  name = elem("pkg-rpm-install", all(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target))
-  matrix = m_all()
-  inherits = ["_common"]
-  dockerfile = "Dockerfile.package"
+  description = "The RPM package installed on a clean root and its binary run"
+  matrix = { v = family_cells["pkg-rpm-install"] }
+  name = v.id
+  inherits = ["_package", "_smoke"]
   target = "pkg-rpm-install"
-  platforms = [sys_platform(sys_target)]
-  contexts = {
-    input = target_ref("system", sys(sys_name, sys_version, sys_target))
-    pkg = target_ref("pkg-rpm", all(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target))
-  }
-  args = { sys_name = sys_name, sys_version = sys_version, smoke_args = smoke_version_args, smoke_version_args = smoke_version_args, smoke_startup_args = smoke_startup_args, smoke_ready = smoke_ready, smoke_timeout = smoke_timeout }
+  platforms = [v.platform]
+  contexts = { input = v.ref.system, pkg = v.ref["pkg-rpm"] }
+  args = merge(v.args, { sys_name = v.sys_name, sys_version = v.sys_version })
 }
 
-# complement-config: TLS key and certificate, server config, old results.
 target "complement-config" {
-  name = elem("complement-config", feat_sys(feat_set, sys_name, sys_version, sys_target))
-  matrix = m_feat_sys()
-  inherits = ["_common"]
-  dockerfile = "Dockerfile.complement"
+  description = "Complement: TLS key and certificate, server config and the results baseline"
+  matrix = { v = family_cells["complement-config"] }
+  name = v.id
+  inherits = ["_complement"]
   target = "complement-config"
-  platforms = [sys_platform(sys_target)]
-  contexts = {
-    input = target_ref("diner", feat_sys(feat_set, sys_name, sys_version, sys_target))
-    checkout = target_ref("source", sys(sys_name, sys_version, sys_target))
-  }
-  args = {
-    sys_name = sys_name
-    sys_version = sys_version
-    complement_baseline = complement_baseline
-  }
+  platforms = [v.platform]
+  contexts = { input = v.ref.diner, checkout = v.ref.source }
+  args = merge(v.args, { sys_name = v.sys_name, sys_version = v.sys_version, complement_baseline = complement_baseline })
 }
 
-# complement-base: Complement's source at the pinned ref, Go modules prebuilt.
 target "complement-base" {
-  name = elem("complement-base", feat_sys(feat_set, sys_name, sys_version, sys_target))
-  matrix = m_feat_sys()
-  inherits = ["_common"]
-  dockerfile = "Dockerfile.complement"
+  description = "Complement's source at the pinned ref, Go modules prebuilt (needs the network)"
+  matrix = { v = family_cells["complement-base"] }
+  name = v.id
+  inherits = ["_complement"]
   target = "complement-base"
-  platforms = [sys_platform(sys_target)]
-  contexts = {
-    input = target_ref("kitchen", feat_sys(feat_set, sys_name, sys_version, sys_target))
-    complement = "${complement_url}#${complement_ref}"
-  }
-  args = { sys_name = sys_name, sys_version = sys_version }
+  platforms = [v.platform]
+  contexts = { input = v.ref.kitchen, complement = "${complement_url}#${complement_ref}" }
+  args = merge(v.args, { sys_name = v.sys_name, sys_version = v.sys_version })
 }
 
-# complement-tester: runs `go test -json` against the testee image it is given.
 target "complement-tester" {
-  name = elem("complement-tester", feat_sys(feat_set, sys_name, sys_version, sys_target))
-  matrix = m_feat_sys()
-  inherits = ["_common"]
-  dockerfile = "Dockerfile.complement"
+  description = "The Complement tester image: go test -json against the testee it is given"
+  matrix = { v = family_cells["complement-tester"] }
+  name = v.id
+  inherits = ["_complement"]
   target = "complement-tester"
-  platforms = [sys_platform(sys_target)]
-  contexts = { input = target_ref("complement-base", feat_sys(feat_set, sys_name, sys_version, sys_target)) }
-  tags = [tag("complement-tester", feat_sys(feat_set, sys_name, sys_version, sys_target))]
+  platforms = [v.platform]
+  contexts = { input = v.ref["complement-base"] }
+  tags = ["${v.id}:latest"]
   output = ["type=docker"]
+  args = v.args
 }
 
-# complement-testee: the installed server plus its Complement config.
 target "complement-testee" {
-  name = elem("complement-testee", all(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target))
-  matrix = m_all()
-  inherits = ["_common"]
-  dockerfile = "Dockerfile.complement"
+  description = "The Complement testee image: the installed server plus its Complement config"
+  matrix = { v = family_cells["complement-testee"] }
+  name = v.id
+  inherits = ["_complement"]
   target = "complement-testee"
-  platforms = [sys_platform(sys_target)]
-  contexts = {
-    input = target_ref("install", all(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target))
-    config = target_ref("complement-config", feat_sys(feat_set, sys_name, sys_version, sys_target))
-  }
-  tags = [tag("complement-testee", all(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target))]
+  platforms = [v.platform]
+  contexts = { input = v.ref.install, config = v.ref["complement-config"] }
+  tags = ["${v.id}:latest"]
   output = ["type=docker"]
+  args = merge(v.args, { expose_ports = expose_ports })
 }
 
 # github, dockerhub: the runnable image pushed to a registry.
 target "github" {
-  name = elem("github", all(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target))
-  matrix = m_all()
-  inherits = ["_common"]
-  dockerfile = "Dockerfile.install"
-  target = "publish"
-  platforms = [sys_platform(sys_target)]
-  contexts = { input = target_ref("image", all(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target)) }
-  tags = ["${registry_github}:${publish_tag != "" ? publish_tag : join("-", [cargo_profile, feat_set, sys_target])}"]
-  output = ["type=registry"]
+  description = "The runnable image pushed to registry_github"
+  matrix = { v = family_cells["github"] }
+  name = v.id
+  inherits = ["_publish"]
+  platforms = [v.platform]
+  contexts = { input = v.ref.image }
+  tags = ["${registry_github}:${publish_tag != "" ? publish_tag : join("-", [v.cargo_profile, v.feat_set, v.sys_target])}"]
+  args = v.args
 }
 
 target "dockerhub" {
-  name = elem("dockerhub", all(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target))
-  matrix = m_all()
-  inherits = ["_common"]
-  dockerfile = "Dockerfile.install"
-  target = "publish"
-  platforms = [sys_platform(sys_target)]
-  contexts = { input = target_ref("image", all(cargo_profile, rust_toolchain, rust_target, feat_set, sys_name, sys_version, sys_target)) }
-  tags = ["${registry_dockerhub}:${publish_tag != "" ? publish_tag : join("-", [cargo_profile, feat_set, sys_target])}"]
-  output = ["type=registry"]
+  description = "The runnable image pushed to registry_dockerhub"
+  matrix = { v = family_cells["dockerhub"] }
+  name = v.id
+  inherits = ["_publish"]
+  platforms = [v.platform]
+  contexts = { input = v.ref.image }
+  tags = ["${registry_dockerhub}:${publish_tag != "" ? publish_tag : join("-", [v.cargo_profile, v.feat_set, v.sys_target])}"]
+  args = v.args
 }
 
 ###############################################################################
 # Groups. `default` departs from the original: it builds offline (README).
 
-group "default" {
-  targets = jsondecode(default_targets)
-}
-group "lints" {
-  targets = ["audit", "check", "clippy", "fmt", "lychee"]
-}
-group "tests" {
-  targets = ["tests-unit", "tests-smoke", "complement"]
-}
-group "tests-smoke" {
-  targets = ["smoketest-version", "smoketest-startup", "smoketest-valgrind"]
-}
-group "complement" {
-  targets = ["complement-tester", "complement-testee"]
-}
-group "installs" {
-  targets = ["install", "standalone", "image"]
-}
-group "pkg" {
-  targets = ["pkg-deb", "pkg-deb-install", "pkg-rpm", "pkg-rpm-install"]
-}
-group "deps" {
-  targets = ["deps-base", "deps-check", "deps-clippy", "deps-build", "deps-build-tests", "deps-build-bins"]
-}
-group "sources" {
-  targets = ["source", "ingredients", "preparing", "recipe"]
-}
-group "buildsys" {
-  targets = ["kitchen", "cookware", "chef"]
-}
-group "systems" {
-  targets = ["system", "diner", "valgrind", "perf"]
-}
-group "publish" {
-  targets = ["github", "dockerhub"]
-}
+group "default" { targets = jsondecode(default_targets) }
+group "lints" { targets = ["audit", "check", "clippy", "fmt", "lychee"] }
+group "tests" { targets = ["tests-unit", "tests-smoke", "complement"] }
+group "tests-smoke" { targets = ["smoketest-version", "smoketest-startup", "smoketest-valgrind"] }
+group "complement" { targets = ["complement-tester", "complement-testee"] }
+group "installs" { targets = ["install", "standalone", "image"] }
+group "pkg" { targets = ["pkg-deb", "pkg-deb-install", "pkg-rpm", "pkg-rpm-install"] }
+group "deps" { targets = ["deps-base", "deps-check", "deps-clippy", "deps-build", "deps-build-tests", "deps-build-bins"] }
+group "sources" { targets = ["source", "ingredients", "preparing", "recipe"] }
+group "buildsys" { targets = ["kitchen", "cookware", "chef"] }
+group "systems" { targets = ["system", "diner", "valgrind", "perf"] }
+group "publish" { targets = ["github", "dockerhub"] }

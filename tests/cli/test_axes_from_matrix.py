@@ -1,8 +1,11 @@
 """docker/matrix.toml is the one axis definition (issue 10 deliver 1).
 
 In a temporary copy of the repository, add a value to an axis and a whole new
-axis to matrix.toml, and change nothing else: every command line shows them.
-The expected options, ids and values are written here by hand.
+axis that one family (kitchen) uses as a build arg to matrix.toml, run
+`invoke generate`, and change nothing else: `invoke bake --print`,
+`invoke matrix`, `nox -l` and every `--help` show them. The expected options,
+ids, names and values are written here by hand. (tests/plan/test_generate.py
+checks the generated tree itself, family by family.)
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ default = "gnu"
 flag = "libc"
 help = "C library(s): gnu or musl"
 nox = "libc"
+used_by = "kitchen"
 """
 
 # Every task that selects vectors, and so takes the axis options.
@@ -48,6 +52,9 @@ def copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     text = text.replace('[matrices.default]\nfeat_set = ["none", "default", "all"]',
                         '[matrices.default]\nfeat_set = ["none", "tiny"]\nlibc = ["gnu", "musl"]', 1)  # fmt: skip
     matrix.write_text(text)
+    generated = run(root, str(VENV_BIN / "invoke"), "generate")
+    assert generated.returncode == 0, generated.stderr
+    assert generated.stdout.strip() == f"{root / 'docker' / 'bake.hcl'}: rewritten"
     return root
 
 
@@ -100,3 +107,16 @@ def test_nox_lists_sessions_with_the_new_axis(copy: Path):
         "bake(sys=debian,feat=none,libc=musl)",
         "bake(sys=debian,feat=tiny,libc=musl)",
     ]
+
+
+def test_bake_print_shows_the_new_axis_in_names_and_build_args(copy: Path):
+    result = run(copy, str(VENV_BIN / "invoke"), "bake", "--print", "kitchen", "--feat-set", "tiny", "--libc", "musl")
+    assert result.returncode == 0, result.stderr
+    targets = json.loads(result.stdout)["target"]
+    assert sorted(targets) == [
+        "diner--tiny--debian--testing-slim--x86_64-v1-linux-gnu",
+        "kitchen--tiny--debian--testing-slim--x86_64-v1-linux-gnu--musl",
+        "system--debian--testing-slim--x86_64-v1-linux-gnu",
+    ]
+    assert targets["kitchen--tiny--debian--testing-slim--x86_64-v1-linux-gnu--musl"]["args"]["libc"] == "musl"
+    assert "libc" not in targets["diner--tiny--debian--testing-slim--x86_64-v1-linux-gnu"].get("args", {})

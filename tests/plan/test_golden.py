@@ -6,6 +6,11 @@ every family, under the default, `ci` and `bench` matrices. This test renders
 the same selection from today's tree and compares every key except
 `description` (the refactor adds descriptions). Only the adoption (11) and
 runners (12) issues may change the golden, and each lists its diff.
+Regenerated once for issue 11's new smoke settings: smoketest-version,
+-startup, -valgrind, -perf, pkg-deb-install and pkg-rpm-install gained the
+build args smoke_version_args, smoke_startup_args, smoke_ready and
+smoke_timeout; image and complement-testee gained expose_ports. Nothing else
+changed (and the regenerated files now carry the descriptions).
 
 The matrices are written here by hand as the original's plural JSON-array
 variables, one dict per cross-product block (the `ci` exclude splits it); they
@@ -110,3 +115,45 @@ if __name__ == "__main__" and sys.argv[1:] == ["--write"]:
     GOLDEN.mkdir(exist_ok=True)
     for name in MATRICES:
         (GOLDEN / f"{name}.json").write_text(json.dumps(render(name), indent=1, sort_keys=True) + "\n")
+
+
+# The `ci` selection as 11 vector objects, written out by hand: the 12 of
+# {test, release} x {nightly, stable} x {none, default, all} less {test, stable, none}.
+CI_VECTORS = [
+    {"cargo_profile": profile, "rust_toolchain": toolchain, "feat_set": feat}
+    for profile in ("test", "release")
+    for toolchain in ("nightly", "stable")
+    for feat in FEATS
+    if (profile, toolchain, feat) != ("test", "stable", "none")
+]
+DEFAULT_AXES = {
+    "rust_target": "x86_64-unknown-linux-gnu",
+    "sys_name": "debian",
+    "sys_version": "testing-slim",
+    "sys_target": "x86_64-v1-linux-gnu",
+}
+
+
+def test_vectors_variable_gives_the_ci_golden_in_one_print(buildx_cli: None):
+    """`vectors` (issue 10): any selection, excludes included, in one --print.
+    The contract the speed helper passes from Python: raw values, all seven keys."""
+    vectors = [DEFAULT_AXES | v for v in CI_VECTORS]
+    assert len(vectors) == 11 and all(len(v) == 7 for v in vectors)
+    env = {k: v for k, v in os.environ.items() if k not in _DROP and not k.startswith("BUILDX_BAKE_")}
+    env["vectors"] = json.dumps(vectors)
+    argv = ["docker", "buildx", "bake", "-f", "docker/bake.hcl", "--print", *GROUPS, *FAMILIES]
+    printed = json.loads(subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, check=True).stdout)
+    golden = without_descriptions(json.loads((GOLDEN / "ci.json").read_text()))
+    assert sorted(printed["target"]) == sorted(golden["target"])
+    for name, target in printed["target"].items():
+        assert {k: v for k, v in target.items() if k != "description"} == golden["target"][name], name
+    for name, members in golden["group"].items():
+        assert sorted(printed["group"][name]["targets"]) == members, name
+
+
+def test_every_target_has_a_one_line_description(buildx_cli: None):
+    printed = _print({"feat_sets": ["default"]})
+    assert len(printed["target"]) == 49
+    for name, target in printed["target"].items():
+        description = target.get("description", "")
+        assert 10 < len(description) < 120 and "\n" not in description, name

@@ -203,3 +203,84 @@ def test_single_axis_difference_shares_exactly(axis: str, other: str, shared: li
     first = set(bake_print(vector_lists(), families)["target"])
     second = set(bake_print(vector_lists(**{axis: other}), families)["target"])
     assert sorted(first & second) == sorted(shared)
+
+
+@pytest.mark.parametrize(
+    ("sys_target", "platform", "cpu"),
+    [
+        ("x86_64-linux-gnu", "linux/amd64", "x86-64"),
+        ("x86_64-v3-linux-gnu", "linux/amd64", "x86-64-v3"),
+        ("aarch64-linux-gnu", "linux/arm64", "generic"),
+        ("x86_64-linux-musl", "linux/amd64", "x86-64"),
+        ("riscv64-linux-gnu", "linux/riscv64", "generic-rv64"),
+    ],
+)
+def test_sys_target_maps_to_its_platform_and_cpu_level(sys_target: str, platform: str, cpu: str) -> None:
+    """Issue 11 §5: the mapping comes from matrix.toml through invoke generate."""
+    printed = bake_print(vector_lists(sys_target=sys_target), ["system", "install", "build-bins"])["target"]
+    assert len(printed) > 10
+    for name, target in printed.items():
+        assert name.endswith(f"--{sys_target}"), name
+        assert target["platforms"] == [platform], name
+    install = printed[f"install--release--{RUST}--default--debian--testing-slim--{sys_target}"]
+    assert install["args"]["rustflags"] == f"-C target-cpu={cpu}"
+    assert install["args"]["sys_target"] == sys_target
+
+
+def test_other_distributions_name_the_root() -> None:
+    printed = bake_print(vector_lists(sys_name="ubuntu", sys_version="24.04"), ["system"])["target"]
+    assert list(printed) == ["system--ubuntu--24_04--x86_64-v1-linux-gnu"]
+    assert printed["system--ubuntu--24_04--x86_64-v1-linux-gnu"]["args"]["sys_version"] == "24.04"
+
+
+def test_an_unmapped_arch_fails_in_bake_rather_than_defaulting_to_amd64() -> None:
+    with pytest.raises(subprocess.CalledProcessError) as failed:
+        bake_print(vector_lists(sys_target="mips64-linux-gnu"), ["system"])
+    assert "sys_platform" in failed.value.stderr
+
+
+SMOKE_DEFAULTS = {
+    "smoke_version_args": "-V",
+    "smoke_startup_args": "--selftest --port 0 --federation-port 0",
+    "smoke_ready": "",
+    "smoke_timeout": "30",
+}
+SMOKE_FAMILIES = [
+    "smoketest-version", "smoketest-startup", "smoketest-valgrind", "smoketest-perf", "pkg-deb-install",
+    "pkg-rpm-install",
+]  # fmt: skip
+
+
+def test_smoke_settings_reach_every_smoke_run_as_build_args() -> None:
+    """Issue 11 deliver 3: the contract with the smoke side, by these exact names."""
+    printed = bake_print(vector_lists(), list(FAMILY_AXES))["target"]
+    for name, target in printed.items():
+        family = name.split("--")[0]
+        smoke = {k: v for k, v in target.get("args", {}).items() if k in SMOKE_DEFAULTS}
+        assert smoke == (SMOKE_DEFAULTS if family in SMOKE_FAMILIES else {}), name
+
+
+def test_smoke_settings_and_ports_are_settable() -> None:
+    env_lists = vector_lists()
+    env = {k: v for k, v in os.environ.items() if k not in AXIS_ORDER and k.removesuffix("s") not in AXIS_ORDER}
+    env.update({f"{axis}s": json.dumps(values) for axis, values in env_lists.items()})
+    env.update(smoke_ready="tcp:8080", smoke_timeout="5", expose_ports="8080/tcp", default_targets='["install"]')
+
+    def printed(*targets: str) -> dict:
+        argv = ["docker", "buildx", "bake", "-f", "docker/bake.hcl", "--print", *targets]
+        return json.loads(subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, check=True).stdout)
+
+    vector = "release--distro--x86_64-unknown-linux-gnu--default--debian--testing-slim--x86_64-v1-linux-gnu"
+    images = printed("image", "complement-testee", "smoketest-version")["target"]
+    assert images[f"image--{vector}"]["args"]["expose_ports"] == "8080/tcp"
+    assert images[f"complement-testee--{vector}"]["args"]["expose_ports"] == "8080/tcp"
+    assert images[f"smoketest-version--{vector}"]["args"]["smoke_ready"] == "tcp:8080"
+    assert images[f"smoketest-version--{vector}"]["args"]["smoke_timeout"] == "5"
+    # One group per print: bake rewrites `default` to the command line's targets.
+    assert printed("default")["group"]["default"]["targets"] == ["install"]
+
+
+def test_only_the_images_that_expose_ports_take_expose_ports() -> None:
+    printed = bake_print(vector_lists(), list(FAMILY_AXES))["target"]
+    takers = sorted({n.split("--")[0] for n, t in printed.items() if "expose_ports" in t.get("args", {})})
+    assert takers == ["complement-testee", "image"]

@@ -22,6 +22,8 @@ BAKE_HCL = ROOT / "docker" / "bake.hcl"
 def test_committed_bake_hcl_has_not_drifted_from_the_definition():
     """The drift test (issue 3 §1): fix a failure with `invoke generate`."""
     assert hclgen.current(BAKE_HCL) == hclgen.render(load())
+    assert hclgen.expected(BAKE_HCL, load()) == BAKE_HCL.read_text()
+    assert hclgen.drifted(BAKE_HCL, load()) is False
 
 
 def test_committed_section_holds_the_default_vector_written_out():
@@ -35,13 +37,10 @@ def test_committed_section_holds_the_default_vector_written_out():
         ("sys_version", "testing-slim"),
         ("sys_target", "x86_64-v1-linux-gnu"),
     ]:
-        block = re.search(rf'variable "{name}" {{\n  description = "[^"]*"\n  default = "([^"]*)"\n}}\n', section)
+        block = re.search(rf'\n# [^\n]+\nvariable "{name}" {{ default = "([^"]*)" }}\n', section)
         assert block is not None, name
         assert block[1] == default
-        assert (
-            f'variable "{name}s" {{\n  description = "JSON array of {name} values"\n'
-            f"  default = jsonencode([{name}])\n}}\n"
-        ) in section
+        assert (f'# JSON array of {name} values\nvariable "{name}s" {{ default = jsonencode([{name}]) }}\n') in section
 
 
 def test_render_of_a_small_definition():
@@ -53,23 +52,15 @@ def test_render_of_a_small_definition():
     )
     assert hclgen.render(definition) == (
         "\n"
-        'variable "x" {\n'
-        '  description = "An \\"x\\" axis"\n'
-        '  default = "a"\n'
-        "}\n"
-        'variable "xs" {\n'
-        '  description = "JSON array of x values"\n'
-        "  default = jsonencode([x])\n"
-        "}\n"
+        '# An "x" axis\n'
+        'variable "x" { default = "a" }\n'
+        "# JSON array of x values\n"
+        'variable "xs" { default = jsonencode([x]) }\n'
         "\n"
-        'variable "y" {\n'
-        '  description = "Y"\n'
-        '  default = "1"\n'
-        "}\n"
-        'variable "ys" {\n'
-        '  description = "JSON array of y values"\n'
-        "  default = jsonencode([y])\n"
-        "}\n"
+        "# Y\n"
+        'variable "y" { default = "1" }\n'
+        "# JSON array of y values\n"
+        'variable "ys" { default = jsonencode([y]) }\n'
         "\n"
     )
 
@@ -92,12 +83,12 @@ def test_write_rewrites_only_the_generated_section(tmp_path: Path):
     head_after, rest_after = after.split(hclgen.BEGIN)
     assert head_after == head_before
     assert rest_after.split(hclgen.END)[1] == rest_before.split(hclgen.END)[1]
-    old_block = 'variable "feat_set" {\n  description = "Cargo feature set, a key of feat_set_cargo_args"\n'
-    assert old_block + '  default = "default"\n}\n' in before
-    assert old_block + '  default = "all"\n}\n' in after
+    old_block = '# Cargo feature set, a key of feat_set_cargo_args\nvariable "feat_set" '
+    assert old_block + '{ default = "default" }\n' in before
+    assert old_block + '{ default = "all" }\n' in after
     # Exactly one line differs.
     diff = [(a, b) for a, b in zip(before.splitlines(), after.splitlines(), strict=True) if a != b]
-    assert diff == [('  default = "default"', '  default = "all"')]
+    assert diff == [('variable "feat_set" { default = "default" }', 'variable "feat_set" { default = "all" }')]
     # A second run finds nothing to do.
     assert hclgen.write(copy, changed) is False
     assert copy.read_text() == after
@@ -126,3 +117,101 @@ def test_a_file_without_exactly_one_section_is_refused(tmp_path: Path, text: str
     with pytest.raises(UsageError):
         hclgen.write(path, load())
     assert path.read_text() == text
+
+
+def test_bake_hcl_variables_use_only_what_buildx_0_13_1_parses():
+    """Our minimum buildx is Debian trixie's 0.13.1 (DESIGN §5). It rejects a
+    variable's `description`, `validation` and `type` ("Unsupported argument"),
+    so descriptions are comments above each variable (issue 10)."""
+    lines = BAKE_HCL.read_text().splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith("variable ")]
+    assert len(starts) > 40
+    for i in starts:
+        assert lines[i - 1].startswith("# "), f"{lines[i]}: no description comment above it"
+        one_line = re.fullmatch(r'variable "[a-z_]+" \{ default = .* \}', lines[i])
+        if not one_line:
+            end = lines.index("}", i)
+            keys = [m[1] for line in lines[i + 1 : end] if (m := re.match(r"  ([a-z_]+) =", line))]
+            assert keys == ["default"], lines[i]
+
+
+SMALL_TREE = """\
+target "_common" {
+  context = "docker"
+}
+
+target "root" {
+  matrix = { v = family_cells["root"] }
+  name = v.id
+}
+
+target "mid" {
+  matrix = { v = family_cells["mid"] }
+  contexts = { input = v.ref.root }
+}
+
+target "side" {
+  matrix = { v = family_cells["side"] }
+  contexts = { input = v.ref.root }
+}
+
+target "leaf-x" {
+  matrix = { v = family_cells["leaf-x"] }
+  contexts = { input = v.ref.mid, other = v.ref["side"], again = v.ref.mid }
+}
+"""
+
+
+def _small(**used_by: str) -> Definition:
+    return Definition(
+        tuple(
+            Axis(name, name.upper(), "a", values=("a", "b"), used_by=family, build_arg=name != "p")
+            for name, family in used_by.items()
+        )
+    )
+
+
+def test_families_are_read_from_the_blocks_with_their_parents_in_order():
+    assert hclgen.families(SMALL_TREE) == [
+        hclgen.Family("root", ()),
+        hclgen.Family("mid", ("root",)),
+        hclgen.Family("side", ("root",)),
+        hclgen.Family("leaf-x", ("mid", "side")),
+    ]
+
+
+def test_family_axes_are_its_own_and_its_parents_in_axis_order():
+    definition = _small(p="root", q="mid", r="side", s="leaf-x")
+    axes = hclgen.family_axes(definition, hclgen.families(SMALL_TREE))
+    assert axes == {"root": ("p",), "mid": ("p", "q"), "side": ("p", "r"), "leaf-x": ("p", "q", "r", "s")}
+
+
+def test_render_tree_writes_axes_parents_and_build_args():
+    text = hclgen.render_tree(_small(p="root", q="mid"), hclgen.families(SMALL_TREE))
+    assert 'result = ["p", "q"]' in text
+    assert "jsondecode(ps), jsondecode(qs)" in text
+    assert '    { for f in [\n      "root", "side"\n    ] : f => ["p"] },\n' in text
+    assert '    { for f in [\n      "mid", "leaf-x"\n    ] : f => ["p", "q"] }\n' in text
+    assert 'root = [], mid = ["root"], side = ["root"], leaf-x = ["mid", "side"]' in text
+    # p is passed by hand (build_arg false); q reaches mid alone as a build arg.
+    assert 'function "family_args" {\n  params = []\n  result = {\n    mid = ["q"]\n  }\n}' in text
+
+
+@pytest.mark.parametrize(
+    ("tree", "used_by", "message"),
+    [
+        (SMALL_TREE, {"p": "nowhere"}, r"used_by = 'nowhere' is not a family of bake.hcl"),
+        (SMALL_TREE.replace("v.ref.root }\n}\n\ntarget \"side\"", "v.ref.ghost }\n}\n\ntarget \"side\""),
+         {"p": "root"}, r"mid links to 'ghost', which is not a family"),
+        (SMALL_TREE.replace('name = v.id', 'contexts = { input = v.ref["leaf-x"] }'), {"p": "root"},
+         r"families link in a cycle: root -> leaf-x -> mid -> root"),
+    ],
+)  # fmt: skip
+def test_a_broken_tree_is_refused_with_one_line(tree: str, used_by: dict[str, str], message: str):
+    with pytest.raises(UsageError, match=message):
+        hclgen.family_axes(_small(**used_by), hclgen.families(tree))
+
+
+def test_a_family_reading_another_familys_cells_is_refused():
+    with pytest.raises(UsageError, match=r'target "mid" reads family_cells\["root"\]'):
+        hclgen.families(SMALL_TREE.replace('family_cells["mid"]', 'family_cells["root"]'))

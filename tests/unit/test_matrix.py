@@ -14,6 +14,7 @@ import pytest
 
 from bakery.errors import EXIT_USAGE, UsageError
 from bakery.matrix import Axis, Definition, MatrixSpec, Vector, blocks, cross, expand, load, name_safe
+from tests.conftest import DEFAULT_VECTOR
 
 pytestmark = pytest.mark.unit
 
@@ -353,6 +354,19 @@ def axis(name: str) -> Axis:
         ("sys_version", "bookworm-slim"),
         ("sys_version", "12.5"),
         ("sys_target", "aarch64-v8-linux-gnu"),
+        # Issue 11 §5: general target triples and other distributions.
+        ("sys_target", "x86_64-linux-gnu"),
+        ("sys_target", "x86_64-v3-linux-gnu"),
+        ("sys_target", "aarch64-linux-gnu"),
+        ("sys_target", "x86_64-linux-musl"),
+        ("sys_target", "riscv64-linux-gnu"),
+        ("sys_target", "armv7-linux-gnueabihf"),
+        ("sys_name", "ubuntu"),
+        ("sys_version", "24.04"),
+        ("sys_name", "alpine"),
+        ("sys_version", "3.20"),
+        ("sys_name", "fedora"),
+        ("sys_version", "40"),
         ("rust_target", "aarch64-unknown-linux-musl"),
     ],
 )
@@ -378,7 +392,12 @@ def test_axis_check_accepts(name: str, value: str):
         ("feat_set", "some"),
         ("feat_set", "a|b"),
         ("sys_target", "x86_64-v5-linux-gnu"),
+        ("sys_target", "mips64-linux-gnu"),  # no platform mapping: never linux/amd64
+        ("sys_target", "riscv64-v2-linux-gnu"),
+        ("sys_target", "x86_64-windows-msvc"),
+        ("sys_target", "x86_64--linux-gnu"),
         ("sys_name", "debian:latest"),
+        ("sys_name", "ghcr.io/x/debian"),
         ("sys_name", "\udcff"),  # a non-UTF-8 byte from the environment
     ],
 )
@@ -460,3 +479,104 @@ def test_vector_label_and_lookup():
     )
     assert vector["feat_set"] == "all"
     assert vector.values(["sys_name", "cargo_profile"]) == ("release", "debian")
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ('used_by = "no spaces allowed"', r"used_by must name the lowest bake.hcl family"),
+        ("used_by = 3", r"used_by must name the lowest bake.hcl family"),
+        ('build_arg = "yes"', r"build_arg must be true or false"),
+    ],
+)
+def test_tree_keys_of_an_axis_are_checked(tmp_path: Path, extra: str, message: str):
+    path = tmp_path / "matrix.toml"
+    path.write_text(f'[axes.libc]\ndescription = "l"\nvalues = ["glibc"]\ndefault = "glibc"\n{extra}\n')
+    with pytest.raises(UsageError, match=message):
+        load(path)
+
+
+@pytest.mark.parametrize("name", ["id", "ref", "platform", "cpu", "args", "Libc"])
+def test_an_axis_name_that_collides_with_a_cell_field_is_refused(tmp_path: Path, name: str):
+    path = tmp_path / "matrix.toml"
+    path.write_text(f'[axes.{name}]\ndescription = "l"\nvalues = ["a"]\ndefault = "a"\nused_by = "kitchen"\n')
+    with pytest.raises(UsageError, match=r"must be \[a-z\]\[a-z0-9_\]\* and not one of id, ref, platform, cpu, args"):
+        load(path)
+
+
+def test_tree_and_command_line_keys_are_read(tmp_path: Path):
+    path = tmp_path / "matrix.toml"
+    path.write_text(
+        '[axes.libc]\ndescription = "l"\nvalues = ["glibc"]\ndefault = "glibc"\nused_by = "kitchen"\n'
+        'flag = "libc"\nhelp = "C library"\nnox = "libc"\n'
+    )
+    axis = load(path).axis("libc")
+    assert (axis.used_by, axis.build_arg) == ("kitchen", True)
+    assert (axis.flag, axis.option, axis.help, axis.nox) == ("libc", "libc", "C library", "libc")
+
+
+@pytest.mark.parametrize(
+    ("keys", "message"),
+    [
+        ('flag = "--libc"', "axis libc has flag '--libc'; allowed:"),
+        ('flag = "sys-name"', "two axes share a flag; each must be distinct"),
+        ('nox = "sys"', "two axes share a nox; each must be distinct"),
+    ],
+)
+def test_command_line_keys_are_checked(tmp_path: Path, keys: str, message: str):
+    path = tmp_path / "matrix.toml"
+    path.write_text(
+        '[axes.sys_name]\ndescription = "s"\npattern = "^[a-z]+$"\ndefault = "debian"\nflag = "sys-name"\nnox = "sys"\n'
+        f'[axes.libc]\ndescription = "l"\nvalues = ["glibc"]\ndefault = "glibc"\n{keys}\n'
+    )
+    with pytest.raises(UsageError, match=re.escape(message)):
+        load(path)
+
+
+def test_the_tests_default_vector_is_matrix_toml_s():
+    assert load().default_vector().as_dict() == DEFAULT_VECTOR
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("mips64-linux-gnu", r"allowed: an arch with a platform mapping in docker/matrix.toml \[axes.sys_target.arch\] "
+         r"\(x86_64, aarch64, riscv64, armv7, i686, ppc64le, s390x\), not 'mips64'$"),
+        ("x86_64-v9-linux-gnu", r"allowed: CPU levels of x86_64: v1, v2, v3, v4, not 'v9'$"),
+        ("riscv64-v2-linux-gnu", r"allowed: CPU levels of riscv64: none \(omit the level\), not 'v2'$"),
+    ],
+)  # fmt: skip
+def test_an_unmapped_arch_or_level_names_the_mapping(value: str, message: str):
+    with pytest.raises(UsageError, match=message) as info:
+        load().axis("sys_target").check(value, "--sys-target")
+    assert info.value.exit_code == EXIT_USAGE
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("sys_target", "mips64-linux-gnu"), ("feat_set", "experimental"), ("rust_toolchain", "my-toolchain")],
+)
+def test_another_tree_checks_safety_not_our_vocabulary(name: str, value: str):
+    relaxed = load().relaxed()
+    assert relaxed.axis(name).check(value, "SRC") == value
+    assert relaxed.vector({name: value})[name] == value
+    with pytest.raises(UsageError):
+        load().axis(name).check(value, "SRC")
+
+
+@pytest.mark.parametrize("value", ["a;b", "a--b", "-a", "A", "a b", "$(id)", "x" * 65, "a\n"])
+def test_another_tree_still_refuses_unsafe_values(value: str):
+    with pytest.raises(UsageError, match=r"is not a valid sys_target; allowed: \[a-z0-9._-\], at most 64 characters"):
+        load().relaxed().axis("sys_target").check(value, "SRC")
+
+
+def test_settings_relax_the_vocabulary_for_another_bake_file_only():
+    from bakery import settings
+
+    environ = {"sys_target": "mips64-linux-gnu"}
+    with pytest.raises(UsageError, match=r"not 'mips64'"):
+        settings.load({}, environ=environ)
+    other = settings.load({}, environ={**environ, "BAKERY_BAKE_FILE": "other/docker-bake.hcl"})
+    assert other.choices["sys_target"] == ("mips64-linux-gnu",)
+    with pytest.raises(UsageError, match=r"is not a valid sys_target"):
+        settings.load({}, environ={"sys_target": "a;b", "BAKERY_BAKE_FILE": "other/docker-bake.hcl"})
