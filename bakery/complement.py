@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bakery import ROOT, bake, containers, docker, results
+from bakery import ROOT, bake, containers, docker, hclgen, results
 from bakery.errors import BakeryError, DockerError, EnvironmentNotReady, InfraError, UsageError
 from bakery.matrix import Vector
 from bakery.settings import Settings
@@ -38,7 +38,6 @@ RUN_LABEL = "bakery.run-id"
 TESTER_FAMILY = "complement-tester"
 TESTEE_FAMILY = "complement-testee"
 # complement-tester varies over feat_sys only (docker/bake.hcl).
-TESTER_AXES = ("feat_set", "sys_name", "sys_version", "sys_target")
 # Where the tester writes (docker/complement/tester-entrypoint.sh) and where
 # complement-config puts the project's baseline inside the testee image.
 TESTER_RESULTS = "/results"
@@ -125,11 +124,16 @@ def sanitize_run_id(raw: str | None) -> str:
     return text
 
 
-def images(vector: Vector, axes: Sequence[str]) -> tuple[str, str]:
-    """The tester and testee tags the tree gives this vector."""
-    tester = vector.instance(TESTER_FAMILY, TESTER_AXES)
-    testee = vector.instance(TESTEE_FAMILY, axes)
-    return f"{tester}:latest", f"{testee}:latest"
+def images(vector: Vector, family_axes: Mapping[str, Sequence[str]]) -> tuple[str, str]:
+    """The tester and testee tags the tree gives this vector: each family's
+    instance name over the axes it varies by (hclgen, from matrix.toml and
+    bake.hcl; issue 10 deliver 1)."""
+    tags = []
+    for family in (TESTER_FAMILY, TESTEE_FAMILY):
+        if family not in family_axes:
+            raise UsageError(f"the bake file has no {family} family; give the image: --{family.split('-')[1]}-image")
+        tags.append(f"{vector.instance(family, family_axes[family])}:latest")
+    return tags[0], tags[1]
 
 
 def build_targets(options: Options) -> tuple[str, ...]:
@@ -178,7 +182,8 @@ def make_plan(settings: Settings, vectors: Sequence[Vector], options: Options) -
     results_dir = prepare_results_dir(settings.results_dir)
     baseline = ROOT / settings["BAKERY_BASELINE"] if settings["BAKERY_BASELINE"] else None
     update_target = (baseline or project_baseline(settings)) if options.update_baseline else None
-    tester, testee = images(vector, settings.definition.names)
+    tree = hclgen.families(bake.bake_file(settings).read_text())
+    tester, testee = images(vector, hclgen.family_axes(settings.definition, tree))
     return Plan(
         vector=vector,
         run_id=run_id,
