@@ -11,12 +11,12 @@ from collections.abc import Mapping
 from invoke import task
 
 from bakery import bake as bake_module
+from bakery import bakefile, hclgen, program, report
 from bakery import bench as bench_module
 from bakery import builder as builder_module
 from bakery import clean as clean_module
 from bakery import complement as complement_module
 from bakery import doctor as doctor_module
-from bakery import hclgen, program, report
 from bakery import plan as plan_module
 from bakery import reaper as reaper_module
 from bakery import system_image as system_image_module
@@ -97,7 +97,7 @@ def builder(
         elif status:
             print("\n".join(builder_module.status_lines(settings)))
         else:
-            needed = report.tree_entitlements(settings)
+            needed = bakefile.tree_entitlements(settings)
             for line in builder_module.ensure(settings, needed, settings.run_dir / "builders"):
                 print(line)
 
@@ -168,7 +168,11 @@ def matrix(
 
 
 @task(
-    help={**_SELECTION_HELP, "out": "directory for tree.dot/svg"},
+    help={
+        **_SELECTION_HELP,
+        "out": "directory for tree.dot/svg/png",
+        "instances": "draw every instance instead of one box per family",
+    },
     positional=["targets"],
     auto_shortflags=False,
 )
@@ -178,6 +182,7 @@ def plan(
     matrix=False,
     matrix_name=None,
     out="runs/plan",
+    instances=False,
     cargo_profile=None,
     rust_toolchain=None,
     rust_target=None,
@@ -194,7 +199,7 @@ def plan(
         out_dir = plan_module.prepare_out(settings.run_dir.parent / out)
         result = plan_module.build(settings, _targets(targets), settings.vectors(use_matrix=matrix))
         print("\n".join(plan_module.report(result)))
-        for path in plan_module.write_graph(result, out_dir):
+        for path in plan_module.write_graph(result, out_dir, instances=instances):
             print(f"wrote {path}")
 
 
@@ -244,7 +249,7 @@ def generate(c, check=False):
     """Regenerate bake.hcl's axis variables from docker/matrix.toml."""
     with guard():
         settings = load({})
-        path = bake_module.bake_file(settings)
+        path = bakefile.bake_file(settings)
         if check:
             if hclgen.current(path) != hclgen.render(settings.definition):
                 raise BakeryError(f"{path} has drifted from docker/matrix.toml; run: invoke generate")
