@@ -135,12 +135,19 @@ def _expand(groups: Mapping[str, Sequence[str]], instances: Mapping[str, object]
     return found
 
 
-def _belongs(instance: str, values: Sequence[str]) -> bool:
-    """Whether the instance's values (after the family) are this vector's, in
-    axis order: a family varies over a subset of the axes, kept in order."""
-    parts = instance.split("--")[1:]
-    remaining = iter(values)
-    return all(part in remaining for part in parts)
+def _positions(instance: str, values: Sequence[str]) -> tuple[int, ...] | None:
+    """Which axes an instance's values (after the family) come from, when it
+    is this vector's: a family varies over a subset of the axes, in axis order."""
+    found: list[int] = []
+    start = 0
+    for part in instance.split("--")[1:]:
+        try:
+            start = values.index(part, start)
+        except ValueError:
+            return None
+        found.append(start)
+        start += 1
+    return tuple(found)
 
 
 def from_definition(definition: Mapping, targets: Sequence[str], vectors: Sequence[Vector]) -> Plan:
@@ -150,11 +157,24 @@ def from_definition(definition: Mapping, targets: Sequence[str], vectors: Sequen
         name: {c.removeprefix("target:") for c in (t.get("contexts") or {}).values() if c.startswith("target:")}
         for name, t in instances.items()
     }
-    tops = _expand(groups, instances, targets)
+    tops: dict[str, set[str]] = {}
+    for name in _expand(groups, instances, targets):
+        tops.setdefault(family(name), set()).add(name)
+    # family -> the axis positions of its values, learnt from its first match.
+    axes: dict[str, tuple[int, ...]] = {}
     plan = Plan()
     for vector in vectors:
         values = [name_safe(v) for v in vector.values()]
-        todo = [name for name in tops if _belongs(name, values)]
+        todo = []
+        for fam, names in tops.items():
+            if fam not in axes:
+                found = next((p for p in (_positions(n, values) for n in names) if p is not None), None)
+                if found is None:
+                    continue
+                axes[fam] = found
+            name = "--".join([fam, *(values[i] for i in axes[fam])])
+            if name in names:
+                todo.append(name)
         closure: set[str] = set()
         while todo:
             name = todo.pop()
