@@ -19,14 +19,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bakery import ROOT, bakefile, builder, cache, disk, matrix, probe
+from bakery import ROOT, bakefile, matrix
 from bakery.argv import options
 from bakery.bakefile import check_targets, split_targets
 from bakery.errors import BakeryError, EnvironmentNotReady, UsageError
 from bakery.settings import Settings
 
 if TYPE_CHECKING:
-    from bakery import progress
+    from bakery import cache, progress
+
+# Modules only a build needs (builder, probe, disk, progress, cache) are imported
+# where they are used: `--print` and the fronts' start do not pay for them (issue 13 P1).
 
 log = logging.getLogger("bakery")
 
@@ -135,6 +138,7 @@ def resolve(
 ) -> tuple[Request, dict | None]:
     """The Request for one block, and the definition when resolving printed it.
     Order keeps usage errors (unknown target) before environment ones."""
+    from bakery import builder, disk, probe
     targets = check_targets(targets)
     env = bakefile.bake_env(settings, block, cache_scope=plan.scope, vectors=_cross(block))
     declared, definition = bakefile.declared(settings, targets, env)
@@ -192,6 +196,8 @@ def run(
 
         for key, value in sorted(redact_env(os.environ).items()):
             out(f"env {key}={value}")
+    from bakery import cache
+
     plan = cache.from_settings(settings)
     runs = []
     for block in blocks:
@@ -218,7 +224,7 @@ def execute(
     """Run a resolved Request: the bake, its run record and summary."""
     import sys
 
-    from bakery import docker, progress
+    from bakery import cache, docker, probe, progress
 
     if plan.export is not None and request.driver == "docker":
         found = probe.probe(request.builder)
@@ -268,6 +274,7 @@ def execute(
 def _environment_gone(request: Request, stderr: str) -> None:
     """The daemon or builder went away after they were probed: forget the
     probe and fail as a cold probe would (exit 3), not as a failed build."""
+    from bakery import probe
     if any(text in stderr for text in _DAEMON_GONE):
         probe.forget(request.builder)
         raise probe.daemon_error()
