@@ -306,6 +306,9 @@ def run(quick: bool = False, only: Sequence[str] = SECTIONS, log: Callable[[str]
     results["elapsed_seconds"] = round(time.monotonic() - started, 1)
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{results['date']}.json"
+    # Sections run on the same day accumulate: `--only edit` keeps the front figures.
+    if path.exists():
+        results = {**json.loads(path.read_text()), **results}
     path.write_text(json.dumps(results, indent=2) + "\n")
     from bench import report
 
