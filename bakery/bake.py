@@ -139,6 +139,7 @@ def resolve(
     """The Request for one block, and the definition when resolving printed it.
     Order keeps usage errors (unknown target) before environment ones."""
     from bakery import builder, disk, probe
+
     targets = check_targets(targets)
     env = bakefile.bake_env(settings, block, cache_scope=plan.scope, vectors=_cross(block))
     declared, definition = bakefile.declared(settings, targets, env)
@@ -275,6 +276,7 @@ def _environment_gone(request: Request, stderr: str) -> None:
     """The daemon or builder went away after they were probed: forget the
     probe and fail as a cold probe would (exit 3), not as a failed build."""
     from bakery import probe
+
     if any(text in stderr for text in _DAEMON_GONE):
         probe.forget(request.builder)
         raise probe.daemon_error()
