@@ -3,6 +3,7 @@ probe cache (issue 13 P1)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import subprocess
@@ -94,8 +95,19 @@ class SocketProxy:
             pass
 
     def stop(self) -> None:
-        """The daemon stops; its socket file stays behind, as after a crash."""
+        """The daemon stops; its socket file stays behind, as after a crash.
+        shutdown first: a bare close leaves the thread blocked in accept listening."""
+        with contextlib.suppress(OSError):
+            self.server.shutdown(socket.SHUT_RDWR)
         self.server.close()
+
+
+INFO = [
+    "docker",
+    "info",
+    "--format",
+    "{{json .ID}} {{json .ServerVersion}} {{json .DockerRootDir}} {{json .DriverStatus}}",
+]
 
 
 def _seam(path: Path) -> list[list[str]]:
@@ -130,6 +142,7 @@ def test_a_warm_probe_cache_leaves_only_the_bake_and_still_sees_faults(tmp_path:
         f"bakery: error: Docker daemon not reachable at unix://{tmp_path / 'docker.sock'}; "
         "start it: sudo ci/provision-docker.sh"
     )
-    assert not [
-        a for a in _seam(tmp_path / "down.jsonl") if a[:3] == ["docker", "buildx", "bake"] and "--print" not in a
-    ]
+    # The stopped endpoint no longer accepts connections: probed afresh, never baked.
+    argvs = _seam(tmp_path / "down.jsonl")
+    assert INFO in argvs
+    assert [a for a in argvs if a[:3] == ["docker", "buildx", "bake"] and a[3] not in ("--print", "--help")] == []
