@@ -58,8 +58,10 @@ class Request:
     entitlements and cache flags, and the exact argv and variables."""
 
     targets: tuple[str, ...]
-    # axis -> values: a cross product, exactly a subset of the selection.
+    # axis -> values: the cross product the run's arrays carry.
     block: Mapping[str, tuple[str, ...]]
+    # The exact vectors of the run (the tree's `vectors` variable).
+    vectors: tuple[Mapping[str, str], ...]
     builder: str
     driver: str
     entitlements: tuple[str, ...]
@@ -81,6 +83,7 @@ class Request:
         return {
             "argv": ["docker", *self.argv],
             "vector": {k: list(v) for k, v in self.block.items()},
+            "vectors": [dict(v) for v in self.vectors],
             "targets": list(self.targets),
             "builder": self.builder,
             "driver": self.driver,
@@ -128,20 +131,35 @@ def _cross(block: Mapping[str, Sequence[str]]) -> list[dict[str, str]]:
     return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*(block[n] for n in names))]
 
 
+def _parts(
+    settings: Settings, vectors: Sequence[matrix.Vector]
+) -> list[tuple[dict[str, tuple[str, ...]], list[dict[str, str]]]]:
+    """(arrays, exact vectors) per bake run. A tree that declares `vectors`
+    (the contract of issue 10 deliver 2) gets the whole selection at once;
+    otherwise excludes are kept out by cross-product blocks."""
+    unique = list(dict.fromkeys(vectors))
+    if bakefile.declares(settings, bakefile.VECTORS):
+        return [(bakefile.block_of(unique), [v.as_dict() for v in unique])]
+    return [(block, _cross(block)) for block in matrix.blocks(unique, settings.definition.names)]
+
+
 def resolve(
     settings: Settings,
     targets: Sequence[str],
     block: Mapping[str, Sequence[str]],
     plan: cache.CachePlan,
     *,
+    vectors: Sequence[Mapping[str, str]] = (),
     progress_mode: str = "auto",
 ) -> tuple[Request, dict | None]:
-    """The Request for one block, and the definition when resolving printed it.
-    Order keeps usage errors (unknown target) before environment ones."""
+    """The Request for one block (its `vectors`, else its whole cross product),
+    and the definition when resolving printed it. Order keeps usage errors
+    (unknown target) before environment ones."""
     from bakery import builder, disk, probe
 
     targets = check_targets(targets)
-    env = bakefile.bake_env(settings, block, cache_scope=plan.scope, vectors=_cross(block))
+    vectors = tuple(vectors) or tuple(_cross(block))
+    env = bakefile.bake_env(settings, block, cache_scope=plan.scope, vectors=vectors)
     declared, definition = bakefile.declared(settings, targets, env)
     builder_name = builder.name(settings)
     found = probe.probe(builder_name)
@@ -164,6 +182,7 @@ def resolve(
     request = Request(
         targets=targets,
         block={k: tuple(v) for k, v in block.items()},
+        vectors=vectors,
         builder=builder_name,
         driver=found.driver,
         entitlements=allow,
@@ -186,11 +205,13 @@ def run(
     progress_mode: str = "auto",
     out: Callable[[str], None] = print,
 ) -> list[progress.Progress]:
-    """Bake `targets` for `vectors`, one bake run per cross-product block."""
+    """Bake `targets` for `vectors`: one bake run when the tree takes the
+    `vectors` variable (the exact selection, excludes included), else one per
+    cross-product block of the selection."""
     targets = check_targets(targets)
     if not vectors:
         raise UsageError("the selection matches no vector of the matrix; see `invoke matrix`")
-    blocks = matrix.blocks(vectors, settings.definition.names)
+    parts = _parts(settings, vectors)
     print_only = print_only or settings.flag("NO_BAKE")
     if settings.flag("CI_VERBOSE_ENV"):
         from bakery.redact import redact_env
@@ -201,12 +222,12 @@ def run(
 
     plan = cache.from_settings(settings)
     runs = []
-    for block in blocks:
+    for block, selected in parts:
         if print_only:
-            env = bakefile.bake_env(settings, block, cache_scope=plan.scope, vectors=_cross(block))
+            env = bakefile.bake_env(settings, block, cache_scope=plan.scope, vectors=selected)
             out(json.dumps(bakefile.print_definition(settings, targets, env), indent=2))
             continue
-        request, definition = resolve(settings, targets, block, plan, progress_mode=progress_mode)
+        request, definition = resolve(settings, targets, block, plan, vectors=selected, progress_mode=progress_mode)
         if settings.flag("CI_PRINT_BAKE"):
             definition = definition or bakefile.print_definition(settings, targets, request.env)
             out(json.dumps(definition, indent=2))

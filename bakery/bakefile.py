@@ -135,6 +135,11 @@ class Declared:
 _VARIABLE = re.compile(r'^variable\s+"([^"]+)"', re.MULTILINE)
 
 
+def declares(settings: Settings, variable: str) -> bool:
+    """Whether the bake file declares this variable."""
+    return variable in _VARIABLE.findall(bake_file(settings).read_text())
+
+
 def _declared_key(settings: Settings, targets: Sequence[str], env: Mapping[str, str]) -> str:
     """A hash of everything `--print` reads: the bake file, the values of the
     variables it declares, the targets, the working directory and the buildx

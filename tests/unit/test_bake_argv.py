@@ -453,3 +453,41 @@ def test_plain_progress_is_passed_through_and_not_summarised(monkeypatch, tmp_pa
     assert bake_argv[bake_argv.index("--progress") + 1] == "plain"
     assert len(out) == 1 and out[0].startswith("ACCEPT default [")
     assert capsys.readouterr().err == (FIXTURES / "progress-smoketest-version.jsonl").read_text()
+
+
+def test_a_tree_that_takes_vectors_gets_the_whole_selection_in_one_run(seam: Recorder, tmp_path: Path):
+    """The tree contract (issue 10 deliver 2): with `variable "vectors"` in the
+    bake file, one run covers the ci matrix's 11 vectors, the exclude kept out
+    by the list; the arrays carry their cross product."""
+    tree = tmp_path / "bake.hcl"
+    tree.write_text('variable "vectors" {\n  default = ""\n}\ntarget "lints" {}\n')
+    seam.respond = lambda call: docker.Completed(call.argv, 0, "{}", "")
+    loaded = load(NO_BAKE="1", BAKERY_MATRIX="ci", BAKERY_BAKE_FILE=str(tree))
+    bake.run(loaded, ["lints"], loaded.vectors(use_matrix=True), out=lambda line: None)
+    (call,) = seam.calls
+    assert call.argv == ("docker", "buildx", "bake", "--file", str(tree), "--print", "lints")
+    assert call.env is not None
+    selected = json.loads(call.env["vectors"])
+    assert len(selected) == 11
+    excluded = {"cargo_profile": "test", "rust_toolchain": "stable", "feat_set": "none"}
+    assert [v for v in selected if excluded.items() <= v.items()] == []
+    assert selected[0] == {
+        "cargo_profile": "test",
+        "rust_toolchain": "nightly",
+        "rust_target": "x86_64-unknown-linux-gnu",
+        "feat_set": "none",
+        "sys_name": "debian",
+        "sys_version": "testing-slim",
+        "sys_target": "x86_64-v1-linux-gnu",
+    }
+    assert call.env["cargo_profiles"] == '["test", "release"]'
+    assert call.env["rust_toolchains"] == '["nightly", "stable"]'
+    assert call.env["feat_sets"] == '["none", "default", "all"]'
+
+
+def test_without_the_vectors_variable_each_block_gets_its_own_vectors(seam: Recorder):
+    seam.respond = lambda call: docker.Completed(call.argv, 0, "{}", "")
+    loaded = load(NO_BAKE="1", BAKERY_MATRIX="ci")
+    bake.run(loaded, ["lints"], loaded.vectors(use_matrix=True), out=lambda line: None)
+    sizes = sorted(len(json.loads(c.env["vectors"])) for c in seam.calls if c.env is not None)
+    assert sizes == [2, 3, 6]  # the three cross-product blocks of the ci matrix
