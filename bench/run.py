@@ -95,11 +95,13 @@ def invoke_bake(targets: str, env: Mapping[str, str]) -> Path:
 
 
 def seam_calls(argv: Sequence[str], env: Mapping[str, str]) -> list[list[str]]:
-    """The docker calls one command makes (BAKERY_SEAM_LOG)."""
+    """The docker calls one command makes (BAKERY_SEAM_LOG records every
+    program on the process seam; graphviz is left out)."""
     with tempfile.TemporaryDirectory(prefix="bakery-bench-seam-") as tmp:
         path = Path(tmp) / "seam.jsonl"
         process.run(argv, env={**env, "BAKERY_SEAM_LOG": str(path)}, cwd=ROOT, quiet=True)
-        return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+        calls = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+    return [call for call in calls if call[0] == "docker"]
 
 
 def overhead(ours: Sequence[float], raw: Sequence[float], start: Sequence[float]) -> dict[str, float]:
@@ -284,13 +286,21 @@ def machine() -> dict:
     }
 
 
-def run(quick: bool = False, only: Sequence[str] = SECTIONS, log: Callable[[str], None] = print) -> Path:
+def run(
+    quick: bool = False,
+    only: Sequence[str] = SECTIONS,
+    log: Callable[[str], None] = print,
+    matrices: Sequence[str] = tuple(PLAN_MATRICES),
+) -> Path:
     """Measure the chosen sections and write bench/results/<date>.{json,md,png}."""
     from bakery.errors import UsageError
 
     unknown = sorted(set(only) - set(SECTIONS))
     if unknown or not only:
         raise UsageError(f"--only {','.join(unknown) or '(empty)'}: not a section; allowed: {', '.join(SECTIONS)}")
+    strange = sorted(set(matrices) - set(PLAN_MATRICES))
+    if strange:
+        raise UsageError(f"--matrices {','.join(strange)}: not measured; allowed: {', '.join(PLAN_MATRICES)}")
     started = time.monotonic()
     pairs = 5 if quick else 15
     results: dict = {"date": time.strftime("%Y-%m-%d"), "quick": quick, "machine": machine()}
@@ -298,7 +308,7 @@ def run(quick: bool = False, only: Sequence[str] = SECTIONS, log: Callable[[str]
         results["front"] = front(pairs, log)
     if "plan" in only:
         rounds = {"ci": pairs, "plan72": 3 if quick else 5, "plan288": 1 if quick else 3}
-        results["plan"] = plan_scaling(rounds, log)
+        results["plan"] = plan_scaling({m: rounds[m] for m in matrices}, log)
     if "edit" in only:
         results["builds"] = edit_loop(pairs, log)
     if "cold" in only:
@@ -308,7 +318,10 @@ def run(quick: bool = False, only: Sequence[str] = SECTIONS, log: Callable[[str]
     path = RESULTS / f"{results['date']}.json"
     # Sections run on the same day accumulate: `--only edit` keeps the front figures.
     if path.exists():
-        results = {**json.loads(path.read_text()), **results}
+        earlier = json.loads(path.read_text())
+        if "plan" in results and "plan" in earlier:
+            results["plan"] = {**earlier["plan"], **results["plan"]}
+        results = {**earlier, **results}
     path.write_text(json.dumps(results, indent=2) + "\n")
     from bench import report
 
@@ -323,11 +336,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds")
     parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated sections of {SECTIONS}")
+    parser.add_argument("--matrices", default=",".join(PLAN_MATRICES), help="plan section: which matrices")
     args = parser.parse_args(argv)
     from bakery.errors import BakeryError
 
     try:
-        print(f"wrote {run(args.quick, [s for s in args.only.split(',') if s])}")
+        only = [s for s in args.only.split(",") if s]
+        print(f"wrote {run(args.quick, only, matrices=[m for m in args.matrices.split(',') if m])}")
     except BakeryError as exc:
         print(f"bakery: error: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -110,4 +110,8 @@ def test_a_graphviz_failure_is_one_line_bakery_error(seam: Recorder, tmp_path: P
     assert str(info.value) == (
         f"graphviz could not draw {tmp_path / 'tree.dot'} as svg (exit 1: Error: <stdin>: syntax error in line 3)"
     )
-    assert seam.argvs == [("dot", "-Tsvg", str(tmp_path / "tree.dot"), "-o", str(tmp_path / "tree.svg"))]
+    # SVG and PNG are drawn concurrently; the first failure in that order is reported.
+    assert sorted(seam.argvs) == [
+        ("dot", "-Tpng", str(tmp_path / "tree.dot"), "-o", str(tmp_path / "tree.png")),
+        ("dot", "-Tsvg", str(tmp_path / "tree.dot"), "-o", str(tmp_path / "tree.svg")),
+    ]
