@@ -86,7 +86,7 @@ def raw_case(record: Path) -> Case:
 def step_counts(record: Path) -> dict[str, int]:
     from bakery import progress
 
-    return progress.parse((record / "progress.jsonl").read_text().splitlines()).counts()
+    return dict(progress.parse((record / "progress.jsonl").read_text().splitlines()).counts())
 
 
 def invoke_bake(targets: str, env: Mapping[str, str]) -> Path:
