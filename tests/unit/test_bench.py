@@ -95,3 +95,9 @@ def test_markdown_states_each_target_and_verdict():
     assert "| ci | 11 | 0.200 s (IQR 0.100–0.300, n=15) |" in text
     assert "| 1.05 (IQR 1.00–1.10) | ≤ 1.1: meets | 1 |" in text
     assert "| 1.25 (IQR 1.20–1.30) | ≤ 1.1: misses by 0.150 | 1 |" in text
+
+
+def test_rounds_alternate_their_order():
+    assert run.rounds_order(["start", "ours", "raw"], 0) == ["start", "ours", "raw"]
+    assert run.rounds_order(["start", "ours", "raw"], 1) == ["raw", "ours", "start"]
+    assert run.rounds_order(["start", "ours", "raw"], 2) == ["start", "ours", "raw"]
