@@ -56,7 +56,7 @@ PLUGIN_DIRS = (
     str(Path.home() / ".docker" / "cli-plugins"),
 )
 # Argv that builds, runs or changes something; `bake --print` and read-only
-# probes (version, inspect, info, context show) are allowed before a fault.
+# probes (version, inspect, info, bake --help) are allowed before a fault.
 CHANGING = {"build", "run", "create", "rm", "rmi", "import", "prune", "push", "load", "tag", "kill", "stop"}
 
 

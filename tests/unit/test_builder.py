@@ -301,7 +301,6 @@ def test_ensure_docker_driver_checks_and_notes(seam: Recorder, tmp_path: Path):
 def test_ensure_docker_driver_with_the_containerd_store_has_no_store_note(seam: Recorder, tmp_path: Path):
     seam.respond = scripted(
         **{
-            "context show": (0, "default\n"),
             "version --format {{.Server.Version}}": (0, "28.5.2\n"),
             "info --format {{json .DriverStatus}}": (0, '[["driver-type","io.containerd.snapshotter.v1"]]\n'),
         }
@@ -413,7 +412,6 @@ def test_append_a_node(seam: Recorder):
 
 
 def test_append_refuses_the_docker_driver_and_a_bad_endpoint(seam: Recorder):
-    seam.respond = scripted(**{"context show": (0, "default\n")})
     with pytest.raises(UsageError):
         builder.append(load(BAKERY_DRIVER="docker"), "tcp://x;rm -rf /")
     assert not any("create" in argv for argv in seam.argvs)
