@@ -1,137 +1,96 @@
 """`invoke bake`: bake targets for one or more vectors (parity with the
-original's bake.sh, plus excludes, --allow, run records and summaries)."""
+original's bake.sh, plus excludes, --allow, run records and summaries).
+
+A bake is resolved once, per cross-product block of the selection, into a
+typed frozen `Request` (issue 10 deliver 3) that can be printed and tested,
+and then run. Resolving reads the probe cache (bakery.probe) and the cached
+entitlements (bakery.bakefile.declared): on a warm cache the bake itself is
+the only docker call (issue 13 P1).
+"""
 
 from __future__ import annotations
 
 import json
 import logging
 import os
-import re
-import shutil
-import sys
 import time
-import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bakery import ROOT, builder, cache, docker, matrix, progress
+from bakery import ROOT, bakefile, matrix
 from bakery.argv import options
-from bakery.errors import BakeryError, DiskSpaceError, UsageError
-from bakery.redact import redact_env
-from bakery.settings import TREE_VARIABLES, Settings
+from bakery.bakefile import check_targets, split_targets
+from bakery.errors import BakeryError, EnvironmentNotReady, UsageError
+from bakery.settings import Settings
+
+if TYPE_CHECKING:
+    from bakery import cache, progress
+
+# Modules only a build needs (builder, probe, disk, progress, cache) are imported
+# where they are used: `--print` and the fronts' start do not pay for them (issue 13 P1).
 
 log = logging.getLogger("bakery")
 
-_TARGET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
-DEFAULT_TARGETS = ("default",)
-# The docker CLI's own exit code for a command line it cannot parse (buildx's are 1).
-DOCKER_CLI_USAGE = 125
+# How buildx says the daemon or the builder is gone (a warm probe cache did not see it).
+_DAEMON_GONE = ("Cannot connect to the Docker daemon", "error during connect")
+_BUILDER_GONE = "no builder"
 
 
-def split_targets(args: Sequence[str | None]) -> list[str]:
-    """Targets as given on a command line: separate words, comma-separated, or both."""
-    return [t for arg in args for t in (arg or "").replace(",", " ").split() if t]
-
-
-def check_targets(targets: Sequence[str]) -> tuple[str, ...]:
-    for target in targets:
-        if target.startswith("-"):
-            raise UsageError(f"unknown option {target!r}; see: invoke --help bake")
-        if not _TARGET.fullmatch(target):
-            raise UsageError(f"target {target!r} is not a valid bake target name; allowed: [A-Za-z0-9][A-Za-z0-9_-]*")
-    return tuple(targets) or DEFAULT_TARGETS
-
-
-def bake_env(settings: Settings, block: Mapping[str, Sequence[str]], cache_scope: str = "") -> dict[str, str]:
-    """The environment for one bake run: the matrix block as the plural
-    JSON-array variables; any singular or plural axis variable inherited from
-    the caller is dropped, so only validated values reach bake. cache_scope
-    (bakery.cache) is ours alone: an inherited one is dropped too."""
-    axes = settings.definition.axes
-    drop = [a.name for a in axes] + [a.plural for a in axes] + ["cache_scope", "nprocs", *TREE_VARIABLES]
-    variables = {a.plural: json.dumps(list(block[a.name])) for a in axes}
-    variables.update(settings.tree)
-    if cache_scope:
-        variables["cache_scope"] = cache_scope
-    # The metadata file needs no provenance; resolving it costs a step per target.
-    variables["BUILDX_METADATA_PROVENANCE"] = "disabled"
-    return docker.environment(variables, drop)
-
-
-def bake_file(settings: Settings) -> Path:
-    path = settings.bake_file
-    if not path.is_file():
-        raise UsageError(f"bake file {path} not found; set BAKERY_BAKE_FILE or pass --file")
-    return path
-
-
-def print_definition(settings: Settings, targets: Sequence[str], env: Mapping[str, str]) -> dict:
-    """`docker buildx bake --print`: needs no daemon. Unknown targets are
-    usage errors."""
-    argv = ["buildx", "bake", *options(file=str(bake_file(settings)), print=True), *targets]
-    result = docker.run(argv, env=env, check=False, quiet=True, cwd=ROOT)
-    if result.returncode == DOCKER_CLI_USAGE:
-        # The docker CLI itself refused the command line: without the buildx
-        # plugin, `docker buildx bake --print` is "unknown flag: --print".
-        docker.require_buildx()
-    if result.returncode != 0:
-        last = result.stderr.strip().splitlines()[-1:] or ["no output"]
-        if "failed to find target" in result.stderr:
-            raise UsageError(f"bake: {last[0].removeprefix('ERROR: ')}; see `invoke plan` for targets")
-        raise docker.DockerError(("docker", *argv), result.returncode, result.stderr)
-    try:
-        return json.loads(result.stdout)
-    except json.JSONDecodeError as exc:
-        raise BakeryError(f"bake --print gave no JSON ({exc.msg}); is {bake_file(settings)} a bake file?") from exc
-
-
-def entitlements(definition: Mapping, file: Path, cwd: Path) -> tuple[str, ...]:
-    """--allow values: every entitlement a target declares, and fs.read for
-    the bake file or local contexts outside the working directory (newer
-    buildx demands it, and rawjson progress hides the prompt)."""
-    allow: set[str] = set()
-    paths = [file.parent]
-    for target in definition.get("target", {}).values():
-        allow.update(target.get("entitlements") or ())
-        for ctx in [target.get("context", "."), *(target.get("contexts") or {}).values()]:
-            if not re.match(r"^[a-z][a-z0-9+.-]*://|^target:|^docker-image:|^oci-layout:|^git@", ctx):
-                paths.append((cwd / ctx).resolve())
-    for path in paths:
-        if not path.resolve().is_relative_to(cwd.resolve()):
-            allow.add(f"fs.read={path.resolve()}")
-    return tuple(sorted(allow))
-
-
-def free_space() -> tuple[Path, float]:
-    """Free GB where the engine keeps its data (the daemon's root dir when it
-    is on this machine, else / : a remote daemon's disk cannot be seen)."""
-    root = docker.run(["info", "--format", "{{.DockerRootDir}}"], check=False, quiet=True).stdout.strip()
-    probe = Path(root) if root and Path(root).exists() else Path("/")
-    return probe, shutil.disk_usage(probe).free / 1e9
-
-
-def free_space_gate(settings: Settings) -> str:
-    where, free_gb = free_space()
-    need = settings.number("BAKERY_MIN_FREE_GB") or 0
-    if free_gb < need:
-        raise DiskSpaceError(
-            f"only {free_gb:.1f} GB free under {where}, below BAKERY_MIN_FREE_GB={need}; "
-            "free space (invoke builder --prune) or lower the threshold"
-        )
-    return f"{free_gb:.1f} GB free under {where} (gate: {need} GB)"
-
-
-@dataclass
+@dataclass(frozen=True)
 class RunRecord:
     directory: Path
 
     @classmethod
     def create(cls, settings: Settings) -> RunRecord:
+        import uuid
+
         stamp = time.strftime("%Y%m%dT%H%M%S")
         directory = settings.run_dir / f"{stamp}-{uuid.uuid4().hex[:8]}"
         directory.mkdir(parents=True, exist_ok=True)
         return cls(directory)
+
+
+@dataclass(frozen=True)
+class Request:
+    """One bake run, fully resolved: what it builds, where, with which
+    entitlements and cache flags, and the exact argv and variables."""
+
+    targets: tuple[str, ...]
+    # axis -> values: the cross product the run's arrays carry.
+    block: Mapping[str, tuple[str, ...]]
+    # The exact vectors of the run (the tree's `vectors` variable).
+    vectors: tuple[Mapping[str, str], ...]
+    builder: str
+    driver: str
+    entitlements: tuple[str, ...]
+    cache_sets: tuple[str, ...]
+    instances: tuple[str, ...]
+    argv: tuple[str, ...]
+    # The bake variables bakery sets (axes, tree settings, cache scope).
+    variables: Mapping[str, str]
+    record: Path
+    # The whole process environment for the run (not printed: it is the caller's).
+    env: Mapping[str, str] = field(repr=False, compare=False, default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return " ".join(f"{k}={','.join(v)}" for k, v in self.block.items())
+
+    def describe(self) -> dict:
+        """The request as JSON-ready data (`command.json` in the run record)."""
+        return {
+            "argv": ["docker", *self.argv],
+            "vector": {k: list(v) for k, v in self.block.items()},
+            "vectors": [dict(v) for v in self.vectors],
+            "targets": list(self.targets),
+            "builder": self.builder,
+            "driver": self.driver,
+            "entitlements": list(self.entitlements),
+            "cache_sets": list(self.cache_sets),
+            "variables": dict(self.variables),
+        }
 
 
 def bake_argv(
@@ -152,7 +111,7 @@ def bake_argv(
         "bake",
         *options(
             builder=builder_name,
-            file=str(bake_file(settings)),
+            file=str(bakefile.bake_file(settings)),
             progress=progress_mode,
             metadata_file=str(metadata_file) if metadata_file else None,
             provenance="true" if settings.flag("BAKERY_PROVENANCE") else "false",
@@ -165,6 +124,78 @@ def bake_argv(
     ]
 
 
+def _cross(block: Mapping[str, Sequence[str]]) -> list[dict[str, str]]:
+    import itertools
+
+    names = list(block)
+    return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*(block[n] for n in names))]
+
+
+def _parts(
+    settings: Settings, vectors: Sequence[matrix.Vector]
+) -> list[tuple[dict[str, tuple[str, ...]], list[dict[str, str]]]]:
+    """(arrays, exact vectors) per bake run. A tree that declares `vectors`
+    (the contract of issue 10 deliver 2) gets the whole selection at once;
+    otherwise excludes are kept out by cross-product blocks."""
+    unique = list(dict.fromkeys(vectors))
+    if bakefile.declares(settings, bakefile.VECTORS):
+        return [(bakefile.block_of(unique), [v.as_dict() for v in unique])]
+    return [(block, _cross(block)) for block in matrix.blocks(unique, settings.definition.names)]
+
+
+def resolve(
+    settings: Settings,
+    targets: Sequence[str],
+    block: Mapping[str, Sequence[str]],
+    plan: cache.CachePlan,
+    *,
+    vectors: Sequence[Mapping[str, str]] = (),
+    progress_mode: str = "auto",
+) -> tuple[Request, dict | None]:
+    """The Request for one block (its `vectors`, else its whole cross product),
+    and the definition when resolving printed it. Order keeps usage errors
+    (unknown target) before environment ones."""
+    from bakery import builder, disk, probe
+
+    targets = check_targets(targets)
+    vectors = tuple(vectors) or tuple(_cross(block))
+    env = bakefile.bake_env(settings, block, cache_scope=plan.scope, vectors=vectors)
+    declared, definition = bakefile.declared(settings, targets, env)
+    builder_name = builder.name(settings)
+    found = probe.probe(builder_name)
+    disk.gate(settings, found.root_dir)
+    record = RunRecord.create(settings)
+    allow = tuple(sorted({*declared.entitlements, *plan.entitlements()}))
+    mode = "rawjson" if progress_mode == "auto" else progress_mode
+    cache_sets = tuple(plan.set_values(declared.instances))
+    argv = bake_argv(
+        settings,
+        targets,
+        builder_name=builder_name,
+        allow=allow,
+        allow_supported=found.allow,
+        metadata_file=record.directory / "metadata.json",
+        progress_mode="quiet" if settings.flag("CI_SILENT_BAKE") and mode != "rawjson" else mode,
+        cache_sets=cache_sets,
+    )
+    variables = {k: v for k, v in env.items() if os.environ.get(k) != v}
+    request = Request(
+        targets=targets,
+        block={k: tuple(v) for k, v in block.items()},
+        vectors=vectors,
+        builder=builder_name,
+        driver=found.driver,
+        entitlements=allow,
+        cache_sets=cache_sets,
+        instances=declared.instances,
+        argv=tuple(argv),
+        variables=variables,
+        record=record.directory,
+        env=env,
+    )
+    return request, definition
+
+
 def run(
     settings: Settings,
     targets: Sequence[str],
@@ -174,69 +205,62 @@ def run(
     progress_mode: str = "auto",
     out: Callable[[str], None] = print,
 ) -> list[progress.Progress]:
-    """Bake `targets` for `vectors`, one bake run per cross-product block."""
+    """Bake `targets` for `vectors`: one bake run when the tree takes the
+    `vectors` variable (the exact selection, excludes included), else one per
+    cross-product block of the selection."""
     targets = check_targets(targets)
     if not vectors:
         raise UsageError("the selection matches no vector of the matrix; see `invoke matrix`")
-    blocks = matrix.blocks(vectors, settings.definition.names)
+    parts = _parts(settings, vectors)
     print_only = print_only or settings.flag("NO_BAKE")
     if settings.flag("CI_VERBOSE_ENV"):
+        from bakery.redact import redact_env
+
         for key, value in sorted(redact_env(os.environ).items()):
             out(f"env {key}={value}")
+    from bakery import cache
+
     plan = cache.from_settings(settings)
     runs = []
-    for block in blocks:
-        env = bake_env(settings, block, cache_scope=plan.scope)
-        definition = print_definition(settings, targets, env)
-        if print_only or settings.flag("CI_PRINT_BAKE"):
-            out(json.dumps(definition, indent=2))
+    for block, selected in parts:
         if print_only:
+            env = bakefile.bake_env(settings, block, cache_scope=plan.scope, vectors=selected)
+            out(json.dumps(bakefile.print_definition(settings, targets, env), indent=2))
             continue
-        runs.append(_bake(settings, targets, block, env, definition, progress_mode, out, plan))
+        request, definition = resolve(settings, targets, block, plan, vectors=selected, progress_mode=progress_mode)
+        if settings.flag("CI_PRINT_BAKE"):
+            definition = definition or bakefile.print_definition(settings, targets, request.env)
+            out(json.dumps(definition, indent=2))
+        runs.append(execute(settings, request, plan, progress_mode=progress_mode, out=out))
     return runs
 
 
-def _bake(
+def execute(
     settings: Settings,
-    targets: Sequence[str],
-    block: Mapping[str, Sequence[str]],
-    env: Mapping[str, str],
-    definition: Mapping,
-    progress_mode: str,
-    out: Callable[[str], None],
+    request: Request,
     plan: cache.CachePlan,
+    *,
+    progress_mode: str = "auto",
+    out: Callable[[str], None] = print,
 ) -> progress.Progress:
-    docker.require_daemon()
-    buildx = docker.buildx()
-    builder_name = builder.name(settings)
-    status = builder.require(builder_name)
-    free_space_gate(settings)
-    record = RunRecord.create(settings)
-    instances = cache.instances(dict(definition))
-    if plan.export is not None and status.driver == "docker":
-        problem = cache.export_problem(plan, status.driver, builder.containerd_store())
+    """Run a resolved Request: the bake, its run record and summary."""
+    import sys
+
+    from bakery import cache, docker, probe, progress
+
+    if plan.export is not None and request.driver == "docker":
+        found = probe.probe(request.builder)
+        problem = cache.export_problem(plan, request.driver, found.containerd_store)
         if problem:
             out(f"WARNING {problem}")
     plan.prepare()
-    allow = sorted({*entitlements(definition, bake_file(settings), ROOT), *plan.entitlements()})
     mode = "rawjson" if progress_mode == "auto" else progress_mode
-    argv = bake_argv(
-        settings,
-        targets,
-        builder_name=builder_name,
-        allow=allow,
-        allow_supported=buildx.allow,
-        metadata_file=record.directory / "metadata.json",
-        progress_mode="quiet" if settings.flag("CI_SILENT_BAKE") and mode != "rawjson" else mode,
-        cache_sets=plan.set_values(instances),
-    )
-    label = " ".join(f"{k}={','.join(v)}" for k, v in block.items())
-    (record.directory / "command.json").write_text(json.dumps({"argv": ["docker", *argv], "vector": block}, indent=2))
+    (request.record / "command.json").write_text(json.dumps(request.describe(), indent=2))
     silent = settings.flag("CI_SILENT_BAKE")
     tracker = progress.Progress(echo=None if silent or progress_mode != "auto" else out)
     # Line-buffered: the record shows the progress while the bake runs, and
     # keeps it up to the last line if bakery itself is killed.
-    raw_log = (record.directory / "progress.jsonl").open("w", buffering=1)
+    raw_log = (request.record / "progress.jsonl").open("w", buffering=1)
 
     def on_stderr(line: str) -> None:
         raw_log.write(line)
@@ -248,22 +272,38 @@ def _bake(
             sys.stderr.write(line)
 
     try:
-        result = docker.run(argv, env=env, check=False, capture=True, on_stderr=on_stderr, cwd=ROOT)
+        result = docker.run(request.argv, env=request.env, check=False, capture=True, on_stderr=on_stderr, cwd=ROOT)
     finally:
         raw_log.close()
+    if result.returncode != 0:
+        _environment_gone(request, result.stderr)
     summary = progress.summary(tracker) if mode == "rawjson" else []
-    (record.directory / "summary.txt").write_text("\n".join(summary) + "\n")
+    (request.record / "summary.txt").write_text("\n".join(summary) + "\n")
     for line in summary:
         out(line)
+    targets = " ".join(request.targets)
     if result.returncode != 0:
-        out(f"ERROR {' '.join(targets)} [{label}] exit {result.returncode} (record: {record.directory})")
+        out(f"ERROR {targets} [{request.label}] exit {result.returncode} (record: {request.record})")
         raise BakeryError(
-            f"bake failed with exit code {result.returncode}; see {record.directory}", exit_code=result.returncode
+            f"bake failed with exit code {result.returncode}; see {request.record}", exit_code=result.returncode
         )
-    for line in plan.publish(instances):
+    for line in plan.publish(request.instances):
         log.info(line)
-    out(f"ACCEPT {' '.join(targets)} [{label}] (record: {record.directory})")
+    out(f"ACCEPT {targets} [{request.label}] (record: {request.record})")
     return tracker
 
 
-__all__ = ["ROOT", "run", "bake_argv", "bake_env", "entitlements", "check_targets"]
+def _environment_gone(request: Request, stderr: str) -> None:
+    """The daemon or builder went away after they were probed: forget the
+    probe and fail as a cold probe would (exit 3), not as a failed build."""
+    from bakery import probe
+
+    if any(text in stderr for text in _DAEMON_GONE):
+        probe.forget(request.builder)
+        raise probe.daemon_error()
+    if _BUILDER_GONE in stderr and request.builder in stderr:
+        probe.forget(request.builder)
+        raise EnvironmentNotReady(f"buildx builder {request.builder!r} not found; create it: invoke builder")
+
+
+__all__ = ["ROOT", "Request", "RunRecord", "bake_argv", "execute", "resolve", "run", "split_targets"]

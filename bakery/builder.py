@@ -52,7 +52,11 @@ def name(settings: Settings) -> str:
             )
         return explicit
     if settings["BAKERY_DRIVER"] == "docker":
-        return docker.run(["context", "show"], quiet=True).stdout.strip() or "default"
+        # The engine's own builder is named after the docker context; resolved
+        # as the CLI does, without running it (issue 13 P1).
+        from bakery import probe
+
+        return probe.endpoint().context
     actor = settings["GITHUB_ACTOR"] or getpass.getuser()
     scope = settings["BAKERY_BUILDER_SCOPE"]
     if scope == "branch":

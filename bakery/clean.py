@@ -7,15 +7,15 @@ import re
 import shutil
 from pathlib import Path
 
-from bakery import bake, docker
+from bakery import bakefile, docker
 from bakery.settings import Settings
 
 
 def tagged_families(settings: Settings) -> set[str]:
     """Families whose instances the tree tags `<instance>:latest`."""
     vector = settings.definition.default_vector()
-    definition = bake.print_definition(
-        settings, ("default", "installs", "complement"), bake.bake_env(settings, {k: (v,) for k, v in vector.items})
+    definition = bakefile.print_definition(
+        settings, ("default", "installs", "complement"), bakefile.vector_env(settings, vector)
     )
     families = set()
     for target in definition.get("target", {}).values():

@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bakery import ROOT, bake, containers, docker, hclgen, results
+from bakery import ROOT, bake, bakefile, containers, docker, hclgen, results
 from bakery.errors import BakeryError, DockerError, EnvironmentNotReady, InfraError, UsageError
 from bakery.matrix import Vector
 from bakery.settings import Settings
@@ -37,7 +37,6 @@ log = logging.getLogger("bakery")
 RUN_LABEL = "bakery.run-id"
 TESTER_FAMILY = "complement-tester"
 TESTEE_FAMILY = "complement-testee"
-# complement-tester varies over feat_sys only (docker/bake.hcl).
 # Where the tester writes (docker/complement/tester-entrypoint.sh) and where
 # complement-config puts the project's baseline inside the testee image.
 TESTER_RESULTS = "/results"
@@ -182,7 +181,7 @@ def make_plan(settings: Settings, vectors: Sequence[Vector], options: Options) -
     results_dir = prepare_results_dir(settings.results_dir)
     baseline = ROOT / settings["BAKERY_BASELINE"] if settings["BAKERY_BASELINE"] else None
     update_target = (baseline or project_baseline(settings)) if options.update_baseline else None
-    tree = hclgen.families(bake.bake_file(settings).read_text())
+    tree = hclgen.families(bakefile.bake_file(settings).read_text())
     tester, testee = images(vector, hclgen.family_axes(settings.definition, tree))
     return Plan(
         vector=vector,

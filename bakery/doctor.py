@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bakery import bake, builder, docker
+from bakery import builder, disk, docker
 from bakery.errors import BakeryError
 from bakery.settings import Settings
 
@@ -55,12 +55,13 @@ def run(settings: Settings) -> list[Check]:
             raise BakeryError(f"{root} not in the engine; make it: invoke system-image")
         return f"{root} present"
 
-    def disk() -> str:
-        return bake.free_space_gate(settings)
+    def free_disk() -> str:
+        root_dir = docker.run(["info", "--format", "{{.DockerRootDir}}"], check=False, quiet=True).stdout.strip()
+        return disk.gate(settings, root_dir)
 
     checks = [_try("docker CLI", cli), _try("daemon", lambda: "dockerd " + docker.require_daemon())]
     checks.append(_try("buildx", buildx))
     if checks[1].ok:
         checks += [_try("builder", builder_check), _try("root image", root_image)]
-    checks.append(_try("free disk", disk))
+    checks.append(_try("free disk", free_disk))
     return checks

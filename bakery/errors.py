@@ -66,8 +66,9 @@ class Interrupted(BakeryError):
         self.signum = signum
 
 
-class DockerError(BakeryError):
-    """A docker command failed. Carries argv, exit code and stderr."""
+class ProcessError(BakeryError):
+    """A program run through the process seam (bakery.process) failed.
+    Carries argv, exit code and stderr; the message is its last stderr line."""
 
     def __init__(self, argv: Sequence[str], returncode: int, stderr: str) -> None:
         from bakery.redact import redact_message
@@ -81,3 +82,7 @@ class DockerError(BakeryError):
             redact_message(f"{head} failed with exit code {returncode}: {last or 'no output'}"),
             exit_code=returncode if 0 < returncode < 128 else EXIT_FAILURE,
         )
+
+
+class DockerError(ProcessError):
+    """A docker command failed (bakery.docker.run)."""

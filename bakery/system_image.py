@@ -7,20 +7,14 @@ runners, our CI among them, get a root.
 
 from __future__ import annotations
 
-import logging
-import shlex
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 
-from bakery import docker
+from bakery import docker, process
 from bakery.errors import BakeryError, EnvironmentNotReady, UsageError
 from bakery.matrix import Vector
-from bakery.redact import redact_message
 from bakery.settings import Settings
-
-log = logging.getLogger("bakery")
 
 
 def suite_for(settings: Settings, sys_version: str) -> str:
@@ -58,9 +52,8 @@ def ensure(settings: Settings, vector: Vector, *, refresh: bool = False) -> str:
     with tempfile.TemporaryDirectory(prefix="bakery-root-") as tmp:
         tarball = Path(tmp) / "root.tar"
         argv = mmdebstrap_argv(suite, settings["BAKERY_MIRROR"], tarball)
-        log.info("+ %s", redact_message(shlex.join(argv)))
-        # Not docker: mmdebstrap is its own tool, run with an argv list.
-        result = subprocess.run(argv, capture_output=True, text=True, check=False)
+        # Not docker: mmdebstrap is its own tool, on the same process seam.
+        result = process.run(argv, check=False)
         if result.returncode != 0:
             tail = (result.stderr.strip().splitlines() or ["no output"])[-1]
             raise BakeryError(f"mmdebstrap {suite} failed with exit code {result.returncode}: {tail}")

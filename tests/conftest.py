@@ -54,6 +54,8 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, request: 
         if name in OURS or name.startswith(("BAKERY_", "COMPLEMENT_", "CI_", "GITHUB_")):
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("BAKERY_DOTENV", str(tmp_path / "no.env"))
+    # bakery's probe and entitlement caches (bakery.probe) start empty in every test.
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     if request.node.get_closest_marker("unit") or request.node.get_closest_marker("cli"):
         # Builder locks live beside buildx's own state; unit tests keep theirs in tmp.
         monkeypatch.setenv("BUILDX_CONFIG", str(tmp_path / "buildx"))

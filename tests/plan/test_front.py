@@ -88,4 +88,47 @@ def test_plan_reports_sharing_against_a_naive_build(tmp_path) -> None:
     # Per vector: system, source, diner, kitchen, cookware, chef, ingredients,
     # preparing, recipe, deps-base, deps-build-bins, build-bins, install = 13.
     assert "35 instances for 3 vectors; a naive per-vector build needs 39" in result.stdout
-    assert (tmp_path / "tree.dot").read_text().startswith("digraph tree {")
+    dot = (tmp_path / "tree.dot").read_text()
+    assert dot.startswith("digraph families {")
+    # One box per family: its instance count for the selection and its sharing.
+    assert '"system" [label="system\\n1 instance\\nshared by 3 of 3 vectors", fillcolor=lightblue];' in dot
+    assert '"install" [label="install\\n3 instances\\nnot shared", fillcolor=white];' in dot
+    assert '"install" -> "diner";' in dot
+
+
+def test_plan_can_draw_the_instance_graph(tmp_path) -> None:
+    result = invoke("plan", "install", "--instances", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    dot = (tmp_path / "tree.dot").read_text()
+    assert dot.startswith("digraph tree {")
+    sys = "debian--testing-slim--x86_64-v1-linux-gnu"
+    assert f'"source--{sys}" -> "system--{sys}";' in dot
+
+
+def test_the_family_picture_of_the_ci_matrix_is_legible(tmp_path) -> None:
+    """Issue 10 deliver 7: for the ci matrix's default group, SVG and PNG at
+    most 4,000 px wide at 96 dpi, every font at least 10 pt, no shrinking."""
+    import re
+    import shutil
+    import struct
+
+    if shutil.which("dot") is None:
+        pytest.fail("graphviz is not installed; install it: apt-get install graphviz")
+    result = invoke("plan", "--matrix", "ci", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert " instances for 11 vectors; a naive per-vector build needs " in result.stdout
+    dot = (tmp_path / "tree.dot").read_text()
+    assert not re.search(r"\b(size|ratio)\s*=", dot)
+    svg = (tmp_path / "tree.svg").read_text()
+    width_pt, height_pt = (float(v) for v in re.search(r'<svg width="([0-9.]+)pt" height="([0-9.]+)pt"', svg).groups())
+    # SVG user units are points (1/72 in): px at 96 dpi = pt * 96 / 72.
+    assert 0 < width_pt * 96 / 72 <= 4000
+    assert height_pt > 0
+    assert 'viewBox="0.00 0.00 ' in svg and "scale(1 1)" in svg  # drawn at full size
+    sizes = {float(v) for v in re.findall(r'font-size="([0-9.]+)"', svg)}
+    assert sizes and min(sizes) >= 10
+    assert svg.count('class="node"') == dot.count("[label=")
+    png = (tmp_path / "tree.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    png_width, png_height = struct.unpack(">II", png[16:24])
+    assert 0 < png_width <= 4000 and png_height > 0

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bakery import ROOT, bake, docker, settings
+from bakery import ROOT, bake, bakefile, docker, settings
 from bakery.errors import BakeryError, DockerError, UsageError
 from tests.conftest import Recorder
 
@@ -165,7 +165,7 @@ def test_bake_env_replaces_inherited_axis_variables(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("sys_name", "evil;rm")
     monkeypatch.setenv("KEEP_ME", "yes")
     block = {**DEFAULT_BLOCK, "feat_set": ("none", "all")}
-    env = bake.bake_env(load(), block)
+    env = bakefile.bake_env(load(), block)
     for singular in ("cargo_profile", "rust_toolchain", "rust_target", "feat_set", "sys_name", "sys_version"):
         assert singular not in env
     assert "sys_target" not in env
@@ -193,7 +193,7 @@ def test_declared_entitlements_are_collected_sorted_and_once(tmp_path: Path):
             "c": {"context": "docker"},
         }
     }
-    assert bake.entitlements(definition, tmp_path / "docker" / "bake.hcl", tmp_path) == (
+    assert bakefile.entitlements(definition, tmp_path / "docker" / "bake.hcl", tmp_path) == (
         "network.host",
         "security.insecure",
     )
@@ -203,7 +203,7 @@ def test_local_context_outside_the_working_directory_needs_fs_read(tmp_path: Pat
     project = tmp_path / "project"
     project.mkdir()
     definition = {"target": {"a": {"context": "docker", "contexts": {"src": "../elsewhere/src"}}}}
-    assert bake.entitlements(definition, project / "docker" / "bake.hcl", project) == (
+    assert bakefile.entitlements(definition, project / "docker" / "bake.hcl", project) == (
         f"fs.read={tmp_path.resolve() / 'elsewhere' / 'src'}",
     )
 
@@ -212,7 +212,7 @@ def test_bake_file_outside_the_working_directory_needs_fs_read(tmp_path: Path):
     project = tmp_path / "project"
     project.mkdir()
     definition = {"target": {"a": {"context": "docker"}}}
-    assert bake.entitlements(definition, tmp_path / "other" / "bake.hcl", project) == (
+    assert bakefile.entitlements(definition, tmp_path / "other" / "bake.hcl", project) == (
         f"fs.read={tmp_path.resolve() / 'other'}",
     )
 
@@ -233,21 +233,21 @@ def test_remote_and_target_contexts_need_nothing(tmp_path: Path):
             }
         }
     }
-    assert bake.entitlements(definition, tmp_path / "docker" / "bake.hcl", tmp_path) == ()
+    assert bakefile.entitlements(definition, tmp_path / "docker" / "bake.hcl", tmp_path) == ()
 
 
 def test_absolute_context_inside_the_working_directory_needs_nothing(tmp_path: Path):
     definition = {"target": {"a": {"context": str(tmp_path / "docker")}}}
-    assert bake.entitlements(definition, tmp_path / "bake.hcl", tmp_path) == ()
+    assert bakefile.entitlements(definition, tmp_path / "bake.hcl", tmp_path) == ()
 
 
 # --- check_targets ----------------------------------------------------------------------------
 
 
 def test_no_targets_is_the_default_group():
-    assert bake.check_targets([]) == ("default",)
-    assert bake.check_targets(["lints", "smoketest-version", "deps_x"]) == ("lints", "smoketest-version", "deps_x")
-    assert bake.check_targets(["a" * 128]) == ("a" * 128,)
+    assert bakefile.check_targets([]) == ("default",)
+    assert bakefile.check_targets(["lints", "smoketest-version", "deps_x"]) == ("lints", "smoketest-version", "deps_x")
+    assert bakefile.check_targets(["a" * 128]) == ("a" * 128,)
 
 
 @pytest.mark.parametrize(
@@ -255,14 +255,14 @@ def test_no_targets_is_the_default_group():
 )
 def test_bad_targets_are_usage_errors(target: str):
     with pytest.raises(UsageError) as info:
-        bake.check_targets(["default", target])
+        bakefile.check_targets(["default", target])
     assert info.value.exit_code == 2
     assert "\n" not in str(info.value)
 
 
 def test_a_target_with_a_trailing_newline_is_refused():
     with pytest.raises(UsageError):
-        bake.check_targets(["default\n"])
+        bakefile.check_targets(["default\n"])
 
 
 # --- print_definition ---------------------------------------------------------------------------
@@ -271,7 +271,7 @@ def test_a_target_with_a_trailing_newline_is_refused():
 def test_unknown_target_from_bake_is_a_usage_error(seam: Recorder):
     seam.respond = lambda call: docker.Completed(call.argv, 1, "", "ERROR: failed to find target nope\n")
     with pytest.raises(UsageError) as info:
-        bake.print_definition(load(), ["nope"], {})
+        bakefile.print_definition(load(), ["nope"], {})
     assert str(info.value) == "bake: failed to find target nope; see `invoke plan` for targets"
     assert seam.argvs == [("docker", "buildx", "bake", "--file", BAKE_FILE, "--print", "nope")]
 
@@ -279,7 +279,7 @@ def test_unknown_target_from_bake_is_a_usage_error(seam: Recorder):
 def test_other_print_failures_are_docker_errors(seam: Recorder):
     seam.respond = lambda call: docker.Completed(call.argv, 1, "", "ERROR: bake.hcl:3,1-2: Invalid block\n")
     with pytest.raises(DockerError, match=r"^docker buildx bake failed with exit code 1: ERROR: bake.hcl:3,1-2"):
-        bake.print_definition(load(), ["default"], {})
+        bakefile.print_definition(load(), ["default"], {})
 
 
 # --- bake.run through the seam ----------------------------------------------------------------------
@@ -303,17 +303,14 @@ def test_no_bake_prints_only(seam: Recorder):
     assert out == [json.dumps(DEFINITION, indent=2)]
 
 
-def test_no_bake_with_the_ci_matrix_prints_once_per_block(seam: Recorder):
+def test_no_bake_with_the_ci_matrix_prints_once(seam: Recorder):
+    # docker/bake.hcl declares `vectors`: one --print covers the 11 vectors.
     seam.respond = lambda call: docker.Completed(call.argv, 0, "{}", "")
     loaded = load(NO_BAKE="true", BAKERY_MATRIX="ci")
     bake.run(loaded, ["lints"], loaded.vectors(use_matrix=True), out=lambda line: None)
-    assert seam.argvs == [("docker", "buildx", "bake", "--file", BAKE_FILE, "--print", "lints")] * 3
-    selected = {(c.env["cargo_profiles"], c.env["rust_toolchains"], c.env["feat_sets"]) for c in seam.calls}
-    assert selected == {
-        ('["test"]', '["nightly"]', '["none", "default", "all"]'),
-        ('["test"]', '["stable"]', '["default", "all"]'),
-        ('["release"]', '["nightly", "stable"]', '["none", "default", "all"]'),
-    }
+    assert seam.argvs == [("docker", "buildx", "bake", "--file", BAKE_FILE, "--print", "lints")]
+    assert seam.calls[0].env is not None
+    assert len(json.loads(seam.calls[0].env["vectors"])) == 11
 
 
 def test_bad_targets_and_empty_selections_stop_before_the_seam(seam: Recorder):
@@ -323,6 +320,16 @@ def test_bad_targets_and_empty_selections_stop_before_the_seam(seam: Recorder):
     with pytest.raises(UsageError, match=r"the selection matches no vector"):
         bake.run(loaded, [], [])
     assert seam.argvs == []
+
+
+INFO = ("info", "--format", "{{json .ID}} {{json .ServerVersion}} {{json .DockerRootDir}} {{json .DriverStatus}}")
+# The probes of a cold probe cache (bakery.probe), run concurrently: in any order.
+PROBES = {
+    ("docker", *INFO),
+    ("docker", "buildx", "version"),
+    ("docker", "buildx", "bake", "--help"),
+    ("docker", "buildx", "inspect", "default"),
+}
 
 
 class ScriptedDocker:
@@ -336,12 +343,10 @@ class ScriptedDocker:
         self.events.append(("seam", call.argv))
         args = call.argv[1:]
         answers = {
-            ("version", "--format", "{{.Server.Version}}"): "28.5.2\n",
+            INFO: '"daemon-1" "28.5.2" "/" [["driver-type","io.containerd.snapshotter.v1"]]\n',
             ("buildx", "version"): "github.com/docker/buildx 0.29.1\n",
             ("buildx", "bake", "--help"): (FIXTURES / "buildx-0.29.1-bake-help.txt").read_text(),
-            ("context", "show"): "default\n",
             ("buildx", "inspect", "default"): "Name: default\nDriver: docker\n",
-            ("info", "--format", "{{.DockerRootDir}}"): "/\n",
         }
         if args in answers:
             return docker.Completed(call.argv, 0, answers[args], "")
@@ -368,7 +373,7 @@ SUMMARY = [
 ]
 
 
-def test_a_whole_bake_through_the_seam(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+def test_a_whole_bake_through_the_seam(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, daemon_socket):
     monkeypatch.chdir(ROOT)
     script = ScriptedDocker()
     loaded = _bake_env(tmp_path, CI_PRINT_BAKE="1")
@@ -395,16 +400,10 @@ def test_a_whole_bake_through_the_seam(monkeypatch: pytest.MonkeyPatch, tmp_path
         "security.insecure",
         "default",
     )
-    assert [argv for kind, argv in script.events if kind == "seam"] == [
-        ("docker", "buildx", "bake", "--file", BAKE_FILE, "--print", "default"),
-        ("docker", "version", "--format", "{{.Server.Version}}"),
-        ("docker", "buildx", "version"),
-        ("docker", "buildx", "bake", "--help"),
-        ("docker", "context", "show"),
-        ("docker", "buildx", "inspect", "default"),
-        ("docker", "info", "--format", "{{.DockerRootDir}}"),
-        bake_call,
-    ]
+    seen = [argv for kind, argv in script.events if kind == "seam"]
+    assert seen[0] == ("docker", "buildx", "bake", "--file", BAKE_FILE, "--print", "default")
+    assert set(seen[1:-1]) == PROBES and len(seen) == 6
+    assert seen[-1] == bake_call
     # CI_PRINT_BAKE: the definition is printed before the bake reaches the seam.
     printed = script.events.index(("out", json.dumps(DEFINITION, indent=2)))
     assert printed < script.events.index(("seam", bake_call))
@@ -413,15 +412,20 @@ def test_a_whole_bake_through_the_seam(monkeypatch: pytest.MonkeyPatch, tmp_path
     assert len(steps) == 4  # four steps in the fixture, each reported once
     assert all(line.startswith(("CACHED  [", "RAN     [")) for line in steps)
     assert lines[-4:] == [*SUMMARY, f"ACCEPT default [{DEFAULT_LABEL}] (record: {record})"]
-    assert json.loads((record / "command.json").read_text()) == {
-        "argv": list(bake_call),
-        "vector": {k: list(v) for k, v in DEFAULT_BLOCK.items()},
-    }
+    command = json.loads((record / "command.json").read_text())
+    assert command["argv"] == list(bake_call)
+    assert command["vector"] == {k: list(v) for k, v in DEFAULT_BLOCK.items()}
+    assert command["entitlements"] == ["security.insecure"]
+    assert command["builder"] == "default" and command["driver"] == "docker"
+    assert command["variables"]["feat_sets"] == '["default"]'
+    assert json.loads(command["variables"]["vectors"]) == [{k: v[0] for k, v in DEFAULT_BLOCK.items()}]
     assert (record / "summary.txt").read_text() == "\n".join(SUMMARY) + "\n"
     assert (record / "progress.jsonl").read_text() == (FIXTURES / "progress-smoketest-version.jsonl").read_text()
 
 
-def test_a_failed_bake_prints_error_and_passes_the_exit_code(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+def test_a_failed_bake_prints_error_and_passes_the_exit_code(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, daemon_socket
+):
     monkeypatch.chdir(ROOT)
     script = ScriptedDocker(bake_code=17)
     loaded = _bake_env(tmp_path, CI_SILENT_BAKE="1")
@@ -435,7 +439,7 @@ def test_a_failed_bake_prints_error_and_passes_the_exit_code(monkeypatch: pytest
     assert out == [*SUMMARY, f"ERROR smoketest-version [{DEFAULT_LABEL}] exit 17 (record: {record})"]
 
 
-def test_plain_progress_is_passed_through_and_not_summarised(monkeypatch, tmp_path: Path, capsys):
+def test_plain_progress_is_passed_through_and_not_summarised(monkeypatch, tmp_path: Path, capsys, daemon_socket):
     monkeypatch.chdir(ROOT)
     script = ScriptedDocker()
     loaded = _bake_env(tmp_path)
@@ -446,3 +450,43 @@ def test_plain_progress_is_passed_through_and_not_summarised(monkeypatch, tmp_pa
     assert bake_argv[bake_argv.index("--progress") + 1] == "plain"
     assert len(out) == 1 and out[0].startswith("ACCEPT default [")
     assert capsys.readouterr().err == (FIXTURES / "progress-smoketest-version.jsonl").read_text()
+
+
+def test_a_tree_that_takes_vectors_gets_the_whole_selection_in_one_run(seam: Recorder, tmp_path: Path):
+    """The tree contract (issue 10 deliver 2): with `variable "vectors"` in the
+    bake file, one run covers the ci matrix's 11 vectors, the exclude kept out
+    by the list; the arrays carry their cross product."""
+    tree = tmp_path / "bake.hcl"
+    tree.write_text('variable "vectors" {\n  default = ""\n}\ntarget "lints" {}\n')
+    seam.respond = lambda call: docker.Completed(call.argv, 0, "{}", "")
+    loaded = load(NO_BAKE="1", BAKERY_MATRIX="ci", BAKERY_BAKE_FILE=str(tree))
+    bake.run(loaded, ["lints"], loaded.vectors(use_matrix=True), out=lambda line: None)
+    (call,) = seam.calls
+    assert call.argv == ("docker", "buildx", "bake", "--file", str(tree), "--print", "lints")
+    assert call.env is not None
+    selected = json.loads(call.env["vectors"])
+    assert len(selected) == 11
+    excluded = {"cargo_profile": "test", "rust_toolchain": "stable", "feat_set": "none"}
+    assert [v for v in selected if excluded.items() <= v.items()] == []
+    assert selected[0] == {
+        "cargo_profile": "test",
+        "rust_toolchain": "nightly",
+        "rust_target": "x86_64-unknown-linux-gnu",
+        "feat_set": "none",
+        "sys_name": "debian",
+        "sys_version": "testing-slim",
+        "sys_target": "x86_64-v1-linux-gnu",
+    }
+    assert call.env["cargo_profiles"] == '["test", "release"]'
+    assert call.env["rust_toolchains"] == '["nightly", "stable"]'
+    assert call.env["feat_sets"] == '["none", "default", "all"]'
+
+
+def test_without_the_vectors_variable_each_block_gets_its_own_vectors(seam: Recorder, tmp_path: Path):
+    tree = tmp_path / "bake.hcl"
+    tree.write_text('target "lints" {}\n')
+    seam.respond = lambda call: docker.Completed(call.argv, 0, "{}", "")
+    loaded = load(NO_BAKE="1", BAKERY_MATRIX="ci", BAKERY_BAKE_FILE=str(tree))
+    bake.run(loaded, ["lints"], loaded.vectors(use_matrix=True), out=lambda line: None)
+    sizes = sorted(len(json.loads(c.env["vectors"])) for c in seam.calls if c.env is not None)
+    assert sizes == [2, 3, 6]  # the three cross-product blocks of the ci matrix

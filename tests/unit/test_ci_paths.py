@@ -48,6 +48,9 @@ STEP_LINES = [
 SUMMARY = ["   1 cached    2 ran  tiny", "   1 cached    2 ran  total (0 failed)"]
 
 
+INFO = ("info", "--format", "{{json .ID}} {{json .ServerVersion}} {{json .DockerRootDir}} {{json .DriverStatus}}")
+
+
 class Engine:
     """Answers one bake's docker calls; records calls and output in order."""
 
@@ -61,12 +64,10 @@ class Engine:
         self.events.append(("seam", call.argv))
         args = call.argv[1:]
         answers = {
-            ("version", "--format", "{{.Server.Version}}"): "28.5.2\n",
+            INFO: '"daemon-1" "28.5.2" "/" []\n',
             ("buildx", "version"): "github.com/docker/buildx 0.29.1\n",
             ("buildx", "bake", "--help"): "      --allow stringArray   Allow build to access specified resources\n",
-            ("context", "show"): "default\n",
             ("buildx", "inspect", "default"): "Name: default\nDriver: docker\n",
-            ("info", "--format", "{{.DockerRootDir}}"): "/\n",
         }
         if args in answers:
             return docker.Completed(call.argv, 0, answers[args], "")

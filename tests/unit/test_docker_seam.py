@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from bakery import docker
-from bakery.errors import EXIT_ENVIRONMENT, DockerError, EnvironmentNotReady
+from bakery import docker, process
+from bakery.errors import EXIT_ENVIRONMENT, DockerError, EnvironmentNotReady, ProcessError
 from tests.conftest import Recorder
 
 pytestmark = pytest.mark.unit
@@ -46,12 +46,10 @@ def fail(code: int, stderr: str):
 
 def test_run_prefixes_docker_and_passes_the_call_through(seam: Recorder):
     seam.respond = lambda call: docker.Completed(call.argv, 0, "out\n", "")
-    result = docker.run(["image", "ls"], env={"A": "1"}, input="in", timeout=5.0)
+    result = docker.run(["image", "ls"], env={"A": "1"})
     assert seam.argvs == [("docker", "image", "ls")]
     call = seam.calls[0]
     assert call.env == {"A": "1"}
-    assert call.input == "in"
-    assert call.timeout == 5.0
     assert call.capture is True
     assert result.stdout == "out\n"
     assert result.returncode == 0
@@ -230,12 +228,35 @@ def test_image_exists(seam: Recorder):
 
 def test_real_runner_reports_a_missing_program_as_environment_not_ready():
     with pytest.raises(EnvironmentNotReady, match=r"^/nonexistent/docker not found on PATH"):
-        docker.subprocess_runner(docker.Call(("/nonexistent/docker", "version")))
+        process.subprocess_runner(docker.Call(("/nonexistent/docker", "version")))
 
 
 def test_real_runner_captures_and_streams_stderr_lines():
     seen: list[str] = []
     code = "import sys; print('out'); sys.stderr.write('a\\nb\\n'); sys.exit(4)"
-    result = docker.subprocess_runner(docker.Call((sys.executable, "-c", code), on_stderr=seen.append))
+    result = process.subprocess_runner(docker.Call((sys.executable, "-c", code), on_stderr=seen.append))
     assert (result.returncode, result.stdout, result.stderr) == (4, "out\n", "a\nb\n")
     assert seen == ["a\n", "b\n"]
+
+
+def test_other_programs_use_the_same_seam(seam: Recorder):
+    """The process seam runs any program (graphviz, mmdebstrap, the bench's
+    timed commands); docker is its `docker` prefix (issue 10 deliver 3)."""
+    seam.respond = lambda call: process.Completed(call.argv, 3, "", "dot: syntax error in line 1\n")
+    with pytest.raises(ProcessError) as info:
+        process.run(["dot", "-Tsvg", "tree.dot"])
+    assert seam.argvs == [("dot", "-Tsvg", "tree.dot")]
+    assert not isinstance(info.value, DockerError)
+    assert str(info.value) == "dot -Tsvg tree.dot failed with exit code 3: dot: syntax error in line 1"
+    assert info.value.exit_code == 3
+
+
+def test_run_all_keeps_the_order_and_checks_nothing(seam: Recorder):
+    seam.respond = lambda call: process.Completed(call.argv, len(call.argv), " ".join(call.argv), "")
+    results = process.run_all([("docker", "a"), ("docker", "b", "c"), ("docker",)])
+    assert [(r.argv, r.returncode, r.stdout) for r in results] == [
+        (("docker", "a"), 2, "docker a"),
+        (("docker", "b", "c"), 3, "docker b c"),
+        (("docker",), 1, "docker"),
+    ]
+    assert sorted(seam.argvs) == [("docker",), ("docker", "a"), ("docker", "b", "c")]

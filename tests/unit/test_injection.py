@@ -179,11 +179,11 @@ def test_a_bad_dotenv_value_shadowed_by_the_environment_fails(seam: Recorder, tm
 def bake_responder(call: docker.Call) -> docker.Completed:
     args = call.argv[1:]
     answers = {
-        ("version", "--format", "{{.Server.Version}}"): "28.5.2\n",
+        ("info", "--format", "{{json .ID}} {{json .ServerVersion}} {{json .DockerRootDir}} {{json .DriverStatus}}"): (
+            '"daemon-1" "28.5.2" "/" []\n'
+        ),
         ("buildx", "version"): "github.com/docker/buildx 0.29.1\n",
-        ("context", "show"): "default\n",
         ("buildx", "inspect", "default"): "Name: default\nDriver: docker\n",
-        ("info", "--format", "{{.DockerRootDir}}"): "/\n",
     }
     if args in answers:
         return docker.Completed(call.argv, 0, answers[args], "")

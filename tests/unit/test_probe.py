@@ -1,0 +1,160 @@
+"""Unit tests for bakery.probe (issue 13 P1): on a warm probe cache a bake
+runs no docker call but the bake itself; the cache is per endpoint; and a
+stopped daemon (exit 3) and the disk gate (exit 4) still stop a bake."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bakery import ROOT, bake, docker, probe, settings
+from bakery.errors import EXIT_DISK, EXIT_ENVIRONMENT, BakeryError, DiskSpaceError, EnvironmentNotReady
+from tests.unit.test_bake_argv import BAKE_FILE, PROBES, ScriptedDocker, load
+
+pytestmark = pytest.mark.unit
+
+
+def _loaded(tmp_path: Path, **extra: str) -> settings.Settings:
+    return load(**{"BAKERY_RUN_DIR": str(tmp_path / "runs"), "BAKERY_MIN_FREE_GB": "0", "BAKERY_NPROCS": "4", **extra})
+
+
+def _bake(script: ScriptedDocker, loaded: settings.Settings) -> list[tuple[str, ...]]:
+    start = len(script.events)
+    with docker.use_runner(script):
+        bake.run(loaded, ["default"], [loaded.definition.default_vector()], out=lambda line: None)
+    return [argv for kind, argv in script.events[start:] if kind == "seam"]  # type: ignore[misc]
+
+
+def _is_bake(argv: tuple[str, ...]) -> bool:
+    return argv[1:3] == ("buildx", "bake") and "--print" not in argv and "--help" not in argv
+
+
+def test_a_warm_cache_leaves_only_the_bake(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, daemon_socket):
+    monkeypatch.chdir(ROOT)
+    script = ScriptedDocker()
+    first = _bake(script, _loaded(tmp_path))
+    assert first[0][-2:] == ("--print", "default")
+    assert set(first[1:-1]) == PROBES
+    second = _bake(script, _loaded(tmp_path))
+    assert len(second) == 1 and _is_bake(second[0])
+
+
+def test_the_cache_is_keyed_on_the_endpoint(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, daemon_socket):
+    monkeypatch.chdir(ROOT)
+    script = ScriptedDocker()
+    _bake(script, _loaded(tmp_path))
+    # Same versions, same builder name, another daemon: probed again.
+    monkeypatch.setenv("DOCKER_HOST", "tcp://127.0.0.1:2375")
+    again = _bake(script, _loaded(tmp_path))
+    assert set(again[:-1]) == PROBES
+    assert probe.endpoint() == probe.Endpoint("default", "tcp://127.0.0.1:2375")
+    assert probe.key(probe.Endpoint("default", "tcp://127.0.0.1:2375"), "default") != probe.key(
+        probe.Endpoint("default", "tcp://127.0.0.2:2375"), "default"
+    )
+
+
+def test_a_stopped_daemon_exits_3_on_a_warm_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, daemon_socket):
+    monkeypatch.chdir(ROOT)
+    script = ScriptedDocker()
+    _bake(script, _loaded(tmp_path))
+    daemon_socket.close()  # the daemon stops; its socket file stays behind
+    down = ScriptedDocker()
+    failing = down.__call__
+
+    def answer(call: docker.Call) -> docker.Completed:
+        if call.argv[1] == "info":
+            return docker.Completed(call.argv, 1, '""\n', "Cannot connect to the Docker daemon at unix:///x.sock.\n")
+        return failing(call)
+
+    host = f"unix://{tmp_path / 'docker.sock'}"
+    with docker.use_runner(answer), pytest.raises(EnvironmentNotReady) as info:
+        loaded = _loaded(tmp_path)
+        bake.run(loaded, ["default"], [loaded.definition.default_vector()], out=lambda line: None)
+    assert str(info.value) == f"Docker daemon not reachable at {host}; start it: sudo ci/provision-docker.sh"
+    assert info.value.exit_code == EXIT_ENVIRONMENT
+    assert not [argv for kind, argv in down.events if kind == "seam" and _is_bake(argv)]  # type: ignore[arg-type]
+
+
+def test_a_daemon_gone_during_the_bake_exits_3_and_forgets_the_probe(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, daemon_socket
+):
+    monkeypatch.chdir(ROOT)
+    _bake(ScriptedDocker(), _loaded(tmp_path))
+    assert probe.cached("default") is not None
+
+    def gone(call: docker.Call) -> docker.Completed:
+        return docker.Completed(call.argv, 1, "", "ERROR: Cannot connect to the Docker daemon at unix:///x.sock\n")
+
+    with docker.use_runner(gone), pytest.raises(EnvironmentNotReady, match=r"^Docker daemon not reachable at unix://"):
+        loaded = _loaded(tmp_path)
+        bake.run(loaded, ["default"], [loaded.definition.default_vector()], out=lambda line: None)
+    assert probe.cached("default") is None
+
+
+def test_the_disk_gate_exits_4_on_a_warm_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, daemon_socket):
+    monkeypatch.chdir(ROOT)
+    script = ScriptedDocker()
+    _bake(script, _loaded(tmp_path))
+    start = len(script.events)
+    with docker.use_runner(script), pytest.raises(DiskSpaceError) as info:
+        loaded = _loaded(tmp_path, BAKERY_MIN_FREE_GB="1000000")
+        bake.run(loaded, ["default"], [loaded.definition.default_vector()], out=lambda line: None)
+    assert info.value.exit_code == EXIT_DISK
+    assert str(info.value).startswith("only ") and "below BAKERY_MIN_FREE_GB=1000000" in str(info.value)
+    assert script.events[start:] == []  # nothing reached docker
+
+
+def test_a_removed_builder_exits_3(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, daemon_socket):
+    monkeypatch.chdir(ROOT)
+    script = ScriptedDocker()
+    original = script.__call__
+
+    def answer(call: docker.Call) -> docker.Completed:
+        if call.argv[1:3] == ("buildx", "inspect"):
+            return docker.Completed(call.argv, 1, "", 'ERROR: no builder "bakery-x" found\n')
+        return original(call)
+
+    with docker.use_runner(answer), pytest.raises(EnvironmentNotReady) as info:
+        loaded = _loaded(tmp_path, BAKERY_BUILDER="bakery-x")
+        bake.run(loaded, ["default"], [loaded.definition.default_vector()], out=lambda line: None)
+    assert str(info.value) == "buildx builder 'bakery-x' not found; create it: invoke builder"
+
+
+def test_the_endpoint_follows_the_docker_cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    import hashlib
+
+    monkeypatch.delenv("DOCKER_HOST", raising=False)
+    monkeypatch.delenv("DOCKER_CONTEXT", raising=False)
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
+    assert probe.endpoint() == probe.Endpoint("default", "unix:///var/run/docker.sock")
+    (tmp_path / "config.json").write_text(json.dumps({"currentContext": "remote"}))
+    meta = tmp_path / "contexts" / "meta" / hashlib.sha256(b"remote").hexdigest()
+    meta.mkdir(parents=True)
+    (meta / "meta.json").write_text(json.dumps({"Name": "remote", "Endpoints": {"docker": {"Host": "ssh://h"}}}))
+    assert probe.endpoint() == probe.Endpoint("remote", "ssh://h")
+    monkeypatch.setenv("DOCKER_CONTEXT", "default")
+    assert probe.endpoint().context == "default"
+    monkeypatch.setenv("DOCKER_HOST", "tcp://h:2376")
+    assert probe.endpoint() == probe.Endpoint("default", "tcp://h:2376")
+
+
+def test_entitlements_are_printed_once_per_bake_file_and_variables(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, daemon_socket
+):
+    monkeypatch.chdir(ROOT)
+    script = ScriptedDocker()
+    _bake(script, _loaded(tmp_path))
+    other = _bake(script, _loaded(tmp_path, source_location="elsewhere"))
+    # Another variable value: printed again; the probes stay warm.
+    assert [argv[-2:] for argv in other[:-1]] == [("--print", "default")]
+    assert other[0] == ("docker", "buildx", "bake", "--file", BAKE_FILE, "--print", "default")
+
+
+def test_a_failed_bake_is_not_an_environment_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, daemon_socket):
+    monkeypatch.chdir(ROOT)
+    with docker.use_runner(ScriptedDocker(bake_code=1)), pytest.raises(BakeryError) as info:
+        loaded = _loaded(tmp_path)
+        bake.run(loaded, ["default"], [loaded.definition.default_vector()], out=lambda line: None)
+    assert info.value.exit_code == 1 and str(info.value).startswith("bake failed with exit code 1;")
