@@ -217,7 +217,7 @@ def _bake(
         problem = cache.export_problem(plan, status.driver, builder.containerd_store())
         if problem:
             out(f"WARNING {problem}")
-    plan.prepare()
+    plan.prepare(instances)
     allow = sorted({*entitlements(definition, bake_file(settings), ROOT), *plan.entitlements()})
     mode = "rawjson" if progress_mode == "auto" else progress_mode
     argv = bake_argv(

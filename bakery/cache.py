@@ -129,12 +129,18 @@ class CachePlan:
             allow.append(f"fs.write={self.export.base}")
         return sorted(set(allow))
 
-    def prepare(self) -> None:
+    def prepare(self, instances: Iterable[str] = ()) -> None:
         """Create the local export root before baking: buildx checks the
         fs.write entitlement on the nearest existing directory, so a missing
-        root would ask for write access to its parent."""
+        root would ask for write access to its parent. Each instance's new
+        version starts with hard links to the blobs of its current entry, so
+        the export writes only what changed (issue 12: a fully cached trusted
+        run exported 374 MB in 64 s)."""
         if self.export is not None and self.export.kind == "local":
-            Path(self.export.base).mkdir(parents=True, exist_ok=True)
+            root = Path(self.export.base)
+            root.mkdir(parents=True, exist_ok=True)
+            for instance in sorted(set(instances)):
+                cache_store.seed_version(root, instance, self.run_id)
 
     def argv(self, instances: Iterable[str]) -> list[str]:
         return [part for value in self.set_values(instances) for part in ("--set", value)]

@@ -50,6 +50,28 @@ def publish(root: Path, instances: Iterable[str], run_id: str) -> list[str]:
     return lines
 
 
+def seed_version(root: Path, instance: str, run_id: str) -> int:
+    """Start this run's version of an entry with hard links to the current
+    version's blobs. BuildKit's local exporter skips a blob that already
+    exists (content-addressed), so only changed blobs are written. Unused
+    links cost nothing and leave with the version. Returns the links made."""
+    current = root / instance / "blobs"
+    if not current.is_dir():
+        return 0
+    made = 0
+    for blob in sorted(current.rglob("*")):
+        if not blob.is_file():
+            continue
+        target = root / VERSIONS / instance / run_id / "blobs" / blob.relative_to(current)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(blob, target)
+            made += 1
+        except OSError:
+            continue  # another filesystem or already there: the exporter writes it
+    return made
+
+
 def dedupe(pool: Path, blobs: Path) -> None:
     """Hard-link identical blobs (content-addressed names) to one copy."""
     for blob in sorted(blobs.rglob("*")):

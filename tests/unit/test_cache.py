@@ -376,3 +376,19 @@ def test_scopes_ref_beside_the_shared_repository_is_accepted():
         event="pull_request", ref="refs/pull/1/merge", shared=SHARED_REF, scopes_ref="127.0.0.1:5001/bakery/cache-prs"
     )
     assert plan.export == cache.Location("registry", "127.0.0.1:5001/bakery/cache-prs/local")
+
+
+def test_a_new_version_starts_with_links_to_the_current_blobs(tmp_path: Path):
+    """Issue 12: a fully cached trusted run re-wrote every blob (374 MB in
+    64 s); seeded versions let BuildKit skip the blobs it already exported."""
+    old = tmp_path / ".versions" / "leaf" / "r1"
+    (old / "blobs" / "sha256").mkdir(parents=True)
+    (old / "blobs" / "sha256" / "aa").write_text("layer")
+    (old / "index.json").write_text("{}")
+    (tmp_path / "leaf").symlink_to(Path(".versions") / "leaf" / "r1")
+    plan = cache.cache_plan(event="push", ref="refs/heads/main", shared=str(tmp_path), run_id="r2")
+    plan.prepare(["leaf", "other"])
+    seeded = tmp_path / ".versions" / "leaf" / "r2" / "blobs" / "sha256" / "aa"
+    assert os.path.samefile(seeded, old / "blobs" / "sha256" / "aa")
+    assert not (tmp_path / ".versions" / "other").exists()  # no current entry: nothing to seed
+    assert not (tmp_path / ".versions" / "leaf" / "r2" / "index.json").exists()  # not importable until exported
