@@ -25,6 +25,7 @@ CLI call goes through the seam (bakery.docker.run) with B's environment.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import secrets
@@ -50,6 +51,14 @@ REGISTRY_BIN = PREFIX / "usr/bin/docker-registry"
 PROVISION_HINT = "provision it: sudo ci/provision-lab.sh"
 MARK = "bakery-lab"  # names, comments and temp directories carry it
 SOCKET_MAX = 107  # sun_path is 108 bytes with its NUL
+_MANIFESTS = ", ".join(
+    [
+        "application/vnd.oci.image.index.v1+json",
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+        "application/vnd.docker.distribution.manifest.v2+json",
+    ]
+)
 
 
 def _host(argv: Sequence[str], *, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -160,18 +169,45 @@ class Registry:
         return sorted(json.loads(body).get("repositories") or []) if status == 200 else []
 
     def digest(self, repository: str, tag: str) -> str:
-        accept = ", ".join(
-            [
-                "application/vnd.oci.image.index.v1+json",
-                "application/vnd.oci.image.manifest.v1+json",
-                "application/vnd.docker.distribution.manifest.list.v2+json",
-                "application/vnd.docker.distribution.manifest.v2+json",
-            ]
-        )
-        status, headers, _ = self.api(f"{repository}/manifests/{tag}", method="HEAD", accept=accept)
+        status, headers, _ = self.api(f"{repository}/manifests/{tag}", method="HEAD", accept=_MANIFESTS)
         if status != 200:
             return ""
         return {k.lower(): v for k, v in headers.items()}.get("docker-content-digest", "")
+
+    def manifest(self, repository: str, tag: str) -> bytes:
+        status, _, body = self.api(f"{repository}/manifests/{tag}", accept=_MANIFESTS)
+        if status != 200:
+            raise BakeryError(f"lab: {self.host}/{repository}:{tag} has no manifest (HTTP {status})")
+        return body
+
+    def blob(self, repository: str, digest: str) -> bytes:
+        status, _, body = self.api(f"{repository}/blobs/{digest}")
+        if status != 200:
+            raise BakeryError(f"lab: blob {digest} of {repository} not found (HTTP {status})")
+        return body
+
+    def push_blob(self, repository: str, data: bytes) -> str:
+        """Monolithic upload (distribution API: POST, then PUT with the digest)."""
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        status, headers, _ = self.api(f"{repository}/blobs/uploads/", method="POST")
+        location = {k.lower(): v for k, v in headers.items()}.get("location", "")
+        if status != 202 or not location:
+            raise BakeryError(f"lab: cannot start an upload to {repository} (HTTP {status})")
+        separator = "&" if "?" in location else "?"
+        url = location if location.startswith("http") else f"http://{self.host}{location}"
+        request = urllib.request.Request(f"{url}{separator}digest={digest}", data=data, method="PUT")
+        request.add_header("Content-Type", "application/octet-stream")
+        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 (http to 127.0.0.1)
+            if response.status != 201:
+                raise BakeryError(f"lab: upload of {digest} to {repository} answered {response.status}")
+        return digest
+
+    def push_manifest(self, repository: str, tag: str, body: bytes, media_type: str) -> None:
+        request = urllib.request.Request(f"http://{self.host}/v2/{repository}/manifests/{tag}", data=body, method="PUT")
+        request.add_header("Content-Type", media_type)
+        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 (http to 127.0.0.1)
+            if response.status != 201:
+                raise BakeryError(f"lab: manifest push to {repository}:{tag} answered {response.status}")
 
     def state(self) -> dict[str, dict[str, str]]:
         """Every repository's tags and their manifest digests."""

@@ -1,0 +1,311 @@
+"""Many runners, one cache: a real registry and a second engine (issue 12).
+
+The lab (bakery/lab.py) gives two docker-registry 2.8 processes on 127.0.0.1
+(`shared`, which trusted runs write, and `scopes`, for untrusted runs) and
+runner B, a second dockerd with its own containerd, state and bridge, holding
+only the root image. Runner A is the machine's own dockerd: nothing here
+prunes it or removes its images.
+
+Every bake is `invoke bake install` on the default vector of the real tree,
+with the registry as BAKERY_CACHE_DIR, as a CI runner would run it. The
+cached/ran counts of each run are written to runs/lab/counts.json for the
+report.
+
+Root cause of b)'s miss (issue 12 item 1, measured on runner B): per-instance
+cache entries do not chain across bake `target:` links on buildx 0.29 /
+BuildKit in dockerd 28.5. Each linked target is its own solve; a parent's
+vertices are evaluated in the parent's solve, with the parent's cache import,
+before the child's solve is loaded, and the child's cache import then has no
+path through those already-evaluated vertices (docker/buildx#2144; the fix,
+docker/buildx#2265, is not merged). Shown by `diner` alone on a pruned B:
+parent and child both importing the diner entry, the diner RUN ran; only the
+child importing it, every step was CACHED. The records and keys themselves
+match between runs (identical cache-config digests in two exports).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import re
+import shutil
+import tarfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bakery import ROOT, lab
+from tests.conftest import invoke
+
+pytestmark = pytest.mark.usefixtures("engine")
+
+SHARED_REPO = "bakery/cache"
+SCOPES_REPO = "bakery/scopes"
+TRUSTED = {"GITHUB_EVENT_NAME": "push", "GITHUB_REF": "refs/heads/main", "GITHUB_REF_NAME": "main"}
+UNTRUSTED = {
+    "GITHUB_EVENT_NAME": "pull_request",
+    "GITHUB_REF": "refs/pull/7/merge",
+    "GITHUB_REF_NAME": "7/merge",
+    "GITHUB_ACTOR": "mallory",
+    "GITHUB_REPOSITORY": "fork/mxd",
+}
+COUNTS = ROOT / "runs" / "lab" / "counts.json"
+VERSION_RS = Path("crates/mxd/src/version.rs")
+SCOPE_REPO = f"{SCOPES_REPO}/bakery-mallory-fork-mxd-7-merge"
+SOURCE = "source--debian--testing-slim--x86_64-v1-linux-gnu"
+INSTALL = "install--release--distro--x86_64-unknown-linux-gnu--default--debian--testing-slim--x86_64-v1-linux-gnu"
+POISON = b'pub const VERSION: &str = "0.1.0-poisoned";\n'
+
+_TOTAL = re.compile(r"^\s*(\d+) cached\s+(\d+) ran\s+total", re.M)
+
+
+def _counts(stdout: str) -> tuple[int, int]:
+    match = _TOTAL.search(stdout)
+    assert match, f"no cached/ran summary in:\n{stdout[-2000:]}"
+    return int(match[1]), int(match[2])
+
+
+def _record(name: str, cached: int, ran: int, **extra: object) -> None:
+    COUNTS.parent.mkdir(parents=True, exist_ok=True)
+    data = json.loads(COUNTS.read_text()) if COUNTS.exists() else {}
+    data[name] = {"cached": cached, "ran": ran, **extra}
+    COUNTS.write_text(json.dumps(data, indent=2) + "\n")
+
+
+def _bake(env: dict[str, str], *extra_env: dict[str, str]) -> tuple[int, int, str]:
+    merged = dict(env)
+    for more in extra_env:
+        merged.update(more)
+    result = invoke("bake", "install", env=merged, timeout=1200)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    cached, ran = _counts(result.stdout)
+    return cached, ran, result.stdout
+
+
+def _fresh(runner: lab.Runner) -> None:
+    """Runner B as a new machine: only the root image, empty build cache."""
+    images = runner.docker(["image", "ls", "--format", "{{.Repository}}:{{.Tag}}"]).stdout.split()
+    doomed = [i for i in images if not i.startswith("debian:")]
+    if doomed:
+        runner.docker(["image", "rm", *doomed])
+    runner.docker(["buildx", "prune", "--all", "--force"])
+    assert "Total:\t\t0B" in runner.docker(["buildx", "du"]).stdout
+
+
+@pytest.fixture(scope="module")
+def the_lab() -> Iterator[lab.Lab]:
+    with lab.running() as running:
+        yield running
+
+
+@pytest.fixture
+def b_env(the_lab: lab.Lab) -> dict[str, str]:
+    assert the_lab.runner is not None
+    return {**the_lab.runner.env, "BAKERY_CACHE_DIR": f"{the_lab.shared.host}/{SHARED_REPO}"}
+
+
+def test_lab_teardown_leaves_nothing_behind() -> None:
+    before = lab.snapshot()
+    with lab.running() as running:
+        assert running.runner is not None
+        images = running.runner.docker(["image", "ls", "--format", "{{.Repository}}:{{.Tag}}"]).stdout.split()
+        assert images == ["debian:testing-slim"]
+        assert "Total:\t\t0B" in running.runner.docker(["buildx", "du"]).stdout
+        assert running.shared.alive() and running.scopes.alive() and running.shared.port != running.scopes.port
+        during = lab.snapshot()
+        assert lab.leftovers(before, during)  # the lab is visible while it runs
+    assert lab.leftovers(before, lab.snapshot()) == {}
+
+
+def test_a_trusted_run_on_runner_a_fills_the_shared_ref(the_lab: lab.Lab) -> None:
+    env = {"BAKERY_CACHE_DIR": f"{the_lab.shared.host}/{SHARED_REPO}", **TRUSTED}
+    cached, ran, _ = _bake(env)
+    tags = the_lab.shared.tags(SHARED_REPO)
+    assert any(t.startswith("install--") for t in tags) and any(t.startswith("system--") for t in tags)
+    # A fully cached trusted run: what re-exporting costs when nothing changed.
+    again_cached, again_ran, out = _bake(env)
+    record = Path(re.findall(r"record: (\S+)\)", out)[-1])
+    export_s = _export_seconds(ROOT / record / "progress.jsonl")
+    size = sum(f.stat().st_size for f in (the_lab.shared.root / "storage").rglob("*") if f.is_file())
+    _record("a", cached, ran, tags=len(tags))
+    _record("a_again", again_cached, again_ran, export_seconds=round(export_s, 1), registry_bytes=size)
+    assert again_ran == 0
+
+
+def _export_seconds(progress: Path) -> float:
+    """Wall time from the first cache export start to the last one's end."""
+    from datetime import datetime
+
+    spans: dict[str, dict[str, str]] = {}
+    for line in progress.read_text().splitlines():
+        try:
+            data = json.loads(line)
+        except ValueError:
+            continue
+        for vertex in data.get("vertexes") or []:
+            if "exporting cache" in vertex.get("name", ""):
+                spans.setdefault(vertex["digest"], {}).update(
+                    {k: vertex[k] for k in ("started", "completed") if k in vertex}
+                )
+
+    def when(stamp: str) -> float:
+        return datetime.fromisoformat(stamp[:26].rstrip("Z")).timestamp()
+
+    done = [s for s in spans.values() if "started" in s and "completed" in s]
+    assert done, "no cache export in the progress"
+    return max(when(s["completed"]) for s in done) - min(when(s["started"]) for s in done)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="per-instance cache entries do not chain across bake target: links (docker/buildx#2144); see module doc",
+)
+def test_b_fresh_runner_b_with_the_shared_cache(the_lab: lab.Lab, b_env: dict[str, str]) -> None:
+    assert the_lab.runner is not None
+    _fresh(the_lab.runner)
+    cached, ran, _ = _bake(b_env, TRUSTED)
+    _record("b", cached, ran, fraction=round(cached / (cached + ran), 3))
+    assert cached / (cached + ran) >= 0.9
+
+
+@pytest.fixture(scope="module")
+def edited_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example with a one-line edit, as a pull request would bring it."""
+    source = tmp_path_factory.mktemp("pr") / "example"
+    shutil.copytree(ROOT / "example", source, ignore=shutil.ignore_patterns("target"))
+    edited = source / VERSION_RS
+    edited.write_text(edited.read_text() + "// a one-line edit from a pull request\n")
+    return source
+
+
+def test_c_untrusted_run_on_b_writes_only_its_scope_ref(
+    the_lab: lab.Lab, b_env: dict[str, str], edited_source: Path
+) -> None:
+    assert the_lab.runner is not None
+    source = edited_source
+    shared_before = the_lab.shared.state()
+    assert shared_before, "the shared registry is empty: test a) must run first"
+    env = {**b_env, **UNTRUSTED, "BAKERY_CACHE_SCOPES_REF": f"{the_lab.scopes.host}/{SCOPES_REPO}"}
+    env["source_location"] = str(source)
+    _fresh(the_lab.runner)
+    cached, ran, _ = _bake(env)
+    scope_repos = [r for r in the_lab.scopes.catalog() if r.startswith(SCOPES_REPO + "/")]
+    assert scope_repos == [SCOPE_REPO]
+    assert any(t.startswith("install--") for t in the_lab.scopes.tags(scope_repos[0]))
+    # Read through the registry's HTTP API: every tag and manifest digest.
+    assert the_lab.shared.state() == shared_before
+    _record("c_first", cached, ran)
+    # Second untrusted run on a pruned B: the edited source's COPY exists only
+    # in the scope ref, so its CACHED step proves a hit from there.
+    _fresh(the_lab.runner)
+    again_cached, again_ran, out = _bake(env)
+    _record("c_second", again_cached, again_ran)
+    assert the_lab.shared.state() == shared_before
+    assert again_cached > 0
+    assert re.search(r"^CACHED\s.*source 1/2\] COPY --link --from=src", out, re.M) or _source_copy_cached(out), out[
+        -3000:
+    ]
+
+
+def _source_copy_cached(out: str) -> bool:
+    record = Path(re.findall(r"record: (\S+)\)", out)[-1])
+    for line in (ROOT / record / "progress.jsonl").read_text().splitlines():
+        try:
+            data = json.loads(line)
+        except ValueError:
+            continue
+        for vertex in data.get("vertexes") or []:
+            if "COPY --link --from=src" in vertex.get("name", "") and vertex.get("cached"):
+                return True
+    return False
+
+
+def test_publish_pushes_to_the_lab_registry_and_runner_b_runs_it(the_lab: lab.Lab) -> None:
+    """Deliver 3: github and dockerhub push for real when their repository
+    settings point at a registry (the lab's speaks ghcr's and Docker Hub's
+    protocol); runner B pulls the image and runs the version smoke in it."""
+    assert the_lab.runner is not None
+    github = f"{the_lab.shared.host}/example/mxd"
+    dockerhub = f"{the_lab.shared.host}/library/mxd"
+    env = {"registry_github": github, "registry_dockerhub": dockerhub, "publish_tag": "lab"}
+    result = invoke("bake", "github", "dockerhub", env=env, timeout=1200)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert the_lab.shared.tags("example/mxd") == ["lab"]
+    assert the_lab.shared.tags("library/mxd") == ["lab"]
+    assert the_lab.shared.digest("example/mxd", "lab") == the_lab.shared.digest("library/mxd", "lab")
+    the_lab.runner.docker(["image", "pull", f"{github}:lab"])
+    ran = the_lab.runner.docker(["run", "--rm", f"{github}:lab", "-V"])
+    assert "0.1.0" in ran.stdout, ran.stdout
+    the_lab.runner.docker(["image", "rm", f"{github}:lab"])
+
+
+def _poison(registry: lab.Registry, repository: str, tag: str) -> str:
+    """Rewrite the layer of `tag` that holds version.rs so that it carries
+    the marker, and push it back under the same tag, as an attacker with
+    write access to the scope repository could. Returns the new layer digest."""
+    manifest = json.loads(registry.manifest(repository, tag))
+    config = json.loads(registry.blob(repository, manifest["config"]["digest"]))
+    for layer in manifest["layers"]:
+        plain = _tampered(gzip.decompress(registry.blob(repository, layer["digest"])))
+        if plain is None:
+            continue
+        packed = gzip.compress(plain, mtime=0)
+        new = registry.push_blob(repository, packed)
+        old = layer["digest"]
+        layer.update(digest=new, size=len(packed))
+        diff_id = "sha256:" + hashlib.sha256(plain).hexdigest()
+        layer.setdefault("annotations", {})["containerd.io/uncompressed"] = diff_id
+        for entry in config["layers"]:
+            if entry["blob"] == old:
+                entry["blob"] = new
+        body = json.dumps(config).encode()
+        manifest["config"].update(digest=registry.push_blob(repository, body), size=len(body))
+        registry.push_manifest(repository, tag, json.dumps(manifest).encode(), manifest["mediaType"])
+        return new
+    raise AssertionError(f"no layer of {repository}:{tag} holds {VERSION_RS}")
+
+
+def _tampered(raw: bytes) -> bytes | None:
+    """The layer tar with version.rs replaced by the marker, or None."""
+    with tarfile.open(fileobj=io.BytesIO(raw)) as members:
+        if not any(m.name.endswith(str(VERSION_RS)) for m in members.getmembers()):
+            return None
+        out = io.BytesIO()
+        with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tampered:
+            for member in members.getmembers():
+                extracted = members.extractfile(member) if member.isfile() else None
+                data = extracted.read() if extracted else None
+                if member.name.endswith(str(VERSION_RS)):
+                    data = POISON
+                    member.size = len(data)
+                tampered.addfile(member, io.BytesIO(data) if data is not None else None)
+    return out.getvalue()
+
+
+def _version(runner: lab.Runner) -> str:
+    return runner.docker(["run", "--rm", "--entrypoint", "/usr/bin/mxd", f"{INSTALL}:latest", "-V"]).stdout.strip()
+
+
+def test_d_a_poisoned_scope_ref_reaches_untrusted_runs_only(
+    the_lab: lab.Lab, b_env: dict[str, str], edited_source: Path
+) -> None:
+    assert the_lab.runner is not None
+    assert the_lab.scopes.tags(SCOPE_REPO), "the scope ref is empty: test c) must run first"
+    _poison(the_lab.scopes, SCOPE_REPO, SOURCE)
+    env = {**b_env, **UNTRUSTED, "BAKERY_CACHE_SCOPES_REF": f"{the_lab.scopes.host}/{SCOPES_REPO}"}
+    env["source_location"] = str(edited_source)
+    # Positive control: an untrusted run imports its own (poisoned) scope.
+    _fresh(the_lab.runner)
+    cached, ran, _ = _bake(env)
+    untrusted = _version(the_lab.runner)
+    _record("d_untrusted", cached, ran, version=untrusted)
+    assert "poisoned" in untrusted
+    # A trusted run never imports a scope ref: same source, clean result.
+    _fresh(the_lab.runner)
+    cached, ran, _ = _bake({**b_env, **TRUSTED, "source_location": str(edited_source)})
+    trusted = _version(the_lab.runner)
+    _record("d_trusted", cached, ran, version=trusted)
+    assert trusted == untrusted.replace("-poisoned", "") and "poisoned" not in trusted
