@@ -367,9 +367,29 @@ def _stop_runner(runner: Runner) -> None:
     for proc in reversed(runner.procs):
         _stop(proc, timeout=60)
     runner.procs.clear()
+    # A killed dockerd (the fault test) orphans its build containers' runc
+    # processes; they name B's directories in their command lines.
+    for pid in _pids_mentioning(str(runner.root)):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            continue
     _network_down(runner)
     for mount in reversed(_mounts_under(runner.root)):
         _host(["umount", "-l", mount], check=False)
+
+
+def _pids_mentioning(text: str) -> list[int]:
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            if text in (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"):
+                pids.append(int(proc.name))
+        except OSError:
+            continue
+    return pids
 
 
 def _mounts_under(root: Path) -> list[str]:

@@ -29,16 +29,19 @@ import gzip
 import hashlib
 import io
 import json
+import os
 import re
 import shutil
+import subprocess
 import tarfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from bakery import ROOT, lab
-from tests.conftest import invoke
+from bakery import ROOT, docker, lab
+from bakery.errors import BakeryError
+from tests.conftest import VENV_BIN, invoke
 
 pytestmark = pytest.mark.usefixtures("engine")
 
@@ -309,3 +312,77 @@ def test_d_a_poisoned_scope_ref_reaches_untrusted_runs_only(
     trusted = _version(the_lab.runner)
     _record("d_trusted", cached, ran, version=trusted)
     assert trusted == untrusted.replace("-poisoned", "") and "poisoned" not in trusted
+
+
+def _bake_until(env: dict[str, str], marker: str, act: Callable[[], None]) -> tuple[int, str, str]:
+    """`invoke bake install --progress rawjson`, calling `act` once when a
+    progress line contains `marker` (never after a sleep)."""
+    proc = subprocess.Popen(
+        [str(VENV_BIN / "invoke"), "bake", "install", "--progress", "rawjson"],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    acted = False
+    err_lines = []
+    assert proc.stderr is not None and proc.stdout is not None
+    for line in proc.stderr:
+        err_lines.append(line)
+        if not acted and marker in line:
+            act()
+            acted = True
+    out = proc.stdout.read()
+    code = proc.wait(timeout=1200)
+    assert acted, f"never saw {marker!r} in the progress"
+    return code, out, "".join(err_lines)
+
+
+def _complete(registry: lab.Registry, repository: str) -> list[str]:
+    """Tags whose manifest or blobs are missing (a half-written ref)."""
+    broken = []
+    for tag in registry.tags(repository):
+        try:
+            manifest = json.loads(registry.manifest(repository, tag))
+        except BakeryError:
+            broken.append(tag)
+            continue
+        for blob in [manifest["config"], *manifest["layers"]]:
+            if registry.api(f"{repository}/blobs/{blob['digest']}", method="HEAD")[0] != 200:
+                broken.append(tag)
+                break
+    return broken
+
+
+def test_fault_registry_stopped_during_cache_export(the_lab: lab.Lab) -> None:
+    """Deliver 4: the shared registry dies when the rawjson progress shows the
+    export has started; the run fails with one clear line, no tag is left
+    half-written, and the next run recovers."""
+    env = {"BAKERY_CACHE_DIR": f"{the_lab.shared.host}/{SHARED_REPO}", **TRUSTED}
+    code, out, err = _bake_until(env, "exporting cache to registry", lambda: the_lab.shared.stop(kill=True))
+    the_lab.shared.start()
+    errors = [line for line in err.splitlines() if line.startswith("bakery: error:")]
+    _record("fault_registry", 0, 0, exit_code=code, error=errors[-1] if errors else "")
+    assert code != 0
+    assert len(errors) == 1 and "bake failed with exit code" in errors[0], err[-2000:]
+    assert _complete(the_lab.shared, SHARED_REPO) == []
+    cached, ran, _ = _bake(env)
+    assert ran == 0 and _complete(the_lab.shared, SHARED_REPO) == []
+
+
+def test_fault_runner_b_killed_mid_build(the_lab: lab.Lab, b_env: dict[str, str]) -> None:
+    """Deliver 4: B's dockerd is killed while a step runs; the error is one
+    clear line with bake's own exit code, and runner A is untouched. Last in
+    the module: B stays down and the fixture's teardown removes it."""
+    runner = the_lab.runner
+    assert runner is not None and runner.dockerd is not None
+    a_before = docker.run(["info", "--format", "{{.ID}}"]).stdout
+    _fresh(runner)
+    dockerd = runner.dockerd
+    code, out, err = _bake_until({**b_env, **TRUSTED}, "apt-install ca-certificates", dockerd.kill)
+    errors = [line for line in err.splitlines() if line.startswith("bakery: error:")]
+    _record("fault_runner_b_killed", 0, 0, exit_code=code, error=errors[-1] if errors else "")
+    assert code not in (0, 2)
+    assert len(errors) == 1, err[-2000:]
+    assert docker.run(["info", "--format", "{{.ID}}"]).stdout == a_before
