@@ -314,6 +314,58 @@ def test_d_a_poisoned_scope_ref_reaches_untrusted_runs_only(
     assert trusted == untrusted.replace("-poisoned", "") and "poisoned" not in trusted
 
 
+def test_fault_corrupted_layer_in_the_shared_cache_is_never_used_silently(
+    the_lab: lab.Lab, b_env: dict[str, str]
+) -> None:
+    """Deliver 4: after B is pruned, a layer blob that B must fetch (the
+    root's RUN layer, CACHED on every fresh import) is corrupted in the
+    shared registry's storage. The build fails or runs that step again; it
+    never uses the blob silently."""
+    assert the_lab.runner is not None
+    manifest = json.loads(the_lab.shared.manifest(SHARED_REPO, "system--debian--testing-slim--x86_64-v1-linux-gnu"))
+    digest = manifest["layers"][-1]["digest"]
+    hex_digest = digest.split(":")[1]
+    data = the_lab.shared.root / "storage/docker/registry/v2/blobs/sha256" / hex_digest[:2] / hex_digest / "data"
+    original = data.read_bytes()
+    _fresh(the_lab.runner)
+    try:
+        data.write_bytes(bytes(len(original)))  # same size, wrong content
+        result = invoke("bake", "install", "--progress", "rawjson", env={**b_env, **TRUSTED}, timeout=1200)
+    finally:
+        data.write_bytes(original)
+    record = re.findall(r"record: (\S+)\)", result.stdout + result.stderr)
+    root_run = (
+        [
+            v
+            for v in _vertices(ROOT / record[-1] / "progress.jsonl")
+            # The root's RUN: Dockerfile.system has one stage, so no stage name.
+            if re.match(r"^\[[^ \]]+ 3/3\] RUN <<EOF", str(v.get("name", "")))
+        ]
+        if record
+        else []
+    )
+    errors = [line for line in result.stderr.splitlines() if line.startswith("bakery: error:")]
+    outcome = "failed" if result.returncode else ("reran" if root_run and not root_run[0].get("cached") else "cached")
+    _record(
+        "fault_corrupt_blob", 0, 0, exit_code=result.returncode, outcome=outcome, error=errors[-1] if errors else ""
+    )
+    assert outcome in ("failed", "reran"), result.stdout[-2000:] + result.stderr[-2000:]
+    if outcome == "failed":
+        assert len(errors) == 1
+
+
+def _vertices(progress: Path) -> list[dict[str, object]]:
+    merged: dict[str, dict[str, object]] = {}
+    for line in progress.read_text().splitlines():
+        try:
+            data = json.loads(line)
+        except ValueError:
+            continue
+        for vertex in data.get("vertexes") or []:
+            merged.setdefault(vertex["digest"], {}).update(vertex)
+    return list(merged.values())
+
+
 def _bake_until(env: dict[str, str], marker: str, act: Callable[[], None]) -> tuple[int, str, str]:
     """`invoke bake install --progress rawjson`, calling `act` once when a
     progress line contains `marker` (never after a sleep)."""
