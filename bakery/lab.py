@@ -258,6 +258,18 @@ class Lab:
     def registries(self) -> list[Registry]:
         return [self.shared, self.scopes]
 
+    def describe(self) -> list[str]:
+        """Shell lines a user pastes to use the lab (what `invoke lab` prints)."""
+        lines = [
+            f"# lab in {self.root}",
+            f"export BAKERY_CACHE_DIR={self.shared.host}/bakery/cache",
+            f"export BAKERY_CACHE_SCOPES_REF={self.scopes.host}/bakery/scopes",
+        ]
+        if self.runner is not None:
+            lines.append("# runner B:")
+            lines += [f"export {key}={value}" for key, value in sorted(self.runner.env.items())]
+        return lines
+
 
 def _pick_subnet() -> str:
     routes = _host(["ip", "-4", "route", "show"]).stdout
