@@ -234,7 +234,7 @@ def test_publish_pushes_to_the_lab_registry_and_runner_b_runs_it(the_lab: lab.La
     github = f"{the_lab.shared.host}/example/mxd"
     dockerhub = f"{the_lab.shared.host}/library/mxd"
     env = {"registry_github": github, "registry_dockerhub": dockerhub, "publish_tag": "lab"}
-    result = invoke("bake", "github", "dockerhub", env=env, timeout=1200)
+    result = invoke("bake", "github,dockerhub", env=env, timeout=1200)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert the_lab.shared.tags("example/mxd") == ["lab"]
     assert the_lab.shared.tags("library/mxd") == ["lab"]
@@ -245,30 +245,40 @@ def test_publish_pushes_to_the_lab_registry_and_runner_b_runs_it(the_lab: lab.La
     the_lab.runner.docker(["image", "rm", f"{github}:lab"])
 
 
-def _poison(registry: lab.Registry, repository: str, tag: str) -> str:
+def _poison(registry: lab.Registry, repository: str, tag: str) -> tuple[str, str, str]:
     """Rewrite the layer of `tag` that holds version.rs so that it carries
-    the marker, and push it back under the same tag, as an attacker with
-    write access to the scope repository could. Returns the new layer digest."""
+    the marker, as an attacker with write access to the scope repository
+    could, and push the tampered blob. Returns (old digest, new digest,
+    new uncompressed digest)."""
     manifest = json.loads(registry.manifest(repository, tag))
-    config = json.loads(registry.blob(repository, manifest["config"]["digest"]))
     for layer in manifest["layers"]:
         plain = _tampered(gzip.decompress(registry.blob(repository, layer["digest"])))
-        if plain is None:
-            continue
-        packed = gzip.compress(plain, mtime=0)
-        new = registry.push_blob(repository, packed)
-        old = layer["digest"]
-        layer.update(digest=new, size=len(packed))
-        diff_id = "sha256:" + hashlib.sha256(plain).hexdigest()
-        layer.setdefault("annotations", {})["containerd.io/uncompressed"] = diff_id
-        for entry in config["layers"]:
-            if entry["blob"] == old:
-                entry["blob"] = new
-        body = json.dumps(config).encode()
-        manifest["config"].update(digest=registry.push_blob(repository, body), size=len(body))
-        registry.push_manifest(repository, tag, json.dumps(manifest).encode(), manifest["mediaType"])
-        return new
+        if plain is not None:
+            new = registry.push_blob(repository, gzip.compress(plain, mtime=0))
+            return layer["digest"], new, "sha256:" + hashlib.sha256(plain).hexdigest()
     raise AssertionError(f"no layer of {repository}:{tag} holds {VERSION_RS}")
+
+
+def _swap(registry: lab.Registry, repository: str, tag: str, old: str, new: str, diff_id: str) -> bool:
+    """Point every use of blob `old` in the entry `tag` at `new` and push the
+    entry back under the same tag. False when the entry does not use `old`."""
+    manifest = json.loads(registry.manifest(repository, tag))
+    if not any(layer["digest"] == old for layer in manifest["layers"]):
+        return False
+    headers = registry.api(f"{repository}/blobs/{new}", method="HEAD")[1]
+    size = int({k.lower(): v for k, v in headers.items()}["content-length"])
+    for layer in manifest["layers"]:
+        if layer["digest"] == old:
+            layer.update(digest=new, size=size)
+            layer.setdefault("annotations", {})["containerd.io/uncompressed"] = diff_id
+    config = json.loads(registry.blob(repository, manifest["config"]["digest"]))
+    for entry in config["layers"]:
+        if entry["blob"] == old:
+            entry["blob"] = new
+    body = json.dumps(config).encode()
+    manifest["config"].update(digest=registry.push_blob(repository, body), size=len(body))
+    registry.push_manifest(repository, tag, json.dumps(manifest).encode(), manifest["mediaType"])
+    return True
 
 
 def _tampered(raw: bytes) -> bytes | None:
@@ -297,7 +307,11 @@ def test_d_a_poisoned_scope_ref_reaches_untrusted_runs_only(
 ) -> None:
     assert the_lab.runner is not None
     assert the_lab.scopes.tags(SCOPE_REPO), "the scope ref is empty: test c) must run first"
-    _poison(the_lab.scopes, SCOPE_REPO, SOURCE)
+    # Every entry of the scope that holds the source layer: a linked step is
+    # loaded by whichever target's solve reaches it first (see module doc).
+    old, new, diff_id = _poison(the_lab.scopes, SCOPE_REPO, SOURCE)
+    swapped = [t for t in the_lab.scopes.tags(SCOPE_REPO) if _swap(the_lab.scopes, SCOPE_REPO, t, old, new, diff_id)]
+    assert SOURCE in swapped
     env = {**b_env, **UNTRUSTED, "BAKERY_CACHE_SCOPES_REF": f"{the_lab.scopes.host}/{SCOPES_REPO}"}
     env["source_location"] = str(edited_source)
     # Positive control: an untrusted run imports its own (poisoned) scope.
