@@ -245,6 +245,40 @@ def test_publish_pushes_to_the_lab_registry_and_runner_b_runs_it(the_lab: lab.La
     the_lab.runner.docker(["image", "rm", f"{github}:lab"])
 
 
+def _hashes(root: Path) -> dict[str, str]:
+    """Every file and symlink under a cache root. Importing takes and drops
+    a lock file, so *.lock is left out (bakery/cache_store.py)."""
+    found = {}
+    for path in sorted(root.rglob("*")):
+        if path.name.endswith(".lock"):
+            continue
+        if path.is_symlink():
+            found[str(path.relative_to(root))] = "-> " + os.readlink(path)
+        elif path.is_file():
+            found[str(path.relative_to(root))] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return found
+
+
+def test_directory_backend_trust_rules_on_both_runners(the_lab: lab.Lab, edited_source: Path, tmp_path: Path) -> None:
+    """a) and c) with today's backend, a directory: a trusted run on A fills
+    it; an untrusted run on a fresh B with the edit imports it, writes only
+    its scope directory, and leaves the shared directory byte-for-byte as it
+    was. (b) fails the same way as with the registry: see the module doc.)"""
+    assert the_lab.runner is not None
+    shared, scopes = tmp_path / "shared", tmp_path / "scopes"
+    cached, ran, _ = _bake({"BAKERY_CACHE_DIR": str(shared)}, TRUSTED)
+    _record("dir_a", cached, ran, entries=len([p for p in shared.iterdir() if p.is_symlink()]))
+    assert (shared / INSTALL / "index.json").is_file()
+    before = _hashes(shared)
+    _fresh(the_lab.runner)
+    env = {**the_lab.runner.env, **UNTRUSTED, "BAKERY_CACHE_DIR": str(shared), "BAKERY_CACHE_SCOPES_DIR": str(scopes)}
+    env["source_location"] = str(edited_source)
+    cached, ran, _ = _bake(env)
+    _record("dir_c", cached, ran)
+    assert (scopes / "bakery-mallory-fork-mxd-7-merge" / INSTALL / "index.json").is_file()
+    assert _hashes(shared) == before
+
+
 def _poison(registry: lab.Registry, repository: str, tag: str) -> tuple[str, str, str]:
     """Rewrite the layer of `tag` that holds version.rs so that it carries
     the marker, as an attacker with write access to the scope repository
