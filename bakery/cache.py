@@ -206,9 +206,8 @@ def cache_plan(
 def from_settings(
     settings: Settings, *, shared: str | None = None, scopes_dir: str | None = None, default_branch: str | None = None
 ) -> CachePlan:
-    """cache_plan from bakery settings. Until settings.py has the Spec lines
-    BAKERY_CACHE_DIR, BAKERY_CACHE_SCOPES_DIR and BAKERY_DEFAULT_BRANCH, pass
-    them here."""
+    """cache_plan from bakery settings (BAKERY_CACHE_DIR, BAKERY_CACHE_SCOPES_DIR,
+    BAKERY_CACHE_SCOPES_REF, BAKERY_DEFAULT_BRANCH); keyword arguments override."""
     values = settings.values
     return cache_plan(
         event=values["GITHUB_EVENT_NAME"],
