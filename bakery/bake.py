@@ -253,7 +253,7 @@ def execute(
         problem = cache.export_problem(plan, request.driver, found.containerd_store)
         if problem:
             out(f"WARNING {problem}")
-    plan.prepare()
+    plan.prepare(request.instances)
     mode = "rawjson" if progress_mode == "auto" else progress_mode
     (request.record / "command.json").write_text(json.dumps(request.describe(), indent=2))
     silent = settings.flag("CI_SILENT_BAKE")

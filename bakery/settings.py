@@ -71,6 +71,13 @@ SPECS: tuple[Spec, ...] = (
         "untrusted runs export their cache here; empty: ~/.cache/bakery/scopes",
         pattern=r"/[A-Za-z0-9._/-]{1,500}",
     ),
+    Spec(
+        "BAKERY_CACHE_SCOPES_REF",
+        "str",
+        "",
+        "registry repository for untrusted runs' cache (issue 12); never the shared one or under it",
+        pattern=r"[a-z0-9._/:-]{1,300}",
+    ),
     Spec("BAKERY_DEFAULT_BRANCH", "str", "main", "pushes to this branch (and tags) may write the shared cache"),
     Spec("BAKERY_BAKE_FILE", "str", "docker/bake.hcl", "the bake file (another tree with the same variables works)"),
     Spec("BAKERY_BUILDER", "str", "", "builder name; empty: derived from the scope"),

@@ -25,6 +25,8 @@ if [ "${#need[@]}" -gt 0 ]; then
 fi
 
 bash ci/provision-docker.sh
+# The test lab's registry (issue 12): docker-registry 2.8 unpacked, never installed.
+bash ci/provision-lab.sh
 
 if [ ! -x .venv/bin/invoke ] || [ pyproject.toml -nt .venv/.installed ]; then
   say "creating .venv and installing bakery with its dev tools"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bakery import cache
+from bakery import cache, cache_store
 from bakery.builder import sanitize
 from bakery.errors import UsageError
 from bakery.settings import load
@@ -271,16 +271,16 @@ def test_old_versions_are_pruned_only_when_old_and_beyond_the_newest(tmp_path: P
     versions = tmp_path / "v"
     for i in range(7):
         (versions / f"r{i}").mkdir(parents=True)
-    old = time.time() - 2 * cache.MIN_VERSION_AGE
+    old = time.time() - 2 * cache_store.MIN_VERSION_AGE
     for name in ("r0", "r1", "r2"):
         os.utime(versions / name, (old, old))
-    cache._prune_versions(versions, current="r6")
+    cache_store.prune_versions(versions, current="r6")
     # r6 is current, r5..r3 are the newest three, r2..r0 are older: old ones go.
     assert sorted(p.name for p in versions.iterdir()) == ["r3", "r4", "r5", "r6"]
     young = tmp_path / "w"
     for i in range(6):
         (young / f"r{i}").mkdir(parents=True)
-    cache._prune_versions(young, current="r5")
+    cache_store.prune_versions(young, current="r5")
     assert len(list(young.iterdir())) == 6  # too young to remove
 
 
@@ -319,3 +319,76 @@ def test_entitlements_grant_write_only_on_the_export_root(tmp_path: Path) -> Non
     ]
     registry = cache.cache_plan(event="push", ref="refs/heads/main", shared="ghcr.io/o/c")
     assert registry.entitlements() == []
+
+
+# Registry scopes (issue 12): untrusted runs export to their own repository,
+# never the shared one or under it.
+SHARED_REF = "127.0.0.1:5001/bakery/cache"
+
+
+def test_untrusted_registry_run_exports_to_its_scope_repository():
+    plan = cache.cache_plan(
+        event="pull_request",
+        ref="refs/pull/9/merge",
+        shared=SHARED_REF,
+        scopes_ref="127.0.0.1:5002/bakery/scopes",
+        actor="Bob",
+        repository="o/r",
+        ref_name="9/merge",
+        run_id="R",
+    )
+    assert plan.set_values(["leaf"]) == [
+        "leaf.cache-from=type=registry,ref=127.0.0.1:5001/bakery/cache:leaf",
+        "leaf.cache-from=type=registry,ref=127.0.0.1:5002/bakery/scopes/bakery-bob-o-r-9-merge:leaf",
+        "leaf.cache-to=type=registry,ref=127.0.0.1:5002/bakery/scopes/bakery-bob-o-r-9-merge:leaf,mode=max",
+    ]
+    assert plan.entitlements() == []
+
+
+def test_trusted_registry_run_ignores_the_scopes_repository():
+    plan = cache.cache_plan(
+        event="push", ref="refs/heads/main", shared=SHARED_REF, scopes_ref="127.0.0.1:5002/s", run_id="R"
+    )
+    assert plan.set_values(["leaf"]) == [
+        "leaf.cache-from=type=registry,ref=127.0.0.1:5001/bakery/cache:leaf",
+        "leaf.cache-to=type=registry,ref=127.0.0.1:5001/bakery/cache:leaf,mode=max",
+    ]
+
+
+@pytest.mark.parametrize(
+    "scopes_ref, problem",
+    [
+        (SHARED_REF, "equals or sits under the shared cache"),
+        (SHARED_REF + "/prs", "equals or sits under the shared cache"),
+        ("127.0.0.1:5001/bakery", "equals or sits under the shared cache"),  # contains the shared one
+        ("/srv/scopes", "must be a registry repository"),
+        ("scopes", "neither an absolute directory nor a registry repository"),
+    ],
+)
+def test_scopes_ref_refused_when_it_overlaps_the_shared_repository(scopes_ref: str, problem: str):
+    with pytest.raises(UsageError, match=problem) as error:
+        cache.cache_plan(event="pull_request", ref="refs/pull/1/merge", shared=SHARED_REF, scopes_ref=scopes_ref)
+    assert error.value.exit_code == 2 and "\n" not in str(error.value)
+
+
+def test_scopes_ref_beside_the_shared_repository_is_accepted():
+    plan = cache.cache_plan(
+        event="pull_request", ref="refs/pull/1/merge", shared=SHARED_REF, scopes_ref="127.0.0.1:5001/bakery/cache-prs"
+    )
+    assert plan.export == cache.Location("registry", "127.0.0.1:5001/bakery/cache-prs/local")
+
+
+def test_a_new_version_starts_with_links_to_the_current_blobs(tmp_path: Path):
+    """Issue 12: a fully cached trusted run re-wrote every blob (374 MB in
+    64 s); seeded versions let BuildKit skip the blobs it already exported."""
+    old = tmp_path / ".versions" / "leaf" / "r1"
+    (old / "blobs" / "sha256").mkdir(parents=True)
+    (old / "blobs" / "sha256" / "aa").write_text("layer")
+    (old / "index.json").write_text("{}")
+    (tmp_path / "leaf").symlink_to(Path(".versions") / "leaf" / "r1")
+    plan = cache.cache_plan(event="push", ref="refs/heads/main", shared=str(tmp_path), run_id="r2")
+    plan.prepare(["leaf", "other"])
+    seeded = tmp_path / ".versions" / "leaf" / "r2" / "blobs" / "sha256" / "aa"
+    assert os.path.samefile(seeded, old / "blobs" / "sha256" / "aa")
+    assert not (tmp_path / ".versions" / "other").exists()  # no current entry: nothing to seed
+    assert not (tmp_path / ".versions" / "leaf" / "r2" / "index.json").exists()  # not importable until exported

@@ -1,0 +1,488 @@
+"""Many runners, one cache: a real registry and a second engine (issue 12).
+
+The lab (bakery/lab.py) gives two docker-registry 2.8 processes on 127.0.0.1
+(`shared`, which trusted runs write, and `scopes`, for untrusted runs) and
+runner B, a second dockerd with its own containerd, state and bridge, holding
+only the root image. Runner A is the machine's own dockerd: nothing here
+prunes it or removes its images.
+
+Every bake is `invoke bake install` on the default vector of the real tree,
+with the registry as BAKERY_CACHE_DIR, as a CI runner would run it. The
+cached/ran counts of each run are written to runs/lab/counts.json for the
+report.
+
+Root cause of b)'s miss (issue 12 item 1, measured on runner B): per-instance
+cache entries do not chain across bake `target:` links on buildx 0.29 /
+BuildKit in dockerd 28.5. Each linked target is its own solve; a parent's
+vertices are evaluated in the parent's solve, with the parent's cache import,
+before the child's solve is loaded, and the child's cache import then has no
+path through those already-evaluated vertices (docker/buildx#2144; the fix,
+docker/buildx#2265, is not merged). Shown by `diner` alone on a pruned B:
+parent and child both importing the diner entry, the diner RUN ran; only the
+child importing it, every step was CACHED. The records and keys themselves
+match between runs (identical cache-config digests in two exports).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import tarfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from bakery import ROOT, docker, lab
+from bakery.errors import BakeryError
+from tests.conftest import VENV_BIN, invoke
+
+pytestmark = pytest.mark.usefixtures("engine")
+
+SHARED_REPO = "bakery/cache"
+SCOPES_REPO = "bakery/scopes"
+TRUSTED = {"GITHUB_EVENT_NAME": "push", "GITHUB_REF": "refs/heads/main", "GITHUB_REF_NAME": "main"}
+UNTRUSTED = {
+    "GITHUB_EVENT_NAME": "pull_request",
+    "GITHUB_REF": "refs/pull/7/merge",
+    "GITHUB_REF_NAME": "7/merge",
+    "GITHUB_ACTOR": "mallory",
+    "GITHUB_REPOSITORY": "fork/mxd",
+}
+COUNTS = ROOT / "runs" / "lab" / "counts.json"
+VERSION_RS = Path("crates/mxd/src/version.rs")
+SCOPE_REPO = f"{SCOPES_REPO}/bakery-mallory-fork-mxd-7-merge"
+SOURCE = "source--debian--testing-slim--x86_64-v1-linux-gnu"
+INSTALL = "install--release--distro--x86_64-unknown-linux-gnu--default--debian--testing-slim--x86_64-v1-linux-gnu"
+POISON = b'pub const VERSION: &str = "0.1.0-poisoned";\n'
+
+_TOTAL = re.compile(r"^\s*(\d+) cached\s+(\d+) ran\s+total", re.M)
+
+
+def _counts(stdout: str) -> tuple[int, int]:
+    match = _TOTAL.search(stdout)
+    assert match, f"no cached/ran summary in:\n{stdout[-2000:]}"
+    return int(match[1]), int(match[2])
+
+
+def _record(name: str, cached: int, ran: int, **extra: object) -> None:
+    COUNTS.parent.mkdir(parents=True, exist_ok=True)
+    data = json.loads(COUNTS.read_text()) if COUNTS.exists() else {}
+    data[name] = {"cached": cached, "ran": ran, **extra}
+    COUNTS.write_text(json.dumps(data, indent=2) + "\n")
+
+
+def _bake(env: dict[str, str], *extra_env: dict[str, str]) -> tuple[int, int, str]:
+    merged = dict(env)
+    for more in extra_env:
+        merged.update(more)
+    result = invoke("bake", "install", env=merged, timeout=1200)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    cached, ran = _counts(result.stdout)
+    return cached, ran, result.stdout
+
+
+def _fresh(runner: lab.Runner) -> None:
+    """Runner B as a new machine: only the root image, empty build cache."""
+    images = runner.docker(["image", "ls", "--format", "{{.Repository}}:{{.Tag}}"]).stdout.split()
+    doomed = [i for i in images if not i.startswith("debian:")]
+    if doomed:
+        runner.docker(["image", "rm", *doomed])
+    runner.docker(["buildx", "prune", "--all", "--force"])
+    assert "Total:\t\t0B" in runner.docker(["buildx", "du"]).stdout
+
+
+@pytest.fixture(scope="module")
+def the_lab() -> Iterator[lab.Lab]:
+    with lab.running() as running:
+        yield running
+
+
+@pytest.fixture
+def b_env(the_lab: lab.Lab) -> dict[str, str]:
+    assert the_lab.runner is not None
+    return {**the_lab.runner.env, "BAKERY_CACHE_DIR": f"{the_lab.shared.host}/{SHARED_REPO}"}
+
+
+def test_lab_teardown_leaves_nothing_behind() -> None:
+    before = lab.snapshot()
+    with lab.running() as running:
+        assert running.runner is not None
+        images = running.runner.docker(["image", "ls", "--format", "{{.Repository}}:{{.Tag}}"]).stdout.split()
+        assert images == ["debian:testing-slim"]
+        assert "Total:\t\t0B" in running.runner.docker(["buildx", "du"]).stdout
+        assert running.shared.alive() and running.scopes.alive() and running.shared.port != running.scopes.port
+        during = lab.snapshot()
+        assert lab.leftovers(before, during)  # the lab is visible while it runs
+    assert lab.leftovers(before, lab.snapshot()) == {}
+
+
+def test_a_trusted_run_on_runner_a_fills_the_shared_ref(the_lab: lab.Lab) -> None:
+    env = {"BAKERY_CACHE_DIR": f"{the_lab.shared.host}/{SHARED_REPO}", **TRUSTED}
+    cached, ran, _ = _bake(env)
+    tags = the_lab.shared.tags(SHARED_REPO)
+    assert any(t.startswith("install--") for t in tags) and any(t.startswith("system--") for t in tags)
+    # A fully cached trusted run: what re-exporting costs when nothing changed.
+    again_cached, again_ran, out = _bake(env)
+    record = Path(re.findall(r"record: (\S+)\)", out)[-1])
+    export_s = _export_seconds(ROOT / record / "progress.jsonl")
+    size = sum(f.stat().st_size for f in (the_lab.shared.root / "storage").rglob("*") if f.is_file())
+    _record("a", cached, ran, tags=len(tags))
+    _record("a_again", again_cached, again_ran, export_seconds=round(export_s, 1), registry_bytes=size)
+    assert again_ran == 0
+
+
+def _export_seconds(progress: Path) -> float:
+    """Wall time from the first cache export start to the last one's end."""
+    from datetime import datetime
+
+    spans: dict[str, dict[str, str]] = {}
+    for line in progress.read_text().splitlines():
+        try:
+            data = json.loads(line)
+        except ValueError:
+            continue
+        for vertex in data.get("vertexes") or []:
+            if "exporting cache" in vertex.get("name", ""):
+                spans.setdefault(vertex["digest"], {}).update(
+                    {k: vertex[k] for k in ("started", "completed") if k in vertex}
+                )
+
+    def when(stamp: str) -> float:
+        return datetime.fromisoformat(stamp[:26].rstrip("Z")).timestamp()
+
+    done = [s for s in spans.values() if "started" in s and "completed" in s]
+    assert done, "no cache export in the progress"
+    return max(when(s["completed"]) for s in done) - min(when(s["started"]) for s in done)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="per-instance cache entries do not chain across bake target: links (docker/buildx#2144); see module doc",
+)
+def test_b_fresh_runner_b_with_the_shared_cache(the_lab: lab.Lab, b_env: dict[str, str]) -> None:
+    assert the_lab.runner is not None
+    _fresh(the_lab.runner)
+    cached, ran, _ = _bake(b_env, TRUSTED)
+    _record("b", cached, ran, fraction=round(cached / (cached + ran), 3))
+    assert cached / (cached + ran) >= 0.9
+
+
+@pytest.fixture(scope="module")
+def edited_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example with a one-line edit, as a pull request would bring it."""
+    source = tmp_path_factory.mktemp("pr") / "example"
+    shutil.copytree(ROOT / "example", source, ignore=shutil.ignore_patterns("target"))
+    edited = source / VERSION_RS
+    edited.write_text(edited.read_text() + "// a one-line edit from a pull request\n")
+    return source
+
+
+def test_c_untrusted_run_on_b_writes_only_its_scope_ref(
+    the_lab: lab.Lab, b_env: dict[str, str], edited_source: Path
+) -> None:
+    assert the_lab.runner is not None
+    source = edited_source
+    shared_before = the_lab.shared.state()
+    assert shared_before, "the shared registry is empty: test a) must run first"
+    env = {**b_env, **UNTRUSTED, "BAKERY_CACHE_SCOPES_REF": f"{the_lab.scopes.host}/{SCOPES_REPO}"}
+    env["source_location"] = str(source)
+    _fresh(the_lab.runner)
+    cached, ran, _ = _bake(env)
+    scope_repos = [r for r in the_lab.scopes.catalog() if r.startswith(SCOPES_REPO + "/")]
+    assert scope_repos == [SCOPE_REPO]
+    assert any(t.startswith("install--") for t in the_lab.scopes.tags(scope_repos[0]))
+    # Read through the registry's HTTP API: every tag and manifest digest.
+    assert the_lab.shared.state() == shared_before
+    _record("c_first", cached, ran)
+    # Second untrusted run on a pruned B: the edited source's COPY exists only
+    # in the scope ref, so its CACHED step proves a hit from there.
+    _fresh(the_lab.runner)
+    again_cached, again_ran, out = _bake(env)
+    _record("c_second", again_cached, again_ran)
+    assert the_lab.shared.state() == shared_before
+    assert again_cached > 0
+    assert re.search(r"^CACHED\s.*source 1/2\] COPY --link --from=src", out, re.M) or _source_copy_cached(out), out[
+        -3000:
+    ]
+
+
+def _source_copy_cached(out: str) -> bool:
+    record = Path(re.findall(r"record: (\S+)\)", out)[-1])
+    for line in (ROOT / record / "progress.jsonl").read_text().splitlines():
+        try:
+            data = json.loads(line)
+        except ValueError:
+            continue
+        for vertex in data.get("vertexes") or []:
+            if "COPY --link --from=src" in vertex.get("name", "") and vertex.get("cached"):
+                return True
+    return False
+
+
+def test_publish_pushes_to_the_lab_registry_and_runner_b_runs_it(the_lab: lab.Lab) -> None:
+    """Deliver 3: github and dockerhub push for real when their repository
+    settings point at a registry (the lab's speaks ghcr's and Docker Hub's
+    protocol); runner B pulls the image and runs the version smoke in it."""
+    assert the_lab.runner is not None
+    github = f"{the_lab.shared.host}/example/mxd"
+    dockerhub = f"{the_lab.shared.host}/library/mxd"
+    env = {"registry_github": github, "registry_dockerhub": dockerhub, "publish_tag": "lab"}
+    result = invoke("bake", "github,dockerhub", env=env, timeout=1200)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert the_lab.shared.tags("example/mxd") == ["lab"]
+    assert the_lab.shared.tags("library/mxd") == ["lab"]
+    assert the_lab.shared.digest("example/mxd", "lab") == the_lab.shared.digest("library/mxd", "lab")
+    the_lab.runner.docker(["image", "pull", f"{github}:lab"])
+    ran = the_lab.runner.docker(["run", "--rm", f"{github}:lab", "-V"])
+    assert "0.1.0" in ran.stdout, ran.stdout
+    the_lab.runner.docker(["image", "rm", f"{github}:lab"])
+
+
+def _hashes(root: Path) -> dict[str, str]:
+    """Every file and symlink under a cache root. Importing takes and drops
+    a lock file, so *.lock is left out (bakery/cache_store.py)."""
+    found = {}
+    for path in sorted(root.rglob("*")):
+        if path.name.endswith(".lock"):
+            continue
+        if path.is_symlink():
+            found[str(path.relative_to(root))] = "-> " + os.readlink(path)
+        elif path.is_file():
+            found[str(path.relative_to(root))] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return found
+
+
+def test_directory_backend_trust_rules_on_both_runners(the_lab: lab.Lab, edited_source: Path, tmp_path: Path) -> None:
+    """a) and c) with today's backend, a directory: a trusted run on A fills
+    it; an untrusted run on a fresh B with the edit imports it, writes only
+    its scope directory, and leaves the shared directory byte-for-byte as it
+    was. (b) fails the same way as with the registry: see the module doc.)"""
+    assert the_lab.runner is not None
+    shared, scopes = tmp_path / "shared", tmp_path / "scopes"
+    cached, ran, _ = _bake({"BAKERY_CACHE_DIR": str(shared)}, TRUSTED)
+    _record("dir_a", cached, ran, entries=len([p for p in shared.iterdir() if p.is_symlink()]))
+    assert (shared / INSTALL / "index.json").is_file()
+    before = _hashes(shared)
+    _fresh(the_lab.runner)
+    env = {**the_lab.runner.env, **UNTRUSTED, "BAKERY_CACHE_DIR": str(shared), "BAKERY_CACHE_SCOPES_DIR": str(scopes)}
+    env["source_location"] = str(edited_source)
+    cached, ran, _ = _bake(env)
+    _record("dir_c", cached, ran)
+    assert (scopes / "bakery-mallory-fork-mxd-7-merge" / INSTALL / "index.json").is_file()
+    assert _hashes(shared) == before
+
+
+def _poison(registry: lab.Registry, repository: str, tag: str) -> tuple[str, str, str]:
+    """Rewrite the layer of `tag` that holds version.rs so that it carries
+    the marker, as an attacker with write access to the scope repository
+    could, and push the tampered blob. Returns (old digest, new digest,
+    new uncompressed digest)."""
+    manifest = json.loads(registry.manifest(repository, tag))
+    for layer in manifest["layers"]:
+        plain = _tampered(gzip.decompress(registry.blob(repository, layer["digest"])))
+        if plain is not None:
+            new = registry.push_blob(repository, gzip.compress(plain, mtime=0))
+            return layer["digest"], new, "sha256:" + hashlib.sha256(plain).hexdigest()
+    raise AssertionError(f"no layer of {repository}:{tag} holds {VERSION_RS}")
+
+
+def _swap(registry: lab.Registry, repository: str, tag: str, old: str, new: str, diff_id: str) -> bool:
+    """Point every use of blob `old` in the entry `tag` at `new` and push the
+    entry back under the same tag. False when the entry does not use `old`."""
+    manifest = json.loads(registry.manifest(repository, tag))
+    if not any(layer["digest"] == old for layer in manifest["layers"]):
+        return False
+    headers = registry.api(f"{repository}/blobs/{new}", method="HEAD")[1]
+    size = int({k.lower(): v for k, v in headers.items()}["content-length"])
+    for layer in manifest["layers"]:
+        if layer["digest"] == old:
+            layer.update(digest=new, size=size)
+            layer.setdefault("annotations", {})["containerd.io/uncompressed"] = diff_id
+    config = json.loads(registry.blob(repository, manifest["config"]["digest"]))
+    for entry in config["layers"]:
+        if entry["blob"] == old:
+            entry["blob"] = new
+    body = json.dumps(config).encode()
+    manifest["config"].update(digest=registry.push_blob(repository, body), size=len(body))
+    registry.push_manifest(repository, tag, json.dumps(manifest).encode(), manifest["mediaType"])
+    return True
+
+
+def _tampered(raw: bytes) -> bytes | None:
+    """The layer tar with version.rs replaced by the marker, or None."""
+    with tarfile.open(fileobj=io.BytesIO(raw)) as members:
+        if not any(m.name.endswith(str(VERSION_RS)) for m in members.getmembers()):
+            return None
+        out = io.BytesIO()
+        with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tampered:
+            for member in members.getmembers():
+                extracted = members.extractfile(member) if member.isfile() else None
+                data = extracted.read() if extracted else None
+                if member.name.endswith(str(VERSION_RS)):
+                    data = POISON
+                    member.size = len(data)
+                tampered.addfile(member, io.BytesIO(data) if data is not None else None)
+    return out.getvalue()
+
+
+def _version(runner: lab.Runner) -> str:
+    return runner.docker(["run", "--rm", "--entrypoint", "/usr/bin/mxd", f"{INSTALL}:latest", "-V"]).stdout.strip()
+
+
+def test_d_a_poisoned_scope_ref_reaches_untrusted_runs_only(
+    the_lab: lab.Lab, b_env: dict[str, str], edited_source: Path
+) -> None:
+    assert the_lab.runner is not None
+    assert the_lab.scopes.tags(SCOPE_REPO), "the scope ref is empty: test c) must run first"
+    # Every entry of the scope that holds the source layer: a linked step is
+    # loaded by whichever target's solve reaches it first (see module doc).
+    old, new, diff_id = _poison(the_lab.scopes, SCOPE_REPO, SOURCE)
+    swapped = [t for t in the_lab.scopes.tags(SCOPE_REPO) if _swap(the_lab.scopes, SCOPE_REPO, t, old, new, diff_id)]
+    assert SOURCE in swapped
+    env = {**b_env, **UNTRUSTED, "BAKERY_CACHE_SCOPES_REF": f"{the_lab.scopes.host}/{SCOPES_REPO}"}
+    env["source_location"] = str(edited_source)
+    # Positive control: an untrusted run imports its own (poisoned) scope.
+    _fresh(the_lab.runner)
+    cached, ran, _ = _bake(env)
+    untrusted = _version(the_lab.runner)
+    _record("d_untrusted", cached, ran, version=untrusted)
+    assert "poisoned" in untrusted
+    # A trusted run never imports a scope ref: same source, clean result.
+    _fresh(the_lab.runner)
+    cached, ran, _ = _bake({**b_env, **TRUSTED, "source_location": str(edited_source)})
+    trusted = _version(the_lab.runner)
+    _record("d_trusted", cached, ran, version=trusted)
+    assert trusted == untrusted.replace("-poisoned", "") and "poisoned" not in trusted
+
+
+def test_fault_corrupted_layer_in_the_shared_cache_is_never_used_silently(
+    the_lab: lab.Lab, b_env: dict[str, str]
+) -> None:
+    """Deliver 4: after B is pruned, a layer blob that B must fetch (the
+    root's RUN layer, CACHED on every fresh import) is corrupted in the
+    shared registry's storage. The build fails or runs that step again; it
+    never uses the blob silently."""
+    assert the_lab.runner is not None
+    manifest = json.loads(the_lab.shared.manifest(SHARED_REPO, "system--debian--testing-slim--x86_64-v1-linux-gnu"))
+    digest = manifest["layers"][-1]["digest"]
+    hex_digest = digest.split(":")[1]
+    data = the_lab.shared.root / "storage/docker/registry/v2/blobs/sha256" / hex_digest[:2] / hex_digest / "data"
+    original = data.read_bytes()
+    _fresh(the_lab.runner)
+    try:
+        data.write_bytes(bytes(len(original)))  # same size, wrong content
+        result = invoke("bake", "install", "--progress", "rawjson", env={**b_env, **TRUSTED}, timeout=1200)
+    finally:
+        data.write_bytes(original)
+    record = re.findall(r"record: (\S+)\)", result.stdout + result.stderr)
+    root_run = (
+        [
+            v
+            for v in _vertices(ROOT / record[-1] / "progress.jsonl")
+            # The root's RUN: Dockerfile.system has one stage, so no stage name.
+            if re.match(r"^\[[^ \]]+ 3/3\] RUN <<EOF", str(v.get("name", "")))
+        ]
+        if record
+        else []
+    )
+    errors = [line for line in result.stderr.splitlines() if line.startswith("bakery: error:")]
+    outcome = "failed" if result.returncode else ("reran" if root_run and not root_run[0].get("cached") else "cached")
+    _record(
+        "fault_corrupt_blob", 0, 0, exit_code=result.returncode, outcome=outcome, error=errors[-1] if errors else ""
+    )
+    assert outcome in ("failed", "reran"), result.stdout[-2000:] + result.stderr[-2000:]
+    if outcome == "failed":
+        assert len(errors) == 1
+
+
+def _vertices(progress: Path) -> list[dict[str, object]]:
+    merged: dict[str, dict[str, object]] = {}
+    for line in progress.read_text().splitlines():
+        try:
+            data = json.loads(line)
+        except ValueError:
+            continue
+        for vertex in data.get("vertexes") or []:
+            merged.setdefault(vertex["digest"], {}).update(vertex)
+    return list(merged.values())
+
+
+def _bake_until(env: dict[str, str], marker: str, act: Callable[[], None]) -> tuple[int, str, str]:
+    """`invoke bake install --progress rawjson`, calling `act` once when a
+    progress line contains `marker` (never after a sleep)."""
+    proc = subprocess.Popen(
+        [str(VENV_BIN / "invoke"), "bake", "install", "--progress", "rawjson"],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    acted = False
+    err_lines = []
+    assert proc.stderr is not None and proc.stdout is not None
+    for line in proc.stderr:
+        err_lines.append(line)
+        if not acted and marker in line:
+            act()
+            acted = True
+    out = proc.stdout.read()
+    code = proc.wait(timeout=1200)
+    assert acted, f"never saw {marker!r} in the progress"
+    return code, out, "".join(err_lines)
+
+
+def _complete(registry: lab.Registry, repository: str) -> list[str]:
+    """Tags whose manifest or blobs are missing (a half-written ref)."""
+    broken = []
+    for tag in registry.tags(repository):
+        try:
+            manifest = json.loads(registry.manifest(repository, tag))
+        except BakeryError:
+            broken.append(tag)
+            continue
+        for blob in [manifest["config"], *manifest["layers"]]:
+            if registry.api(f"{repository}/blobs/{blob['digest']}", method="HEAD")[0] != 200:
+                broken.append(tag)
+                break
+    return broken
+
+
+def test_fault_registry_stopped_during_cache_export(the_lab: lab.Lab) -> None:
+    """Deliver 4: the shared registry dies when the rawjson progress shows the
+    export has started; the run fails with one clear line, no tag is left
+    half-written, and the next run recovers."""
+    env = {"BAKERY_CACHE_DIR": f"{the_lab.shared.host}/{SHARED_REPO}", **TRUSTED}
+    code, out, err = _bake_until(env, "exporting cache to registry", lambda: the_lab.shared.stop(kill=True))
+    the_lab.shared.start()
+    errors = [line for line in err.splitlines() if line.startswith("bakery: error:")]
+    _record("fault_registry", 0, 0, exit_code=code, error=errors[-1] if errors else "")
+    assert code != 0
+    assert len(errors) == 1 and "bake failed with exit code" in errors[0], err[-2000:]
+    assert _complete(the_lab.shared, SHARED_REPO) == []
+    cached, ran, _ = _bake(env)
+    assert ran == 0 and _complete(the_lab.shared, SHARED_REPO) == []
+
+
+def test_fault_runner_b_killed_mid_build(the_lab: lab.Lab, b_env: dict[str, str]) -> None:
+    """Deliver 4: B's dockerd is killed while a step runs; the error is one
+    clear line with bake's own exit code, and runner A is untouched. Last in
+    the module: B stays down and the fixture's teardown removes it."""
+    runner = the_lab.runner
+    assert runner is not None and runner.dockerd is not None
+    a_before = docker.run(["info", "--format", "{{.ID}}"]).stdout
+    _fresh(runner)
+    dockerd = runner.dockerd
+    code, out, err = _bake_until({**b_env, **TRUSTED}, "apt-install ca-certificates", dockerd.kill)
+    errors = [line for line in err.splitlines() if line.startswith("bakery: error:")]
+    _record("fault_runner_b_killed", 0, 0, exit_code=code, error=errors[-1] if errors else "")
+    assert code not in (0, 2)
+    assert len(errors) == 1, err[-2000:]
+    assert docker.run(["info", "--format", "{{.ID}}"]).stdout == a_before
