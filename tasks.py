@@ -263,3 +263,15 @@ def bench(c, quick=False, only="front,plan,edit,cold"):
     with guard():
         load({})
         print(f"wrote {bench_run.run(quick, [s for s in only.split(',') if s])}")
+
+
+@task(help={"no_runner": "the two registries only, without runner B"})
+def lab(c, no_runner=False):
+    """Start the lab (two registries, runner B) for local experiments; Ctrl-C removes all of it."""
+    import signal
+
+    from bakery import lab as lab_module
+
+    with guard(), lab_module.running(runner=not no_runner) as running:
+        print("\n".join(running.describe()), flush=True)
+        signal.pause()

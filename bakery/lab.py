@@ -19,8 +19,9 @@ Use: `with lab.running() as lab: ...`, or `lab.up()` / `lab.down(lab)`.
 Needs root (it creates a bridge and iptables rules).
 
 The daemons are long-running processes, not docker CLI calls, so they are
-started here with Popen; `ip` and `iptables` go through `_host`; every docker
-CLI call goes through the seam (bakery.docker.run) with B's environment.
+started here with Popen; `ip` and `iptables` go through the process seam
+(`_host`); every docker CLI call goes through bakery.docker.run with B's
+environment.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bakery import docker
+from bakery import docker, process
 from bakery.errors import BakeryError, EnvironmentNotReady
 
 PREFIX = Path(os.environ.get("BAKERY_LAB_PREFIX", "/opt/bakery-lab"))
@@ -61,9 +62,9 @@ _MANIFESTS = ", ".join(
 )
 
 
-def _host(argv: Sequence[str], *, check: bool = True) -> subprocess.CompletedProcess[str]:
-    """Run a host tool (ip, iptables). Never a shell string."""
-    result = subprocess.run(list(argv), capture_output=True, text=True, check=False)
+def _host(argv: Sequence[str], *, check: bool = True) -> process.Completed:
+    """Run a host tool (ip, iptables) through the process seam. Never a shell string."""
+    result = process.run(argv, check=False, quiet=True)
     if check and result.returncode != 0:
         raise BakeryError(f"lab: {shlex.join(argv)} failed ({result.returncode}): {result.stderr.strip()}")
     return result
@@ -491,19 +492,20 @@ def snapshot(env: Mapping[str, str] | None = None) -> Snapshot:
         for line in _host(["ip", "-o", "link", "show"]).stdout.splitlines()
         if ":" in line
     }
-    # A's dockerd adds and removes its own rules (docker0, DOCKER* chains) as
-    # other builds start containers; everything else must come back unchanged.
+    # A's dockerd adds and removes its own bridges and rules (docker0, br-<id>
+    # for user networks, DOCKER* chains) as other work starts containers;
+    # everything else must come back unchanged.
     rules = {
         line
         for line in _host(["iptables-save"]).stdout.splitlines()
-        if line and not line.startswith(("#", ":")) and "docker0" not in line and "DOCKER" not in line
+        if line and not line.startswith(("#", ":")) and not any(a in line for a in ("docker0", "DOCKER", "br-"))
     }
     listing = docker.run(["buildx", "ls", "--format", "{{.Name}}"], env=env, check=False, quiet=True)
     builders = {line.strip() for line in listing.stdout.splitlines() if line.strip()}
     return Snapshot(
         frozenset(processes),
         frozenset(m for m in mounts if MARK in m),
-        frozenset(n for n in links if not n.startswith("veth")),
+        frozenset(n for n in links if not n.startswith(("veth", "br-"))),
         frozenset(rules),
         frozenset(builders),
     )
