@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from bakery import builder, disk, docker
 from bakery.errors import BakeryError
 from bakery.settings import Settings
+
+# The oldest buildx the tree parses with (trixie's 0.13.1, checked on its
+# --print; issue 10): bake.hcl uses no variable `description` or `validation`
+# for that reason. Older bakes fail on object-valued matrices.
+MIN_BUILDX = (0, 13, 1)
+_VERSION = re.compile(r"\bv?(\d+)\.(\d+)\.(\d+)")
+
+
+def buildx_too_old(version: str) -> str | None:
+    """Why this buildx version line is below the minimum, or None."""
+    match = _VERSION.search(version)
+    if match is None:
+        return f"cannot read a version from {version!r}"
+    found = tuple(int(part) for part in match.groups())
+    if found < MIN_BUILDX:
+        return f"buildx {'.'.join(map(str, found))} is older than {'.'.join(map(str, MIN_BUILDX))}"
+    return None
 
 
 @dataclass(frozen=True)
@@ -34,6 +52,9 @@ def run(settings: Settings) -> list[Check]:
 
     def buildx() -> str:
         info = docker.buildx()
+        old = buildx_too_old(info.version)
+        if old:
+            raise BakeryError(f"{old}, the oldest the tree supports; upgrade it: sudo ci/provision-docker.sh")
         features = ", ".join(
             f"{flag} {'yes' if ok else 'no'}"
             for flag, ok in (("--allow", info.allow), ("--call", info.call), ("--list", info.list))
