@@ -136,9 +136,10 @@ def test_a_server_that_never_gets_ready_fails_its_smoke_within_the_timeout() -> 
     print(f"\nnever-ready: smoke step {duration:.2f} s for smoke_timeout={timeout}; whole bake {elapsed:.1f} s")
 
 
-# The README section "Use it for your project" (docs/adopt.md): its fenced sh
-# blocks run verbatim, except those that say they are not run by the tests.
-ADOPT_DOC = ROOT / "docs" / "adopt.md"
+# The README section "Use it for your project": its fenced sh blocks run
+# verbatim, except those that say they are not run by the tests.
+README = ROOT / "README.md"
+SECTION = "## Use it for your project\n"
 NOT_RUN = "# Not run by the tests:"
 _COPY_IGNORE = shutil.ignore_patterns(
     ".venv", ".git", "runs", "results", "out", "target", "__pycache__", ".mypy_cache", ".ruff_cache", ".nox"
@@ -146,7 +147,10 @@ _COPY_IGNORE = shutil.ignore_patterns(
 
 
 def doc_blocks() -> list[str]:
-    return re.findall(r"^```sh\n(.*?)^```$", ADOPT_DOC.read_text(), re.MULTILINE | re.DOTALL)
+    text = README.read_text()
+    assert SECTION in text, "README.md has no section 'Use it for your project'"
+    section = text.split(SECTION, 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"^```sh\n(.*?)^```$", section, re.MULTILINE | re.DOTALL)
 
 
 def test_the_adopt_doc_has_blocks_to_run_and_says_which_it_skips() -> None:
