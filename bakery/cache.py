@@ -47,7 +47,7 @@ import os
 import re
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -236,11 +236,6 @@ def export_problem(plan: CachePlan, driver: str, containerd_store: bool) -> str 
 def _overlap(a: Path, b: Path) -> bool:
     a, b = a.resolve(), b.resolve()
     return a == b or a.is_relative_to(b) or b.is_relative_to(a)
-
-
-def instances(definition: dict) -> Sequence[str]:
-    """The target instances of a `bake --print` definition."""
-    return sorted(definition.get("target", {}))
 
 
 __all__ = ["Location", "registry_tag", "CachePlan", "cache_plan", "from_settings", "trust", "scope_name"]

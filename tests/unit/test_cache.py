@@ -284,11 +284,6 @@ def test_old_versions_are_pruned_only_when_old_and_beyond_the_newest(tmp_path: P
     assert len(list(young.iterdir())) == 6  # too young to remove
 
 
-def test_instances_of_a_definition() -> None:
-    assert cache.instances({"target": {"b": {}, "a": {}}, "group": {"default": {}}}) == ["a", "b"]
-    assert cache.instances({}) == []
-
-
 @pytest.mark.parametrize(
     "value",
     [
