@@ -275,3 +275,25 @@ def lab(c, no_runner=False):
     with guard(), lab_module.running(runner=not no_runner) as running:
         print("\n".join(running.describe()), flush=True)
         signal.pause()
+
+
+@task(help={"prune": "remove local cache entries (shared and untrusted scopes) not published for AGE: 7d, 2w"})
+def cache(c, prune=None):
+    """Upkeep of the local shared cache and the untrusted scopes (the maintenance workflow runs it)."""
+    from pathlib import Path
+
+    from bakery import cache as cache_module
+    from bakery import cache_store, reaper
+
+    with guard():
+        if prune is None:
+            raise UsageError("say what to do: invoke cache --prune AGE (e.g. 14d)")
+        settings = load({})
+        max_age = reaper.parse_age(prune).total_seconds()
+        lines = []
+        shared = settings.values.get("BAKERY_CACHE_DIR", "")
+        if shared.startswith("/"):
+            lines += cache_store.prune_root(Path(shared), max_age)
+        scopes = settings.values.get("BAKERY_CACHE_SCOPES_DIR") or str(cache_module.default_scopes_dir())
+        lines += cache_store.prune_scopes(Path(scopes), max_age)
+        print("\n".join(lines or [f"nothing older than {prune}"]))

@@ -99,3 +99,55 @@ def prune_versions(versions: Path, current: str, now: float | None = None) -> No
     for path in older[KEEP_VERSIONS:]:
         if now - path.stat().st_mtime > MIN_VERSION_AGE:
             shutil.rmtree(path, ignore_errors=True)
+
+
+def prune_root(root: Path, max_age: float, now: float | None = None) -> list[str]:
+    """Upkeep of one cache root (issue 12): remove the entries not published
+    for max_age seconds, version directories no entry points at that are as
+    old (an interrupted run), and pooled blobs no version links any more.
+    Only bakery's own layout is touched: an entry is a symlink
+    `<instance> -> .versions/<instance>/<run id>`; anything else stays."""
+    now = time.time() if now is None else now
+    versions = root / VERSIONS
+    if not versions.is_dir():
+        return []
+    lines = []
+    for link in sorted(p for p in root.iterdir() if p.is_symlink()):
+        parts = Path(os.readlink(link)).parts
+        if len(parts) != 3 or parts[:2] != (VERSIONS, link.name):
+            continue  # not an entry of ours
+        age = now - link.lstat().st_mtime
+        if age > max_age:
+            link.unlink()
+            shutil.rmtree(versions / link.name, ignore_errors=True)
+            lines.append(f"removed {link} (published {age / 86400:.1f} days ago)")
+    for orphan in sorted(p for p in versions.iterdir() if p.is_dir() and not (root / p.name).is_symlink()):
+        if now - orphan.stat().st_mtime > max_age:
+            shutil.rmtree(orphan, ignore_errors=True)
+            lines.append(f"removed {orphan} (no entry uses it)")
+    pool = root / BLOBS
+    freed = 0
+    for blob in sorted(pool.rglob("*")) if pool.is_dir() else []:
+        # Versions hard-link their blobs to the pool: a link count of 1 means none is left.
+        if blob.is_file() and not blob.is_symlink() and blob.stat().st_nlink == 1:
+            freed += blob.stat().st_size
+            blob.unlink()
+    if freed:
+        lines.append(f"freed {freed:,} bytes of blobs in {pool}")
+    return lines
+
+
+def prune_scopes(scopes: Path, max_age: float, now: float | None = None) -> list[str]:
+    """prune_root for every untrusted scope under `scopes`; a scope left with
+    no entry and nothing but bakery's layout is removed whole."""
+    if not scopes.is_dir():
+        return []
+    lines = []
+    for scope in sorted(p for p in scopes.iterdir() if p.is_dir() and not p.is_symlink()):
+        lines += prune_root(scope, max_age, now)
+        ours_only = {p.name for p in scope.iterdir()} <= {VERSIONS, BLOBS}
+        no_version = not (scope / VERSIONS).is_dir() or not any((scope / VERSIONS).iterdir())
+        if ours_only and no_version:
+            shutil.rmtree(scope, ignore_errors=True)
+            lines.append(f"removed scope {scope}")
+    return lines

@@ -320,6 +320,9 @@ CASES = [
         env={"BAKERY_REGISTRY_MIRRORS": "mirror.invalid"},
     ),
     Case("builder-bogus-flag", ("builder", "--bogus"), "No idea what '--bogus' is"),
+    Case("cache-no-action", ("cache",), "say what to do: invoke cache --prune AGE"),
+    Case("cache-bad-age", ("cache", "--prune", "forever"), "age 'forever' is not allowed", marker="forever"),
+    Case("lab-bogus-flag", ("lab", "--bogus"), "No idea what '--bogus' is"),
     Case(
         "builder-append-metachar-endpoint",
         ("builder", "--append", "tcp://x;rm -rf /"),
@@ -608,4 +611,6 @@ def test_nox_lists_the_invalid_settings_session_instead_of_hiding_the_error(tmp_
 def test_the_grid_is_big_enough():
     assert len({case.id for case in CASES}) == len(CASES) >= 40
     entries = {case.args[0] if case.tool == "invoke" else "nox" for case in CASES}
-    assert {"bake", "matrix", "plan", "builder", "doctor", "clean", "system-image", "generate", "nox"} <= entries
+    assert {
+        "bake", "matrix", "plan", "builder", "doctor", "clean", "system-image", "generate", "cache", "lab", "nox",
+    } <= entries  # fmt: skip

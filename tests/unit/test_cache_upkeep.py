@@ -1,0 +1,68 @@
+"""Upkeep of local cache roots (issue 12 deliver 4): entries not published
+for the age go, with their versions and the blobs no one links any more;
+nothing outside bakery's layout is touched. Real files in tmp, real times."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from bakery import cache_store
+
+pytestmark = pytest.mark.unit
+
+DAY = 86400.0
+NOW = 1_800_000_000.0
+
+
+def entry(root: Path, instance: str, run_id: str, blob: bytes, published: float) -> Path:
+    """An entry as publish leaves it: a version with a blob pooled by hard link."""
+    version = root / ".versions" / instance / run_id
+    (version / "blobs" / "sha256").mkdir(parents=True)
+    (version / "index.json").write_text("{}")
+    digest = f"{abs(hash(blob)):x}"
+    (version / "blobs" / "sha256" / digest).write_bytes(blob)
+    cache_store.dedupe(root / cache_store.BLOBS, version / "blobs")
+    link = root / instance
+    link.symlink_to(Path(".versions") / instance / run_id)
+    os.utime(link, (published, published), follow_symlinks=False)
+    return link
+
+
+def test_old_entries_go_with_their_blobs_and_nothing_else(tmp_path: Path):
+    root = tmp_path / "shared"
+    old = entry(root, "diner--a", "r1", b"old layer", NOW - 30 * DAY)
+    young = entry(root, "kitchen--a", "r2", b"young layer", NOW - 1 * DAY)
+    (root / "notes").mkdir()  # not ours
+    (root / "elsewhere").symlink_to("/tmp")  # a symlink, but not into .versions
+    lines = cache_store.prune_root(root, 14 * DAY, NOW)
+    assert not old.is_symlink() and not (root / ".versions" / "diner--a").exists()
+    assert young.is_symlink() and (young / "index.json").is_file()
+    assert (root / "notes").is_dir() and (root / "elsewhere").is_symlink()
+    pooled = sorted(p.name for p in (root / ".blobs").rglob("*") if p.is_file())
+    assert pooled == [f"{abs(hash(b'young layer')):x}"]
+    assert lines == [
+        f"removed {old} (published 30.0 days ago)",
+        f"freed 9 bytes of blobs in {root / '.blobs'}",
+    ]
+
+
+def test_a_scope_with_nothing_left_is_removed_whole(tmp_path: Path):
+    scopes = tmp_path / "scopes"
+    entry(scopes / "bakery-mallory-fork-7", "diner--a", "r1", b"pr layer", NOW - 20 * DAY)
+    entry(scopes / "bakery-alice-main", "diner--a", "r2", b"fresh", NOW - 2 * DAY)
+    (scopes / "someone-elses").mkdir()
+    (scopes / "someone-elses" / "file").write_text("keep")
+    lines = cache_store.prune_scopes(scopes, 14 * DAY, NOW)
+    assert sorted(p.name for p in scopes.iterdir()) == ["bakery-alice-main", "someone-elses"]
+    assert f"removed scope {scopes / 'bakery-mallory-fork-7'}" in lines
+
+
+def test_nothing_old_enough_leaves_the_root_unchanged(tmp_path: Path):
+    root = tmp_path / "shared"
+    link = entry(root, "diner--a", "r1", b"layer", NOW - 1 * DAY)
+    assert cache_store.prune_root(root, 14 * DAY, NOW) == []
+    assert link.is_symlink()
+    assert cache_store.prune_root(tmp_path / "missing", 14 * DAY, NOW) == []
