@@ -31,7 +31,8 @@ def lint(session: nox.Session) -> None:
     session.run("mypy", "bakery")
     dockerfiles = [*sorted(str(p) for p in Path("docker").glob("Dockerfile.*")), "bench/naive.Dockerfile"]
     session.run("hadolint", *dockerfiles, "tests/standin/Dockerfile")
-    scripts = ["ci/provision-docker.sh", "ci/setup.sh", ".ci/run", "docker/scripts/apt-install", "docker/scripts/smoke"]
+    scripts = ["ci/provision-docker.sh", "ci/provision-lab.sh", "ci/setup.sh", ".ci/run"]
+    scripts += ["docker/scripts/apt-install", "docker/scripts/smoke"]
     scripts += sorted(str(p) for p in (*Path("docker/complement").glob("*.sh"), *Path("tests/standin").glob("*.sh")))
     session.run("shellcheck", *scripts, external=True)
 

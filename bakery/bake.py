@@ -284,9 +284,9 @@ def execute(
     targets = " ".join(request.targets)
     if result.returncode != 0:
         out(f"ERROR {targets} [{request.label}] exit {result.returncode} (record: {request.record})")
-        raise BakeryError(
-            f"bake failed with exit code {result.returncode}; see {request.record}", exit_code=result.returncode
-        )
+        # A bake killed by a signal has a negative code: exit as a shell would (128 + N).
+        code = result.returncode if result.returncode > 0 else 128 - result.returncode
+        raise BakeryError(f"bake failed with exit code {result.returncode}; see {request.record}", exit_code=code)
     for line in plan.publish(request.instances):
         log.info(line)
     out(f"ACCEPT {targets} [{request.label}] (record: {request.record})")
@@ -298,10 +298,15 @@ def _environment_gone(request: Request, stderr: str) -> None:
     probe and fail as a cold probe would (exit 3), not as a failed build."""
     from bakery import probe
 
-    if any(text in stderr for text in _DAEMON_GONE):
+    # Only buildx's and the docker CLI's own error lines: a step's log (plain
+    # progress, "#12 ...") may print the same words and is a build failure.
+    own = "\n".join(
+        line for line in stderr.splitlines() if line.startswith(("ERROR:", "error:", "Cannot connect", "error during"))
+    )
+    if any(text in own for text in _DAEMON_GONE):
         probe.forget(request.builder)
         raise probe.daemon_error()
-    if _BUILDER_GONE in stderr and request.builder in stderr:
+    if _BUILDER_GONE in own and request.builder in own:
         probe.forget(request.builder)
         raise EnvironmentNotReady(f"buildx builder {request.builder!r} not found; create it: invoke builder")
 

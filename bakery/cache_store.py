@@ -17,6 +17,7 @@ directory's mtime moves. A read-only mount of the root works for importing.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import time
@@ -60,8 +61,8 @@ def seed_version(root: Path, instance: str, run_id: str) -> int:
         return 0
     made = 0
     for blob in sorted(current.rglob("*")):
-        if not blob.is_file():
-            continue
+        if not blob.is_file() or not _intact(blob):
+            continue  # a damaged blob is not carried forward: the exporter writes it afresh
         target = root / VERSIONS / instance / run_id / "blobs" / blob.relative_to(current)
         target.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -70,6 +71,16 @@ def seed_version(root: Path, instance: str, run_id: str) -> int:
         except OSError:
             continue  # another filesystem or already there: the exporter writes it
     return made
+
+
+def _intact(blob: Path) -> bool:
+    """A content-addressed blob (`blobs/sha256/<hex>`) whose bytes still hash
+    to its name. Checked before seeding, because BuildKit skips a blob that
+    exists, and a damaged one would otherwise live on in every later version."""
+    if blob.parent.name != "sha256":
+        return False
+    with blob.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest() == blob.name
 
 
 def dedupe(pool: Path, blobs: Path) -> None:

@@ -85,7 +85,13 @@ def axis_task(help: Mapping[str, str], **task_options: Any) -> Callable[[Callabl
 
     Automatic short flags are off: with this many options invoke runs out of
     letters and prints broken ones (`--=STRING`)."""
-    axes = matrix.load().axes
+    try:
+        axes = matrix.load().axes
+    except BakeryError as exc:
+        # tasks.py is being imported, outside any guard(): a bad matrix.toml
+        # must still be one line and exit 2, for every command.
+        print(error_line(exc), file=sys.stderr)
+        raise SystemExit(exc.exit_code) from None
 
     def wrap(body: Callable[..., Any]) -> Any:
         signature = inspect.signature(body)

@@ -123,16 +123,26 @@ def sanitize_run_id(raw: str | None) -> str:
     return text
 
 
-def images(vector: Vector, family_axes: Mapping[str, Sequence[str]]) -> tuple[str, str]:
-    """The tester and testee tags the tree gives this vector: each family's
-    instance name over the axes it varies by (hclgen, from matrix.toml and
-    bake.hcl; issue 10 deliver 1)."""
-    tags = []
-    for family in (TESTER_FAMILY, TESTEE_FAMILY):
-        if family not in family_axes:
+def image(vector: Vector, family: str, family_axes: Mapping[str, Sequence[str]]) -> str:
+    """The tag the tree gives this vector's instance of a family: its name
+    over the axes the family varies by (hclgen, from matrix.toml and bake.hcl;
+    issue 10 deliver 1)."""
+    return f"{vector.instance(family, family_axes[family])}:latest"
+
+
+def images(settings: Settings, vector: Vector, options: Options) -> tuple[str, str]:
+    """The tester and testee images: given ones as they are; the tree is read
+    only for a family that was not given, so another bake file works with both."""
+    given = {TESTER_FAMILY: options.tester_image, TESTEE_FAMILY: options.testee_image}
+    if all(given.values()):
+        return options.tester_image or "", options.testee_image or ""
+    tree = hclgen.families(bakefile.bake_file(settings).read_text())
+    for family, given_image in given.items():
+        if not given_image and family not in {f.name for f in tree}:
             raise UsageError(f"the bake file has no {family} family; give the image: --{family.split('-')[1]}-image")
-        tags.append(f"{vector.instance(family, family_axes[family])}:latest")
-    return tags[0], tags[1]
+    family_axes = hclgen.family_axes(settings.definition, tree)
+    tester, testee = (given[f] or image(vector, f, family_axes) for f in (TESTER_FAMILY, TESTEE_FAMILY))
+    return tester, testee
 
 
 def build_targets(options: Options) -> tuple[str, ...]:
@@ -181,15 +191,14 @@ def make_plan(settings: Settings, vectors: Sequence[Vector], options: Options) -
     results_dir = prepare_results_dir(settings.results_dir)
     baseline = ROOT / settings["BAKERY_BASELINE"] if settings["BAKERY_BASELINE"] else None
     update_target = (baseline or project_baseline(settings)) if options.update_baseline else None
-    tree = hclgen.families(bakefile.bake_file(settings).read_text())
-    tester, testee = images(vector, hclgen.family_axes(settings.definition, tree))
+    tester, testee = images(settings, vector, options)
     return Plan(
         vector=vector,
         run_id=run_id,
         # Vector and run id: parallel runs of different vectors never collide.
         name=_UNSAFE.sub("-", f"{vector.instance('complement', settings.definition.names)}--{run_id}"),
-        tester_image=options.tester_image or tester,
-        testee_image=options.testee_image or testee,
+        tester_image=tester,
+        testee_image=testee,
         build=build_targets(options),
         results_dir=results_dir,
         baseline=baseline,

@@ -324,55 +324,61 @@ def _start_runner(root: Path) -> Runner:
         (b / sub).mkdir(parents=True, exist_ok=True)
     if len(str(runner.socket)) > SOCKET_MAX or len(str(b / "c.sock")) > SOCKET_MAX:
         raise EnvironmentNotReady(f"lab: socket paths under {b} are too long; use a shorter TMPDIR")
-    _network_up(runner)
-    (b / "containerd.toml").write_text(
-        "\n".join(
-            [
-                "version = 2",
-                f'root = "{b}/containerd/root"',
-                f'state = "{b}/containerd/state"',
-                'disabled_plugins = ["io.containerd.grpc.v1.cri"]',
-                "[grpc]",
-                f'  address = "{b}/c.sock"',
-                "[ttrpc]",
-                f'  address = "{b}/c.sock.ttrpc"',
-                "",
-            ]
+    try:
+        _network_up(runner)
+        (b / "containerd.toml").write_text(
+            "\n".join(
+                [
+                    "version = 2",
+                    f'root = "{b}/containerd/root"',
+                    f'state = "{b}/containerd/state"',
+                    'disabled_plugins = ["io.containerd.grpc.v1.cri"]',
+                    "[grpc]",
+                    f'  address = "{b}/c.sock"',
+                    "[ttrpc]",
+                    f'  address = "{b}/c.sock.ttrpc"',
+                    "",
+                ]
+            )
         )
-    )
-    (b / "daemon.json").write_text(json.dumps({"features": {"containerd-snapshotter": True}}) + "\n")
-    log = b / "containerd.log"
-    with log.open("ab") as out:
-        containerd = subprocess.Popen(
-            ["containerd", "--config", str(b / "containerd.toml")], stdout=out, stderr=out, stdin=subprocess.DEVNULL
-        )
-    runner.procs.append(containerd)
-    _wait("runner B's containerd", (b / "c.sock").exists, 30, containerd, log)
-    log = b / "dockerd.log"
-    argv = [
-        "dockerd",
-        "--config-file",
-        str(b / "daemon.json"),
-        "--data-root",
-        str(b / "data"),
-        "--exec-root",
-        str(b / "exec"),
-        "--pidfile",
-        str(b / "dockerd.pid"),
-        "--host",
-        f"unix://{runner.socket}",
-        "--containerd",
-        str(b / "c.sock"),
-        "--bridge",
-        runner.bridge,
-        "--iptables=false",
-        "--ip6tables=false",
-        "--ip-masq=false",
-    ]
-    with log.open("ab") as out:
-        dockerd = subprocess.Popen(argv, stdout=out, stderr=out, stdin=subprocess.DEVNULL)
-    runner.procs.append(dockerd)
-    _wait("runner B's dockerd", runner.alive, 60, dockerd, log)
+        (b / "daemon.json").write_text(json.dumps({"features": {"containerd-snapshotter": True}}) + "\n")
+        log = b / "containerd.log"
+        with log.open("ab") as out:
+            containerd = subprocess.Popen(
+                ["containerd", "--config", str(b / "containerd.toml")], stdout=out, stderr=out, stdin=subprocess.DEVNULL
+            )
+        runner.procs.append(containerd)
+        _wait("runner B's containerd", (b / "c.sock").exists, 30, containerd, log)
+        log = b / "dockerd.log"
+        argv = [
+            "dockerd",
+            "--config-file",
+            str(b / "daemon.json"),
+            "--data-root",
+            str(b / "data"),
+            "--exec-root",
+            str(b / "exec"),
+            "--pidfile",
+            str(b / "dockerd.pid"),
+            "--host",
+            f"unix://{runner.socket}",
+            "--containerd",
+            str(b / "c.sock"),
+            "--bridge",
+            runner.bridge,
+            "--iptables=false",
+            "--ip6tables=false",
+            "--ip-masq=false",
+        ]
+        with log.open("ab") as out:
+            dockerd = subprocess.Popen(argv, stdout=out, stderr=out, stdin=subprocess.DEVNULL)
+        runner.procs.append(dockerd)
+        _wait("runner B's dockerd", runner.alive, 60, dockerd, log)
+    except BaseException:
+        # Not yet in the Lab: nothing else would stop its daemons or remove
+        # its bridge and rules.
+        _stop_runner(runner)
+        raise
     return runner
 
 

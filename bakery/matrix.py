@@ -204,7 +204,7 @@ class Definition:
     def relaxed(self) -> Definition:
         """Safety checks only: for a bake file other than ours, whose
         vocabulary we do not know (`--file`, issue 11 §5)."""
-        return Definition(tuple(a.relaxed() for a in self.axes), self.matrices)
+        return replace(self, axes=tuple(a.relaxed() for a in self.axes))
 
 
 @cache

@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bakery import bakefile
+from bakery import bakefile, hclgen
 from bakery.errors import BakeryError, UsageError
 from bakery.matrix import Vector, name_safe
 from bakery.settings import Settings
@@ -115,7 +115,17 @@ def build(settings: Settings, targets: Sequence[str], vectors: Sequence[Vector])
     if not vectors:
         raise UsageError("the selection matches no vector of the matrix; see `invoke matrix`")
     env = bakefile.bake_env(settings, bakefile.block_of(vectors), vectors=[v.as_dict() for v in vectors])
-    return from_definition(bakefile.print_definition(settings, targets, env), targets, vectors)
+    return from_definition(bakefile.print_definition(settings, targets, env), targets, vectors, _positions_of(settings))
+
+
+def _positions_of(settings: Settings) -> dict[str, tuple[int, ...]] | None:
+    """Each family's axis positions, from the tree (hclgen); None for a bake
+    file that has no family blocks of ours (then they are learnt from names)."""
+    tree = hclgen.families(bakefile.bake_file(settings).read_text())
+    if not tree:
+        return None
+    names = settings.definition.names
+    return {f: tuple(names.index(a) for a in axes) for f, axes in hclgen.family_axes(settings.definition, tree).items()}
 
 
 def _expand(groups: Mapping[str, Sequence[str]], instances: Mapping[str, object], names: Sequence[str]) -> set[str]:
@@ -150,7 +160,12 @@ def _positions(instance: str, values: Sequence[str]) -> tuple[int, ...] | None:
     return tuple(found)
 
 
-def from_definition(definition: Mapping, targets: Sequence[str], vectors: Sequence[Vector]) -> Plan:
+def from_definition(
+    definition: Mapping,
+    targets: Sequence[str],
+    vectors: Sequence[Vector],
+    positions: Mapping[str, tuple[int, ...]] | None = None,
+) -> Plan:
     instances: Mapping[str, Mapping] = definition.get("target", {})
     groups = {name: group.get("targets", []) for name, group in definition.get("group", {}).items()}
     links = {
@@ -160,8 +175,9 @@ def from_definition(definition: Mapping, targets: Sequence[str], vectors: Sequen
     tops: dict[str, set[str]] = {}
     for name in _expand(groups, instances, targets):
         tops.setdefault(family(name), set()).add(name)
-    # family -> the axis positions of its values, learnt from its first match.
-    axes: dict[str, tuple[int, ...]] = {}
+    # family -> the axis positions of its values: from the tree when known,
+    # else learnt from its first match (a guess when two axes share a value).
+    axes: dict[str, tuple[int, ...]] = dict(positions or {})
     plan = Plan()
     for vector in vectors:
         values = [name_safe(v) for v in vector.values()]

@@ -120,3 +120,20 @@ def test_bake_print_shows_the_new_axis_in_names_and_build_args(copy: Path):
     ]
     assert targets["kitchen--tiny--debian--testing-slim--x86_64-v1-linux-gnu--musl"]["args"]["libc"] == "musl"
     assert "libc" not in targets["diner--tiny--debian--testing-slim--x86_64-v1-linux-gnu"].get("args", {})
+
+
+def test_a_broken_matrix_toml_is_one_line_and_exit_2(tmp_path: Path):
+    files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    for name in files.splitlines():
+        if name.startswith(("docker/", "bakery/")) or name in ("tasks.py", "noxfile.py"):
+            (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, tmp_path / name)
+    matrix = tmp_path / "docker" / "matrix.toml"
+    matrix.write_text(matrix.read_text().replace('flag = "cargo-profile"', 'flag = "Cargo_Profile"', 1))
+    for argv in (("--list",), ("matrix",)):
+        result = run(tmp_path, str(VENV_BIN / "invoke"), *argv)
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.strip().splitlines() == [
+            "bakery: error: matrix.toml: axis cargo_profile has flag 'Cargo_Profile'; "
+            "allowed: ^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
+        ]

@@ -39,6 +39,7 @@ import shutil
 import signal
 import subprocess
 import tarfile
+import threading
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -462,13 +463,23 @@ def _bake_until(env: dict[str, str], marker: str, act: Callable[[], None]) -> tu
     acted = False
     err_lines = []
     assert proc.stderr is not None and proc.stdout is not None
-    for line in proc.stderr:
-        err_lines.append(line)
-        if not acted and marker in line:
-            act()
-            acted = True
-    out = proc.stdout.read()
-    code = proc.wait(timeout=1200)
+    # stdout is small (the summary); read it on a thread so that neither pipe can fill and block.
+    out_parts: list[str] = []
+    reader = threading.Thread(target=lambda: out_parts.append(proc.stdout.read() if proc.stdout else ""))
+    reader.start()
+    try:
+        for line in proc.stderr:
+            err_lines.append(line)
+            if not acted and marker in line:
+                act()
+                acted = True
+        code = proc.wait(timeout=1200)
+    finally:
+        if proc.poll() is None:  # a failed act() or a hang: never leave a bake running
+            proc.kill()
+            proc.wait(timeout=60)
+        reader.join(timeout=60)
+    out = "".join(out_parts)
     assert acted, f"never saw {marker!r} in the progress"
     return code, out, "".join(err_lines)
 

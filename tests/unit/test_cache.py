@@ -3,6 +3,7 @@ its exact cache flags, plus scope naming, locations and local publishing."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from pathlib import Path
@@ -378,12 +379,13 @@ def test_a_new_version_starts_with_links_to_the_current_blobs(tmp_path: Path):
     64 s); seeded versions let BuildKit skip the blobs it already exported."""
     old = tmp_path / ".versions" / "leaf" / "r1"
     (old / "blobs" / "sha256").mkdir(parents=True)
-    (old / "blobs" / "sha256" / "aa").write_text("layer")
+    name = hashlib.sha256(b"layer").hexdigest()  # content-addressed, as BuildKit writes it
+    (old / "blobs" / "sha256" / name).write_text("layer")
     (old / "index.json").write_text("{}")
     (tmp_path / "leaf").symlink_to(Path(".versions") / "leaf" / "r1")
     plan = cache.cache_plan(event="push", ref="refs/heads/main", shared=str(tmp_path), run_id="r2")
     plan.prepare(["leaf", "other"])
-    seeded = tmp_path / ".versions" / "leaf" / "r2" / "blobs" / "sha256" / "aa"
-    assert os.path.samefile(seeded, old / "blobs" / "sha256" / "aa")
+    seeded = tmp_path / ".versions" / "leaf" / "r2" / "blobs" / "sha256" / name
+    assert os.path.samefile(seeded, old / "blobs" / "sha256" / name)
     assert not (tmp_path / ".versions" / "other").exists()  # no current entry: nothing to seed
     assert not (tmp_path / ".versions" / "leaf" / "r2" / "index.json").exists()  # not importable until exported

@@ -66,3 +66,22 @@ def test_nothing_old_enough_leaves_the_root_unchanged(tmp_path: Path):
     assert cache_store.prune_root(root, 14 * DAY, NOW) == []
     assert link.is_symlink()
     assert cache_store.prune_root(tmp_path / "missing", 14 * DAY, NOW) == []
+
+
+def test_seeding_links_only_intact_blobs(tmp_path: Path):
+    """A new version starts with links to the current blobs (a fully cached
+    export then writes nothing), but never to a damaged one, which the
+    exporter must write afresh."""
+    import hashlib
+
+    root = tmp_path / "shared"
+    blobs = root / ".versions" / "diner--a" / "r1" / "blobs" / "sha256"
+    blobs.mkdir(parents=True)
+    good, bad = b"good layer", b"bad layer"
+    (blobs / hashlib.sha256(good).hexdigest()).write_bytes(good)
+    (blobs / hashlib.sha256(bad).hexdigest()).write_bytes(b"bAd layer")  # same size, other bytes
+    (root / "diner--a").symlink_to(Path(".versions") / "diner--a" / "r1")
+    assert cache_store.seed_version(root, "diner--a", "r2") == 1
+    seeded = root / ".versions" / "diner--a" / "r2" / "blobs" / "sha256"
+    assert [p.name for p in seeded.iterdir()] == [hashlib.sha256(good).hexdigest()]
+    assert cache_store.seed_version(root, "kitchen--a", "r2") == 0  # no current entry

@@ -30,7 +30,7 @@ from bakery.errors import (
     Interrupted,
     UsageError,
 )
-from tests.conftest import Recorder
+from tests.conftest import DEFAULT_NAME, Recorder
 
 pytestmark = pytest.mark.unit
 
@@ -605,3 +605,19 @@ def test_compare_malformed_is_usage_error(seam: Recorder, tmp_path: Path) -> Non
 def test_compare_needs_two_files(spec: str) -> None:
     with pytest.raises(UsageError, match="--compare OLD NEW"):
         complement.split_compare(spec)
+
+
+def test_the_tree_names_both_images_and_given_ones_need_no_tree(tmp_path: Path) -> None:
+    settings = load_settings(tmp_path)
+    vector = settings.vectors()[0]
+    plan = complement.make_plan(settings, [vector], Options(no_build=True, run_id="r1"))
+    assert (plan.tester_image, plan.testee_image) == (TESTER, f"complement-testee--{DEFAULT_NAME}:latest")
+    # Another bake file with no complement families: both images given, nothing is read from it.
+    other = tmp_path / "other.hcl"
+    other.write_text('target "x" {}\n')
+    settings = load_settings(tmp_path, BAKERY_BAKE_FILE=str(other))
+    given = Options(no_build=True, run_id="r1", tester_image="t:1", testee_image="s:1")
+    plan = complement.make_plan(settings, [vector], given)
+    assert (plan.tester_image, plan.testee_image) == ("t:1", "s:1")
+    with pytest.raises(UsageError, match="no complement-tester family; give the image: --tester-image"):
+        complement.make_plan(settings, [vector], Options(no_build=True, run_id="r1", testee_image="s:1"))

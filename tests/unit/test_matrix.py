@@ -580,3 +580,10 @@ def test_settings_relax_the_vocabulary_for_another_bake_file_only():
     assert other.choices["sys_target"] == ("mips64-linux-gnu",)
     with pytest.raises(UsageError, match=r"is not a valid sys_target"):
         settings.load({}, environ={"sys_target": "a;b", "BAKERY_BAKE_FILE": "other/docker-bake.hcl"})
+
+
+def test_a_relaxed_definition_keeps_everything_but_the_vocabulary():
+    relaxed = load().relaxed()
+    assert relaxed.nox_always == ("sys_name", "feat_set")
+    assert relaxed.matrices == load().matrices
+    assert relaxed.axis("sys_name").check("my.distro", "--sys-name") == "my.distro"

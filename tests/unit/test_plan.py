@@ -115,3 +115,15 @@ def test_a_graphviz_failure_is_one_line_bakery_error(seam: Recorder, tmp_path: P
         ("dot", "-Tpng", str(tmp_path / "tree.dot"), "-o", str(tmp_path / "tree.png")),
         ("dot", "-Tsvg", str(tmp_path / "tree.dot"), "-o", str(tmp_path / "tree.svg")),
     ]
+
+
+def test_family_axes_from_the_tree_where_two_axes_share_a_value():
+    """`diner` varies over sys_name only. In the first vector cargo_profile
+    has the same value, so learning positions from names alone would take
+    the wrong axis and lose diner from the second vector."""
+    definition = {"target": {"diner--a": {}, "diner--b": {}}, "group": {}}
+    selection = [vector("a", "a"), vector("q", "b")]
+    found = plan.from_definition(definition, ["diner--a", "diner--b"], selection, {"diner": (1,)})
+    assert found.users == {"diner--a": {"cargo_profile=a,sys_name=a"}, "diner--b": {"cargo_profile=q,sys_name=b"}}
+    guessed = plan.from_definition(definition, ["diner--a", "diner--b"], selection)
+    assert "diner--b" not in guessed.users  # the guess this replaces

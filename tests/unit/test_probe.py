@@ -93,6 +93,28 @@ def test_a_daemon_gone_during_the_bake_exits_3_and_forgets_the_probe(
     assert probe.cached("default") is None
 
 
+def test_a_step_log_that_names_the_daemon_is_still_a_build_failure(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, daemon_socket
+):
+    """Plain progress puts step logs on stderr: a project's test that prints
+    the daemon's error text must not turn a failed build into exit 3."""
+    monkeypatch.chdir(ROOT)
+    _bake(ScriptedDocker(), _loaded(tmp_path))
+    stderr = (
+        "#12 0.512 Cannot connect to the Docker daemon at unix:///in/a/test.sock\n#12 ERROR: process did not complete\n"
+    )
+
+    def failed(call: docker.Call) -> docker.Completed:
+        return docker.Completed(call.argv, 1, "", stderr)
+
+    with docker.use_runner(failed), pytest.raises(BakeryError) as info:
+        loaded = _loaded(tmp_path)
+        bake.run(loaded, ["default"], [loaded.definition.default_vector()], out=lambda line: None)
+    assert not isinstance(info.value, EnvironmentNotReady)
+    assert info.value.exit_code == 1
+    assert probe.cached("default") is not None
+
+
 def test_the_disk_gate_exits_4_on_a_warm_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, daemon_socket):
     monkeypatch.chdir(ROOT)
     script = ScriptedDocker()
