@@ -15,6 +15,7 @@ import subprocess
 import pytest
 
 from bakery import ROOT
+from tests.conftest import DEFAULT_VECTOR
 
 SYS = ("sys_name", "sys_version", "sys_target")
 FEAT_SYS = ("feat_set", *SYS)
@@ -58,15 +59,7 @@ GROUPS = {
     "publish": ["github", "dockerhub"],
 }
 
-DEFAULT = {
-    "cargo_profile": "release",
-    "rust_toolchain": "distro",
-    "rust_target": "x86_64-unknown-linux-gnu",
-    "feat_set": "default",
-    "sys_name": "debian",
-    "sys_version": "testing-slim",
-    "sys_target": "x86_64-v1-linux-gnu",
-}
+DEFAULT = DEFAULT_VECTOR  # tests/conftest.py: written out once
 AXIS_ORDER = ("cargo_profile", "rust_toolchain", "rust_target", "feat_set", "sys_name", "sys_version", "sys_target")
 
 # Matrices as per-axis lists (bare bake takes them as plural JSON variables).

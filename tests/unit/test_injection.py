@@ -18,7 +18,7 @@ import pytest
 
 from bakery import ROOT, bake, docker, settings
 from bakery.errors import EXIT_USAGE, UsageError
-from tests.conftest import Recorder
+from tests.conftest import DEFAULT_VECTOR, Recorder
 
 pytestmark = pytest.mark.unit
 
@@ -34,15 +34,7 @@ NON_DEFAULT = {
     "sys_version": "24.04",
     "sys_target": "aarch64-v8-linux-gnu",
 }
-DEFAULT = {
-    "cargo_profile": "release",
-    "rust_toolchain": "distro",
-    "rust_target": "x86_64-unknown-linux-gnu",
-    "feat_set": "default",
-    "sys_name": "debian",
-    "sys_version": "testing-slim",
-    "sys_target": "x86_64-v1-linux-gnu",
-}
+DEFAULT = DEFAULT_VECTOR  # tests/conftest.py: written out once
 # What an axis value may look like once validated (README: "Names").
 SAFE_VALUE = re.compile(r"^[a-z0-9._-]+$")
 

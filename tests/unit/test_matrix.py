@@ -18,16 +18,7 @@ from tests.conftest import DEFAULT_VECTOR
 
 pytestmark = pytest.mark.unit
 
-# The default vector of docker/matrix.toml, written out.
-DEFAULT = {
-    "cargo_profile": "release",
-    "rust_toolchain": "distro",
-    "rust_target": "x86_64-unknown-linux-gnu",
-    "feat_set": "default",
-    "sys_name": "debian",
-    "sys_version": "testing-slim",
-    "sys_target": "x86_64-v1-linux-gnu",
-}
+DEFAULT = DEFAULT_VECTOR  # tests/conftest.py: written out once
 
 # A small definition for GitHub Actions semantics.
 FRUIT = Axis("fruit", "a fruit", "apple", values=("apple", "pear", "banana"))

@@ -14,18 +14,11 @@ import pytest
 
 from bakery import settings
 from bakery.errors import EXIT_USAGE, UsageError
+from tests.conftest import DEFAULT_VECTOR
 
 pytestmark = pytest.mark.unit
 
-DEFAULT = {
-    "cargo_profile": "release",
-    "rust_toolchain": "distro",
-    "rust_target": "x86_64-unknown-linux-gnu",
-    "feat_set": "default",
-    "sys_name": "debian",
-    "sys_version": "testing-slim",
-    "sys_target": "x86_64-v1-linux-gnu",
-}
+DEFAULT = DEFAULT_VECTOR  # tests/conftest.py: written out once
 
 
 @pytest.fixture
