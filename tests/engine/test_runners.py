@@ -41,7 +41,6 @@ import subprocess
 import tarfile
 import threading
 import urllib.request
-import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -86,44 +85,17 @@ def _record(name: str, cached: int, ran: int, **extra: object) -> None:
     COUNTS.write_text(json.dumps(data, indent=2) + "\n")
 
 
-def _note_retry(error: str) -> None:
-    COUNTS.parent.mkdir(parents=True, exist_ok=True)
-    data = json.loads(COUNTS.read_text()) if COUNTS.exists() else {}
-    data.setdefault("engine_retries", []).append(error)
-    COUNTS.write_text(json.dumps(data, indent=2) + "\n")
-
-
 class BakeFailed(Exception):
     """A lab bake that exited non-zero. Not an AssertionError, so that the
     strict xfail of b), which expects only its cached fraction to fall
     short, still fails when the bake itself breaks."""
 
 
-# BuildKit's snapshot race under the containerd image store: parallel solves
-# unlazy the same imported layers, a lower snapshot goes missing, and a RUN on
-# top finds an empty root (moby/buildkit#6521, open; #6977). The CI run of
-# 2026-11-29 failed 2 bakes on a fresh runner B: c)'s first (its diner RUN:
-# `exec: "/bin/sh": stat /bin/sh: no such file or directory`) and the
-# directory test's (its text was cut from the log); 17 local repeats of those
-# bakes and 3 full local runs did not. It is the engine's, not the cache
-# rules under test, so such a bake runs once more from the same fresh state;
-# the retry is recorded in counts.json and shown as a warning. Any other
-# failure, or a second one, fails the test.
-ENGINE_RACE = re.compile(r'exec: "/bin/sh": stat /bin/sh: no such file or directory|snapshot \S+ does not exist')
-
-
-def _bake(env: dict[str, str], *extra_env: dict[str, str], runner: lab.Runner | None = None) -> tuple[int, int, str]:
+def _bake(env: dict[str, str], *extra_env: dict[str, str]) -> tuple[int, int, str]:
     merged = dict(env)
     for more in extra_env:
         merged.update(more)
     result = invoke("bake", "install", env=merged, timeout=1200)
-    race = ENGINE_RACE.search(result.stdout + result.stderr) if result.returncode != 0 else None
-    if race:
-        warnings.warn(f"engine snapshot race ({race[0]}); baking once more from a fresh state", stacklevel=2)
-        _note_retry(race[0])
-        if runner is not None:
-            _fresh(runner)
-        result = invoke("bake", "install", env=merged, timeout=1200)
     if result.returncode != 0:
         raise BakeFailed(result.stdout[-3000:] + result.stderr[-3000:])
     cached, ran = _counts(result.stdout)
@@ -230,7 +202,7 @@ def _export_seconds(progress: Path) -> float:
 def test_b_fresh_runner_b_with_the_shared_cache(the_lab: lab.Lab, b_env: dict[str, str]) -> None:
     assert the_lab.runner is not None
     _fresh(the_lab.runner)
-    cached, ran, _ = _bake(b_env, TRUSTED, runner=the_lab.runner)
+    cached, ran, _ = _bake(b_env, TRUSTED)
     _record("b", cached, ran, fraction=round(cached / (cached + ran), 3))
     assert cached / (cached + ran) >= 0.9
 
@@ -255,7 +227,7 @@ def test_c_untrusted_run_on_b_writes_only_its_scope_ref(
     env = {**b_env, **UNTRUSTED, "BAKERY_CACHE_SCOPES_REF": f"{the_lab.scopes.host}/{SCOPES_REPO}"}
     env["source_location"] = str(source)
     _fresh(the_lab.runner)
-    cached, ran, _ = _bake(env, runner=the_lab.runner)
+    cached, ran, _ = _bake(env)
     scope_repos = [r for r in the_lab.scopes.catalog() if r.startswith(SCOPES_REPO + "/")]
     assert scope_repos == [SCOPE_REPO]
     assert any(t.startswith("install--") for t in the_lab.scopes.tags(scope_repos[0]))
@@ -265,7 +237,7 @@ def test_c_untrusted_run_on_b_writes_only_its_scope_ref(
     # Second untrusted run on a pruned B: the edited source's COPY exists only
     # in the scope ref, so its CACHED step proves a hit from there.
     _fresh(the_lab.runner)
-    again_cached, again_ran, out = _bake(env, runner=the_lab.runner)
+    again_cached, again_ran, out = _bake(env)
     _record("c_second", again_cached, again_ran)
     assert the_lab.shared.state() == shared_before
     assert again_cached > 0
@@ -334,7 +306,7 @@ def test_directory_backend_trust_rules_on_both_runners(the_lab: lab.Lab, edited_
     _fresh(the_lab.runner)
     env = {**the_lab.runner.env, **UNTRUSTED, "BAKERY_CACHE_DIR": str(shared), "BAKERY_CACHE_SCOPES_DIR": str(scopes)}
     env["source_location"] = str(edited_source)
-    cached, ran, _ = _bake(env, runner=the_lab.runner)
+    cached, ran, _ = _bake(env)
     _record("dir_c", cached, ran)
     assert (scopes / "bakery-mallory-fork-mxd-7-merge" / INSTALL / "index.json").is_file()
     assert _hashes(shared) == before
@@ -411,13 +383,13 @@ def test_d_a_poisoned_scope_ref_reaches_untrusted_runs_only(
     env["source_location"] = str(edited_source)
     # Positive control: an untrusted run imports its own (poisoned) scope.
     _fresh(the_lab.runner)
-    cached, ran, _ = _bake(env, runner=the_lab.runner)
+    cached, ran, _ = _bake(env)
     untrusted = _version(the_lab.runner)
     _record("d_untrusted", cached, ran, version=untrusted)
     assert "poisoned" in untrusted
     # A trusted run never imports a scope ref: same source, clean result.
     _fresh(the_lab.runner)
-    cached, ran, _ = _bake({**b_env, **TRUSTED, "source_location": str(edited_source)}, runner=the_lab.runner)
+    cached, ran, _ = _bake({**b_env, **TRUSTED, "source_location": str(edited_source)})
     trusted = _version(the_lab.runner)
     _record("d_trusted", cached, ran, version=trusted)
     assert trusted == untrusted.replace("-poisoned", "") and "poisoned" not in trusted
