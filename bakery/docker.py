@@ -5,7 +5,6 @@ version numbers."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,8 +49,9 @@ def require_daemon() -> str:
     """The daemon's version; a clear error when it cannot be reached."""
     result = run(["version", "--format", "{{.Server.Version}}"], check=False, quiet=True)
     if result.returncode != 0 or not result.stdout.strip():
-        where = os.environ.get("DOCKER_HOST", "the default socket")
-        raise EnvironmentNotReady(f"Docker daemon not reachable at {where}; start it: sudo ci/provision-docker.sh")
+        from bakery import probe  # one wording for an unreachable daemon
+
+        raise probe.daemon_error()
     return result.stdout.strip()
 
 
