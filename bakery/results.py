@@ -416,10 +416,6 @@ class Comparison:
         return self.names(Change.FILTERED)
 
     @property
-    def skip_changes(self) -> dict[Change, tuple[str, ...]]:
-        return {change: self.names(change) for change in _SKIP_CHANGES}
-
-    @property
     def unchanged(self) -> dict[str, tuple[str, ...]]:
         """Tests with the same action in both files, by action."""
         return {action: self.names(change) for action, change in _UNCHANGED.items()}
