@@ -3,8 +3,8 @@ original's bake.sh, plus excludes, --allow, run records and summaries).
 
 A bake is resolved once, per cross-product block of the selection, into a
 typed frozen `Request` (issue 10 deliver 3) that can be printed and tested,
-and then run. Resolving reads the probe cache (bakery.probe) and the cached
-entitlements (bakery.bakefile.declared): on a warm cache the bake itself is
+and then run. Resolving reads the probe cache (bakery.engine.probe) and the cached
+entitlements (bakery.tree.bakefile.declared): on a warm cache the bake itself is
 the only docker call (issue 13 P1).
 """
 
@@ -13,20 +13,22 @@ from __future__ import annotations
 import json
 import logging
 import os
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bakery import ROOT, bakefile, matrix
+from bakery import ROOT, runs
 from bakery.argv import options
-from bakery.bakefile import check_targets, split_targets
+from bakery.config import matrix
+from bakery.config.settings import Settings
 from bakery.errors import BakeryError, EnvironmentNotReady, UsageError
-from bakery.settings import Settings
+from bakery.tree import bakefile
+from bakery.tree.bakefile import check_targets, split_targets
 
 if TYPE_CHECKING:
-    from bakery import cache, progress
+    from bakery.build import progress
+    from bakery.cache import policy as cache
 
 # Modules only a build needs (builder, probe, disk, progress, cache) are imported
 # where they are used: `--print` and the fronts' start do not pay for them (issue 13 P1).
@@ -43,11 +45,8 @@ class RunRecord:
     directory: Path
 
     @classmethod
-    def create(cls, settings: Settings) -> RunRecord:
-        import uuid
-
-        stamp = time.strftime("%Y%m%dT%H%M%S")
-        directory = settings.run_dir / f"{stamp}-{uuid.uuid4().hex[:8]}"
+    def create(cls, settings: Settings, run_id: str, part: int = 0) -> RunRecord:
+        directory = runs.record_dir(settings.run_dir, run_id, part)
         directory.mkdir(parents=True, exist_ok=True)
         return cls(directory)
 
@@ -151,11 +150,12 @@ def resolve(
     *,
     vectors: Sequence[Mapping[str, str]] = (),
     progress_mode: str = "auto",
+    part: int = 0,
 ) -> tuple[Request, dict | None]:
     """The Request for one block (its `vectors`, else its whole cross product),
     and the definition when resolving printed it. Order keeps usage errors
     (unknown target) before environment ones."""
-    from bakery import builder, disk, probe
+    from bakery.engine import builder, disk, probe
 
     targets = check_targets(targets)
     vectors = tuple(vectors) or tuple(_cross(block))
@@ -164,7 +164,7 @@ def resolve(
     builder_name = builder.name(settings)
     found = probe.probe(builder_name)
     disk.gate(settings, found.root_dir)
-    record = RunRecord.create(settings)
+    record = RunRecord.create(settings, plan.run_id, part)
     allow = tuple(sorted({*declared.entitlements, *plan.entitlements()}))
     mode = "rawjson" if progress_mode == "auto" else progress_mode
     cache_sets = tuple(plan.set_values(declared.instances))
@@ -218,16 +218,18 @@ def run(
 
         for key, value in sorted(redact_env(os.environ).items()):
             out(f"env {key}={value}")
-    from bakery import cache
+    from bakery.cache import policy as cache
 
     plan = cache.from_settings(settings)
     runs = []
-    for block, selected in parts:
+    for part, (block, selected) in enumerate(parts):
         if print_only:
             env = bakefile.bake_env(settings, block, cache_scope=plan.scope, vectors=selected)
             out(json.dumps(bakefile.print_definition(settings, targets, env), indent=2))
             continue
-        request, definition = resolve(settings, targets, block, plan, vectors=selected, progress_mode=progress_mode)
+        request, definition = resolve(
+            settings, targets, block, plan, vectors=selected, progress_mode=progress_mode, part=part
+        )
         if settings.flag("CI_PRINT_BAKE"):
             definition = definition or bakefile.print_definition(settings, targets, request.env)
             out(json.dumps(definition, indent=2))
@@ -246,7 +248,9 @@ def execute(
     """Run a resolved Request: the bake, its run record and summary."""
     import sys
 
-    from bakery import cache, docker, probe, progress
+    from bakery.build import progress
+    from bakery.cache import policy as cache
+    from bakery.engine import docker, probe
 
     if plan.export is not None and request.driver == "docker":
         found = probe.probe(request.builder)
@@ -296,7 +300,7 @@ def execute(
 def _environment_gone(request: Request, stderr: str) -> None:
     """The daemon or builder went away after they were probed: forget the
     probe and fail as a cold probe would (exit 3), not as a failed build."""
-    from bakery import probe
+    from bakery.engine import probe
 
     # Only buildx's and the docker CLI's own error lines: a step's log (plain
     # progress, "#12 ...") may print the same words and is a build failure.

@@ -19,11 +19,11 @@ from typing import Any
 from invoke import task
 from invoke.exceptions import Exit
 
-from bakery import matrix
-from bakery import settings as settings_module
+from bakery.config import matrix
+from bakery.config import settings as settings_module
+from bakery.config.settings import Settings
 from bakery.errors import EXIT_SIGINT, BakeryError, Interrupted
 from bakery.redact import redact_message
-from bakery.settings import Settings
 
 # Help for the options every vector-selecting task shares (one scheme, issue 10).
 SELECTION_HELP = {

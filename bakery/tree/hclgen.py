@@ -27,8 +27,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from bakery.config.matrix import Definition
 from bakery.errors import UsageError
-from bakery.matrix import Definition
 
 BEGIN = "# BEGIN GENERATED AXES (invoke generate; source: docker/matrix.toml)\n"
 END = "# END GENERATED AXES\n"

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from bakery.matrix import Vector
-from bakery.settings import Settings
+from bakery.config.matrix import Vector
+from bakery.config.settings import Settings
 
 
 def matrix_text(settings: Settings, vectors: Sequence[Vector], fmt: str) -> str:

@@ -12,11 +12,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bakery import ROOT, docker
+from bakery import ROOT
 from bakery.argv import options
+from bakery.config.matrix import Vector
+from bakery.config.settings import TREE_VARIABLES, Settings
+from bakery.engine import docker
 from bakery.errors import BakeryError, UsageError
-from bakery.matrix import Vector
-from bakery.settings import TREE_VARIABLES, Settings
 
 _TARGET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
 DEFAULT_TARGETS = ("default",)
@@ -57,7 +58,7 @@ def bake_env(
     """The environment for one bake run: the block as the plural JSON-array
     variables, and `vectors` (the exact selection, excludes applied) when
     given. Any axis variable inherited from the caller is dropped, so only
-    validated values reach bake; cache_scope (bakery.cache) is ours alone."""
+    validated values reach bake; cache_scope (bakery.cache.policy) is ours alone."""
     axes = settings.definition.axes
     drop = [a.name for a in axes] + [a.plural for a in axes] + [VECTORS, "cache_scope", "nprocs", *TREE_VARIABLES]
     variables = {a.plural: json.dumps(list(block[a.name])) for a in axes}
@@ -146,7 +147,7 @@ def _declared_key(settings: Settings, targets: Sequence[str], env: Mapping[str, 
     binary."""
     import hashlib
 
-    from bakery import probe
+    from bakery.engine import probe
 
     file = bake_file(settings)
     text = file.read_text()
@@ -159,7 +160,7 @@ def declared(settings: Settings, targets: Sequence[str], env: Mapping[str, str])
     """Entitlements and instances without a `--print` when the same bake file
     and variables were printed before (issue 13 P1); the definition too when
     this call printed it."""
-    from bakery import probe
+    from bakery.engine import probe
 
     path = probe.cache_dir() / "declared" / f"{_declared_key(settings, targets, env)}.json"
     try:

@@ -20,7 +20,7 @@ Needs root (it creates a bridge and iptables rules).
 
 The daemons are long-running processes, not docker CLI calls, so they are
 started here with Popen; `ip` and `iptables` go through the process seam
-(`_host`); every docker CLI call goes through bakery.docker.run with B's
+(`_host`); every docker CLI call goes through bakery.engine.docker.run with B's
 environment.
 """
 
@@ -44,7 +44,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bakery import docker, process
+from bakery.engine import docker, process
 from bakery.errors import BakeryError, EnvironmentNotReady
 
 PREFIX = Path(os.environ.get("BAKERY_LAB_PREFIX", "/opt/bakery-lab"))

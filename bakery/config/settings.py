@@ -23,9 +23,9 @@ from typing import Literal
 from dotenv import dotenv_values
 
 from bakery import ROOT
+from bakery.config.matrix import Axis, Definition, Vector, cross
+from bakery.config.matrix import load as load_definition
 from bakery.errors import UsageError
-from bakery.matrix import Axis, Definition, Vector, cross
-from bakery.matrix import load as load_definition
 
 Kind = Literal["bool", "str", "int", "choice", "list"]
 

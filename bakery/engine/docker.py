@@ -1,4 +1,4 @@
-"""The docker CLI on the process seam (bakery.process): `run` prefixes
+"""The docker CLI on the process seam (bakery.engine.process): `run` prefixes
 `docker` and raises DockerError (argv, exit code, stderr); and the probes that
 detect what the installed docker and buildx offer, by trying them, never by
 version numbers."""
@@ -9,8 +9,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from bakery.engine.process import PROVISION_HINT, Call, Completed, Runner, environment, use_runner
 from bakery.errors import DockerError, EnvironmentNotReady
-from bakery.process import PROVISION_HINT, Call, Completed, Runner, environment, use_runner
 
 # The seam's types, so tests and callers that speak of docker need one import.
 __all__ = ["Call", "Completed", "Runner", "environment", "use_runner", "run", "PROVISION_HINT"]
@@ -28,7 +28,7 @@ def run(
 ) -> Completed:
     """Run `docker ARGS...` through the process seam; DockerError on failure
     when check is set."""
-    from bakery import process
+    from bakery.engine import process
 
     return process.run(
         ("docker", *args), check=check, capture=capture, env=env, on_stderr=on_stderr, quiet=quiet, cwd=cwd,
@@ -49,7 +49,7 @@ def require_daemon() -> str:
     """The daemon's version; a clear error when it cannot be reached."""
     result = run(["version", "--format", "{{.Server.Version}}"], check=False, quiet=True)
     if result.returncode != 0 or not result.stdout.strip():
-        from bakery import probe  # one wording for an unreachable daemon
+        from bakery.engine import probe
 
         raise probe.daemon_error()
     return result.stdout.strip()

@@ -196,8 +196,8 @@ def probe(builder: str) -> Probe:
 def fresh(builder: str) -> Probe:
     import json
 
-    from bakery import process
-    from bakery.process import PROVISION_HINT
+    from bakery.engine import process
+    from bakery.engine.process import PROVISION_HINT
 
     where = endpoint()
     socket_before = _socket_identity(where)

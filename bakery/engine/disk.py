@@ -5,8 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from bakery.config.settings import Settings
 from bakery.errors import DiskSpaceError
-from bakery.settings import Settings
 
 
 def free_space(root_dir: str) -> tuple[Path, float]:

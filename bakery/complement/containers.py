@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 
-from bakery import docker
+from bakery.engine import docker
 from bakery.errors import Interrupted
 
 log = logging.getLogger("bakery")

@@ -1,5 +1,5 @@
 """The on-disk cache store (issue 10 deliver 3: split from the policy in
-bakery/cache.py).
+bakery/cache/policy.py).
 
 Layout. A multi-target bake that exports every target to one local directory
 fails (measured, buildx 0.29: the exports race on the directory's `ingest/`).
@@ -24,7 +24,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-from bakery.cache_location import VERSIONS
+from bakery.cache.location import VERSIONS
 from bakery.errors import UsageError
 
 BLOBS = ".blobs"

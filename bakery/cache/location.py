@@ -1,9 +1,9 @@
 """Where a cache lives (issue 10 deliver 3: split from the policy in
-bakery/cache.py and the on-disk store in bakery/cache_store.py).
+bakery/cache/policy.py and the on-disk store in bakery/cache/store.py).
 
 A location is an absolute local directory or a registry repository. Each
 target instance has its own entry in it: `<root>/<instance>` (a symlink into
-`.versions`, see bakery/cache_store.py) or the tag `<repo>:<instance>`.
+`.versions`, see bakery/cache/store.py) or the tag `<repo>:<instance>`.
 """
 
 from __future__ import annotations

@@ -17,11 +17,11 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
-from bakery import docker
 from bakery.argv import options
+from bakery.config.settings import SPEC_BY_NAME, Settings
+from bakery.engine import docker
+from bakery.engine.lock import builder_lock
 from bakery.errors import EnvironmentNotReady, UsageError
-from bakery.lock import builder_lock
-from bakery.settings import SPEC_BY_NAME, Settings
 
 log = logging.getLogger("bakery")
 
@@ -54,7 +54,7 @@ def name(settings: Settings) -> str:
     if settings["BAKERY_DRIVER"] == "docker":
         # The engine's own builder is named after the docker context; resolved
         # as the CLI does, without running it (issue 13 P1).
-        from bakery import probe
+        from bakery.engine import probe
 
         return probe.endpoint().context
     actor = settings["GITHUB_ACTOR"] or getpass.getuser()
@@ -177,7 +177,7 @@ def _create_missing(settings: Settings, builder: str, entitlements: tuple[str, .
 
 
 def _lock(settings: Settings, builder: str) -> AbstractContextManager[Path]:
-    """The builder lock (bakery.lock) for create, remove, prune and append;
+    """The builder lock (bakery.engine.lock) for create, remove, prune and append;
     bakes never take it."""
     timeout = settings.number("BAKERY_LOCK_TIMEOUT")
     return builder_lock(builder, int(SPEC_BY_NAME["BAKERY_LOCK_TIMEOUT"].default) if timeout is None else timeout)

@@ -11,10 +11,10 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from bakery import docker, process
+from bakery.config.matrix import Vector
+from bakery.config.settings import Settings
+from bakery.engine import docker, process
 from bakery.errors import BakeryError, EnvironmentNotReady, UsageError
-from bakery.matrix import Vector
-from bakery.settings import Settings
 
 
 def suite_for(settings: Settings, sys_version: str) -> str:

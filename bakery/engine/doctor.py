@@ -6,9 +6,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bakery import builder, disk, docker
+from bakery.config.settings import Settings
+from bakery.engine import builder, disk, docker
 from bakery.errors import BakeryError
-from bakery.settings import Settings
 
 # The oldest buildx the tree parses with (trixie's 0.13.1, checked on its
 # --print; issue 10): bake.hcl uses no variable `description` or `validation`

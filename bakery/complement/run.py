@@ -21,16 +21,18 @@ import os
 import re
 import shutil
 import tempfile
-import time
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bakery import ROOT, bake, bakefile, containers, docker, hclgen, results
+from bakery import ROOT, runs
+from bakery.build import bake
+from bakery.complement import containers, results
+from bakery.config.matrix import Vector
+from bakery.config.settings import Settings
+from bakery.engine import docker
 from bakery.errors import BakeryError, DockerError, EnvironmentNotReady, InfraError, UsageError
-from bakery.matrix import Vector
-from bakery.settings import Settings
+from bakery.tree import bakefile, hclgen
 
 log = logging.getLogger("bakery")
 
@@ -109,14 +111,10 @@ class Plan:
 # --------------------------------------------------------------------------
 
 
-def new_run_id() -> str:
-    return f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
-
-
 def sanitize_run_id(raw: str | None) -> str:
     """A run id safe in container names and labels: [a-zA-Z0-9_.-]."""
     if not raw:
-        return new_run_id()
+        return runs.new_id()
     text = _UNSAFE.sub("-", raw).strip("-.")
     if not text:
         raise UsageError(f"--run-id={raw!r} has no usable characters; allowed: [a-zA-Z0-9_.-]")

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 
 import nox
 
-from bakery import settings
+from bakery.config import settings
+from bakery.config.matrix import Definition, Vector
 from bakery.errors import BakeryError
-from bakery.matrix import Definition, Vector
 from bakery.redact import redact_message
 
 INVALID = "invalid-settings"
@@ -73,8 +73,8 @@ def params() -> list[object]:
 def bake(session: nox.Session, vector: object) -> None:
     """Bake one vector; nox exits 1 for any failed session (`invoke bake`
     gives bakery's own exit codes)."""
-    from bakery import bake as bake_module
-    from bakery.cli import signals
+    from bakery.build import bake as bake_module
+    from bakery.cli.common import signals
 
     if not isinstance(vector, Vector):
         session.error(str(vector))

@@ -7,8 +7,10 @@ import re
 import shutil
 from pathlib import Path
 
-from bakery import bakefile, docker
-from bakery.settings import Settings
+from bakery import runs
+from bakery.config.settings import Settings
+from bakery.engine import docker
+from bakery.tree import bakefile
 
 
 def tagged_families(settings: Settings) -> set[str]:
@@ -45,8 +47,7 @@ def run(settings: Settings, run_dir: Path) -> list[str]:
     return done or ["nothing to clean"]
 
 
-# Run records are <stamp>-<id> (bake.RunRecord); plan/ and builders/ are ours too.
-_RECORD = re.compile(r"^[0-9]{8}T[0-9]{6}-[0-9a-f]{8}$")
+# Run records are named by bakery.runs; plan/ and builders/ are ours too.
 
 
 def records(run_dir: Path) -> list[Path]:
@@ -55,5 +56,5 @@ def records(run_dir: Path) -> list[Path]:
     if not run_dir.is_dir():
         return []
     return sorted(
-        p for p in run_dir.iterdir() if p.is_dir() and (_RECORD.match(p.name) or p.name in ("plan", "builders"))
+        p for p in run_dir.iterdir() if p.is_dir() and (runs.RECORD.match(p.name) or p.name in ("plan", "builders"))
     )

@@ -11,7 +11,7 @@ or a zero time) is never reaped: we remove only what we can show is idle.
 
 Never reaped: names outside the `bakery-` prefix, builders on the `docker`
 driver (the engine's own builder cannot be removed), and names in `keep`.
-Each removal takes the builder lock (bakery.lock) without waiting: a builder
+Each removal takes the builder lock (bakery.engine.lock) without waiting: a builder
 that another create, remove or prune holds is busy, so it is skipped this time
 and said so, not counted as a failure.
 Everything goes through the docker seam.
@@ -25,9 +25,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from bakery import docker
+from bakery.engine import docker
+from bakery.engine.lock import builder_lock
 from bakery.errors import BakeryError, EnvironmentNotReady, LockTimeout, UsageError
-from bakery.lock import builder_lock
 
 PREFIX = "bakery-"
 _AGE = re.compile(r"^(\d+)([smhdw])$")

@@ -35,7 +35,7 @@ an id with trusted ones. Unknown events are untrusted: the list of trusted
 events is an allowlist.
 
 Locations (local directories, registry repositories) are in
-bakery/cache_location.py, the on-disk store in bakery/cache_store.py
+bakery/cache/location.py, the on-disk store in bakery/cache/store.py
 (issue 10 deliver 3). A registry shared cache takes a registry scopes
 repository (BAKERY_CACHE_SCOPES_REF, issue 12): an untrusted run exports to
 `<scopes ref>/<scope>:<instance>`, never under the shared repository.
@@ -45,17 +45,16 @@ from __future__ import annotations
 
 import os
 import re
-import time
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bakery import cache_store
-from bakery.builder import sanitize
-from bakery.cache_location import Location, registry_tag
+from bakery import runs
+from bakery.cache import store as cache_store
+from bakery.cache.location import Location, registry_tag
+from bakery.config.settings import Settings
+from bakery.engine.builder import sanitize
 from bakery.errors import UsageError
-from bakery.settings import Settings
 
 TRUSTED_EVENTS = frozenset({"push", "schedule", "workflow_dispatch", "release"})
 TRUSTED_SCOPE = "trusted"
@@ -91,11 +90,6 @@ def scope_name(trusted: bool, actor: str = "", repository: str = "", ref_name: s
     return sanitize(actor, repository, ref_name)
 
 
-def new_run_id() -> str:
-    """Sorts by time; unique across concurrent runs."""
-    return time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
-
-
 @dataclass(frozen=True)
 class CachePlan:
     trusted: bool
@@ -103,7 +97,7 @@ class CachePlan:
     scope: str
     imports: tuple[Location, ...] = ()
     export: Location | None = None
-    run_id: str = field(default_factory=lambda: new_run_id())
+    run_id: str = field(default_factory=runs.new_id)
 
     def set_values(self, instances: Iterable[str]) -> list[str]:
         """`--set` values for these target instances (the names in the bake
@@ -170,7 +164,7 @@ def cache_plan(
     (or, with `scopes_ref`, a scopes registry repository)."""
     trusted, reason = trust(event, ref, default_branch)
     scope = scope_name(trusted, actor, repository, ref_name)
-    run_id = run_id or new_run_id()
+    run_id = run_id or runs.new_id()
     if not shared:
         return CachePlan(trusted, reason + "; no shared cache configured", scope, run_id=run_id)
     location = Location.parse(shared)

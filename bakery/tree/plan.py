@@ -19,10 +19,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bakery import bakefile, hclgen
+from bakery.config.matrix import Vector, name_safe
+from bakery.config.settings import Settings
 from bakery.errors import BakeryError, UsageError
-from bakery.matrix import Vector, name_safe
-from bakery.settings import Settings
+from bakery.tree import bakefile, hclgen
 
 # Graph style: fonts in points; graphviz's SVG unit is the point (1/72 in), so
 # 12 pt is 16 px at 96 dpi. No size or ratio attribute: nothing is shrunk.
@@ -230,7 +230,7 @@ def write_graph(plan: Plan, directory: Path, *, instances: bool = False) -> list
     """tree.dot, and tree.svg and tree.png when graphviz is installed."""
     import shutil
 
-    from bakery import process
+    from bakery.engine import process
 
     dot = directory / "tree.dot"
     dot.write_text(plan.dot() if instances else plan.family_dot())
