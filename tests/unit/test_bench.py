@@ -12,8 +12,6 @@ import pytest
 from bakery.errors import UsageError
 from bench import report, run, stats
 
-pytestmark = pytest.mark.unit
-
 
 def test_median_and_quartiles_inclusive():
     samples = [0.5, 0.1, 0.4, 0.2, 0.3]
