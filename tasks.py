@@ -272,11 +272,13 @@ def complement(
 @task(
     help={
         "quick": "fewer rounds (5 instead of 15)",
-        "only": "comma-separated sections: front, plan, edit, cold (default: all)",
+        "only": "comma-separated sections (default: all): front (bakery's own cost per command), "
+        "plan (plan time against raw buildx), edit (edit-loop time against cargo), cold (a --no-cache build)",
     }
 )
 def bench(c, quick=False, only="front,plan,edit,cold"):
-    """Run the benchmarks (bakery's own cost, plan scaling, edit loop, cold) into bench/results/."""
+    """Run the benchmarks into bench/results/: bakery's own cost per command, plan time against
+    raw buildx, edit-loop time against cargo, and a cold build (bench/README.md)."""
     # bench/ is beside the package, not in it (issue 10 deliver 5).
     from bench import run as bench_run
 
