@@ -292,9 +292,9 @@ def cache(c, prune=None):
         settings = load({})
         max_age = reaper.parse_age(prune).total_seconds()
         lines = []
-        shared = settings.values.get("BAKERY_CACHE_DIR", "")
-        if shared.startswith("/"):
-            lines += cache_store.prune_root(Path(shared), max_age)
-        scopes = settings.values.get("BAKERY_CACHE_SCOPES_DIR") or str(cache_module.default_scopes_dir())
+        shared = cache_module.Location.parse(settings.cache_dir) if settings.cache_dir else None
+        if shared is not None and shared.kind == "local":
+            lines += cache_store.prune_root(Path(shared.base), max_age)
+        scopes = settings.cache_scopes_dir or str(cache_module.default_scopes_dir())
         lines += cache_store.prune_scopes(Path(scopes), max_age)
         print("\n".join(lines or [f"nothing older than {prune}"]))

@@ -22,6 +22,7 @@ from invoke.exceptions import Exit
 from bakery.config import matrix
 from bakery.config import settings as settings_module
 from bakery.config.settings import Settings
+from bakery.engine import process
 from bakery.errors import EXIT_SIGINT, BakeryError, Interrupted
 from bakery.redact import redact_message
 
@@ -124,5 +125,6 @@ def selection(axes: Mapping[str, str | None], matrix_name: str | None) -> tuple[
 def load(flags: Mapping[str, str | None]) -> Settings:
     """Settings from all layers; flags are (setting name -> value or None)."""
     loaded = settings_module.load(flags)
-    configure_logging(loaded.flag("CI_VERBOSE"))
+    configure_logging(loaded.ci_verbose)
+    process.record_to(loaded.seam_log)
     return loaded

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from bakery.config.settings import load
 from bakery.engine import docker, process
 from bakery.errors import EXIT_ENVIRONMENT, DockerError, EnvironmentNotReady, ProcessError
 from tests.conftest import Recorder
@@ -112,7 +113,8 @@ def test_use_runner_restores_the_previous_runner():
 
 def test_seam_log_appends_each_argv_as_a_json_line(seam: Recorder, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     log = tmp_path / "seam.jsonl"
-    monkeypatch.setenv("BAKERY_SEAM_LOG", str(log))
+    monkeypatch.setattr(process, "_seam_log", [])
+    process.record_to(str(load({}, {"BAKERY_SEAM_LOG": str(log)}).seam_log))
     seam.respond = fail(1, "bad\n")
     docker.run(["buildx", "bake", "--print", "a b"], check=False)
     with pytest.raises(DockerError):
@@ -125,7 +127,8 @@ def test_seam_log_appends_each_argv_as_a_json_line(seam: Recorder, monkeypatch: 
 
 
 def test_without_seam_log_nothing_is_written(seam: Recorder, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
-    monkeypatch.delenv("BAKERY_SEAM_LOG", raising=False)
+    monkeypatch.setattr(process, "_seam_log", [])
+    process.record_to(load({}, {}).seam_log)
     monkeypatch.chdir(tmp_path)
     docker.run(["version"])
     assert list(tmp_path.iterdir()) == []
