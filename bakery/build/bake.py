@@ -22,7 +22,7 @@ from bakery import ROOT, runs
 from bakery.argv import options
 from bakery.config import matrix
 from bakery.config.settings import Settings
-from bakery.errors import BakeryError, EnvironmentNotReady, UsageError
+from bakery.errors import BakeFailed, EnvironmentNotReady, UsageError
 from bakery.tree import bakefile
 from bakery.tree.bakefile import check_targets, split_targets
 
@@ -288,9 +288,7 @@ def execute(
     targets = " ".join(request.targets)
     if result.returncode != 0:
         out(f"ERROR {targets} [{request.label}] exit {result.returncode} (record: {request.record})")
-        # A bake killed by a signal has a negative code: exit as a shell would (128 + N).
-        code = result.returncode if result.returncode > 0 else 128 - result.returncode
-        raise BakeryError(f"bake failed with exit code {result.returncode}; see {request.record}", exit_code=code)
+        raise BakeFailed(f"bake failed with exit code {result.returncode}; see {request.record}", result.returncode)
     for line in plan.publish(request.instances):
         log.info(line)
     out(f"ACCEPT {targets} [{request.label}] (record: {request.record})")
