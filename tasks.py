@@ -178,7 +178,8 @@ def system_image(c, axes, refresh=False, mirror=None, suite=None):
 
 @task(help={"check": "only check for drift; exit 1 if bake.hcl is out of date"})
 def generate(c, check=False):
-    """Regenerate bake.hcl's axis variables from docker/matrix.toml."""
+    """Regenerate bake.hcl's generated sections and the settings table of docs/settings.md."""
+    from bakery.config import reference
     from bakery.tree import bakefile, hclgen
 
     settings = load({})
@@ -186,9 +187,12 @@ def generate(c, check=False):
     if check:
         if hclgen.drifted(path, settings.definition):
             raise BakeryError(f"{path} has drifted from docker/matrix.toml; run: invoke generate")
-        print(f"{path}: up to date")
+        if reference.drifted():
+            raise BakeryError(f"{reference.DOCS} has drifted from the settings; run: invoke generate")
+        print(f"{path}, {reference.DOCS}: up to date")
     else:
         print(f"{path}: {'rewritten' if hclgen.write(path, settings.definition) else 'up to date'}")
+        print(f"{reference.DOCS}: {'rewritten' if reference.write() else 'up to date'}")
 
 
 @axis_task(
