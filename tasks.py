@@ -13,7 +13,7 @@ from bakery.cli.common import SELECTION_HELP, axis_task, guard, load, selection
 from bakery.errors import EXIT_ENVIRONMENT, BakeryError, UsageError
 
 # Modules behind the tasks are imported in the task bodies: `invoke --list`
-# and `--help` pay only for what they show (issue 13 P1).
+# and `--help` pay only for what they show.
 program.adopt()
 
 
@@ -257,7 +257,7 @@ def complement(
 )
 def bench(c, quick=False, only="front,plan,edit,cold"):
     """Run the benchmarks (bakery's own cost, plan scaling, edit loop, cold) into bench/results/."""
-    # bench/ is beside the package, not in it (issue 10 deliver 5).
+    # bench/ is beside the package, not in it (docs/architecture.md).
     from bench import run as bench_run
 
     with guard():

@@ -1,5 +1,5 @@
 """`invoke complement`: run the Matrix compliance suite for one vector and
-judge it against a baseline (issue 4).
+judge it against a baseline (docs/commands.md, "invoke complement").
 
 A run: validate everything that can be checked without docker (results
 directory, run id, baseline file, run/skip patterns); build the tester and
@@ -123,8 +123,7 @@ def sanitize_run_id(raw: str | None) -> str:
 
 def image(vector: Vector, family: str, family_axes: Mapping[str, Sequence[str]]) -> str:
     """The tag the tree gives this vector's instance of a family: its name
-    over the axes the family varies by (hclgen, from matrix.toml and bake.hcl;
-    issue 10 deliver 1)."""
+    over the axes the family varies by (hclgen, from matrix.toml and bake.hcl)."""
     return f"{vector.instance(family, family_axes[family])}:latest"
 
 
@@ -171,7 +170,7 @@ def prepare_results_dir(path: Path) -> Path:
 def project_baseline(settings: Settings) -> Path:
     """The baseline in the project source, which complement-config copies
     into the testee image: <source_location>/<complement_baseline>. Read from
-    the layered settings, so a value in .env counts (issue 11 §6)."""
+    the layered settings, so a value in .env counts, as it does for bake."""
     source = settings.tree.get("source_location") or DEFAULT_SOURCE
     relative = settings.tree.get("complement_baseline") or DEFAULT_BASELINE
     if _REMOTE.match(source):

@@ -1,4 +1,4 @@
-"""Layered settings (issue 3). Lowest to highest precedence:
+"""Layered settings (docs/settings.md). Lowest to highest precedence:
 
 1. defaults (this module, and docker/matrix.toml for the axes);
 2. `.env` (python-dotenv; path from BAKERY_DOTENV, default ./.env);
@@ -75,7 +75,7 @@ SPECS: tuple[Spec, ...] = (
         "BAKERY_CACHE_SCOPES_REF",
         "str",
         "",
-        "registry repository for untrusted runs' cache (issue 12); never the shared one or under it",
+        "registry repository for untrusted runs' cache; never the shared one or under it",
         pattern=r"[a-z0-9._/:-]{1,300}",
     ),
     Spec("BAKERY_DEFAULT_BRANCH", "str", "main", "pushes to this branch (and tags) may write the shared cache"),
@@ -143,7 +143,7 @@ _REF = r"[A-Za-z0-9][A-Za-z0-9._/-]{0,199}"
 _URL = r"(https?|ssh|git|file)://[A-Za-z0-9._~:/?@!$&'()*+,;=%-]+"
 # A TCP port, 1-65535.
 _PORT = r"([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
-# smoke_ready (issue 11 §3): tcp:PORT, or an http:// URL the smoke script
+# smoke_ready: tcp:PORT, or an http:// URL the smoke script
 # probes. No shell characters: the value reaches a build arg and a probe.
 _READY = rf"(tcp:{_PORT}|http://[A-Za-z0-9]([A-Za-z0-9.-]{{0,252}})(:{_PORT})?(/[A-Za-z0-9._~/%=?-]{{0,400}})?)?"
 _EXPOSE = rf"({_PORT}(/(tcp|udp))?( {_PORT}(/(tcp|udp))?){{0,31}})?"
@@ -296,7 +296,7 @@ def load(
         values[spec.name] = _check(spec, str(raw), source)
 
     if values["BAKERY_BAKE_FILE"] != SPEC_BY_NAME["BAKERY_BAKE_FILE"].default:
-        # Another tree (--file): check axis values for safety, not our vocabulary (issue 11 §5).
+        # Another tree (--file): check axis values for safety, not our vocabulary.
         definition = definition.relaxed()
     choices = {}
     for axis in definition.axes:
@@ -325,7 +325,7 @@ def load(
 def _tree(dotenv: Mapping[str, str], environ: Mapping[str, str]) -> dict[str, str]:
     """The tree's bake variables that were set, validated. An empty value is
     kept where the variable allows it (empty smoke_version_args skips the
-    version run, issue 11 §3); elsewhere empty means unset, as for every setting."""
+    version run); elsewhere empty means unset, as for every setting."""
     tree = {}
     for name, pattern in TREE_VARIABLES.items():
         for layer in (environ, dotenv):
@@ -364,7 +364,7 @@ def _check_targets(name: str, value: str, allowed: str) -> None:
 def _check_shadowed(axis: Axis, flagged: bool, dotenv: Mapping[str, str], environ: Mapping[str, str]) -> None:
     """An axis value that a flag or a higher layer overrides is validated too:
     a bad value in .env or the environment is an error, never silently
-    ignored (issue 7 §5). The value that wins is checked where it is chosen."""
+    ignored. The value that wins is checked where it is chosen."""
     layers = [layer for layer in (dotenv, environ) if layer.get(axis.name) or layer.get(axis.plural)]
     shadowed = layers if flagged else layers[:-1]
     for layer in shadowed:

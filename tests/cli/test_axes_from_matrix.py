@@ -1,4 +1,4 @@
-"""docker/matrix.toml is the one axis definition (issue 10 deliver 1).
+"""docker/matrix.toml is the one axis definition (docs/tree.md).
 
 In a temporary copy of the repository, add a value to an axis and a whole new
 axis that one family (kitchen) uses as a build arg to matrix.toml, run
