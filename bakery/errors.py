@@ -80,8 +80,18 @@ class ProcessError(BakeryError):
         head = " ".join(self.argv[:3])
         super().__init__(
             redact_message(f"{head} failed with exit code {returncode}: {last or 'no output'}"),
-            exit_code=returncode if 0 < returncode < 128 else EXIT_FAILURE,
         )
+
+
+class BakeFailed(BakeryError):
+    """bake itself failed: its exit code is the command's (a bake killed by a
+    signal exits 128 + N, as a shell would). The one child whose code passes
+    through; other programs' failures exit 1, so their 2 or 3 never reads as
+    bakery's own usage or environment error."""
+
+    def __init__(self, message: str, returncode: int) -> None:
+        super().__init__(message, exit_code=returncode if returncode > 0 else 128 - returncode)
+        self.returncode = returncode
 
 
 class DockerError(ProcessError):

@@ -202,17 +202,16 @@ def from_settings(
 ) -> CachePlan:
     """cache_plan from bakery settings (BAKERY_CACHE_DIR, BAKERY_CACHE_SCOPES_DIR,
     BAKERY_CACHE_SCOPES_REF, BAKERY_DEFAULT_BRANCH); keyword arguments override."""
-    values = settings.values
     return cache_plan(
-        event=values["GITHUB_EVENT_NAME"],
-        ref=values["GITHUB_REF"],
-        shared=values.get("BAKERY_CACHE_DIR", "") if shared is None else shared,
-        scopes_dir=(values.get("BAKERY_CACHE_SCOPES_DIR") or None) if scopes_dir is None else scopes_dir,
-        actor=values["GITHUB_ACTOR"],
-        repository=values["GITHUB_REPOSITORY"],
-        ref_name=values["GITHUB_REF_NAME"],
-        default_branch=(values.get("BAKERY_DEFAULT_BRANCH") or "main") if default_branch is None else default_branch,
-        scopes_ref=values.get("BAKERY_CACHE_SCOPES_REF", ""),
+        event=settings.github_event_name,
+        ref=settings.github_ref,
+        shared=settings.cache_dir if shared is None else shared,
+        scopes_dir=(settings.cache_scopes_dir or None) if scopes_dir is None else scopes_dir,
+        actor=settings.github_actor,
+        repository=settings.github_repository,
+        ref_name=settings.github_ref_name,
+        default_branch=settings.default_branch if default_branch is None else default_branch,
+        scopes_ref=settings.cache_scopes_ref,
     )
 
 

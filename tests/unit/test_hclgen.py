@@ -216,3 +216,23 @@ def test_a_broken_tree_is_refused_with_one_line(tree: str, used_by: dict[str, st
 def test_a_family_reading_another_familys_cells_is_refused():
     with pytest.raises(UsageError, match=r'target "mid" reads family_cells\["root"\]'):
         hclgen.families(SMALL_TREE.replace('family_cells["mid"]', 'family_cells["root"]'))
+
+
+def test_the_docs_settings_table_is_generated_from_the_declarations(tmp_path):
+    from bakery.config import reference
+
+    page = tmp_path / "settings.md"
+    page.write_text("# Settings\n\n" + reference.BEGIN + "old\n" + reference.END + "\nAfter.\n")
+    assert reference.drifted(page) is True
+    assert reference.write(page) is True
+    text = page.read_text()
+    assert "| `BAKERY_MIN_FREE_GB` | whole number | `5` |" in text
+    assert "| `smoke_timeout` | `30` | whole seconds from 1 to 3600 |" in text
+    assert text.startswith("# Settings\n\n") and text.endswith("\nAfter.\n")
+    assert reference.write(page) is False
+
+
+def test_the_committed_settings_page_has_not_drifted():
+    from bakery.config import reference
+
+    assert reference.drifted() is False

@@ -13,6 +13,7 @@ from invoke.exceptions import Exit
 
 import tasks
 from bakery.build import bake, progress
+from bakery.cli.common import guard
 from bakery.config import settings
 from bakery.engine import docker
 from bakery.errors import UsageError
@@ -49,7 +50,7 @@ def test_a_bad_smoke_or_adoption_value_exits_2_before_bake(
     seam: Recorder, monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str
 ) -> None:
     monkeypatch.setenv(name, value)
-    with pytest.raises(Exit) as info:
+    with pytest.raises(Exit) as info, guard():
         tasks.bake.body(Context())
     assert info.value.code == 2
     assert str(info.value.message).startswith(f"bakery: error: {message}")
