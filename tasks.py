@@ -13,7 +13,7 @@ from bakery.cli.common import SELECTION_HELP, axis_task, load, selection
 from bakery.errors import EXIT_ENVIRONMENT, BakeryError, UsageError
 
 # Modules behind the tasks are imported in the task bodies: `invoke --list`
-# and `--help` pay only for what they show (issue 13 P1).
+# and `--help` pay only for what they show.
 program.adopt()
 
 
@@ -274,7 +274,7 @@ def complement(
 def bench(c, quick=False, only="front,plan,edit,cold"):
     """Run the benchmarks into bench/results/: bakery's own cost per command, plan time against
     raw buildx, edit-loop time against cargo, and a cold build (bench/README.md)."""
-    # bench/ is beside the package, not in it (issue 10 deliver 5).
+    # bench/ is beside the package, not in it (docs/architecture.md).
     from bench import run as bench_run
 
     load({})

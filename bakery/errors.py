@@ -1,10 +1,10 @@
-"""Typed errors and the exit codes they map to (README: "Exit codes")."""
+"""Typed errors and the exit codes they map to (docs/exit-codes.md)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-# Documented in the README's failure-modes table; tests assert these numbers.
+# Documented in docs/exit-codes.md; tests assert these numbers.
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_ENVIRONMENT = 3  # docker CLI, daemon, buildx, builder or root image missing

@@ -1,11 +1,11 @@
 # The unified tree: every target is a leaf or branch leading to one root,
 # `system`. Families vary only over the axes they depend on, so matrix cells
-# share every layer below the first one that differs (DESIGN.md §3, issue 2).
+# share every layer below the first one that differs (docs/tree.md).
 #
 # Run from the repository root: `docker buildx bake -f docker/bake.hcl <target>`.
 # Bare, it builds the default vector. Wider selections come in through the
 # plural JSON-array variables (cargo_profiles, feat_sets, ...), a full cross
-# product, or through `vectors`, any list of vectors (issue 10).
+# product, or through `vectors`, any list of vectors.
 #
 # Each family's matrix is one key, `v`, whose values are vector objects: the
 # selection projected to the family's axes, each cell once (BuildKit's own
@@ -16,7 +16,7 @@
 # Minimum buildx: 0.13.1 (Debian trixie). It rejects a variable's
 # `description` and `validation`, so descriptions are comments. Name no
 # function parameter `v` (the matrix key): bake then evaluated the tree about
-# three times slower (issue 10).
+# three times slower (docs/decisions/buildx-minimum.md).
 #
 # Layout: variables (axes, settings, the computed cells), functions,
 # templates, families from the root to the leaves, groups.
@@ -355,7 +355,7 @@ target "_image" {
   output = ["type=docker"]
 }
 
-# The smoke settings, for every target that runs the installed binary (issue 11).
+# The smoke settings, for every target that runs the installed binary.
 target "_smoke" {
   args = {
     smoke_version_args = smoke_version_args
@@ -975,7 +975,7 @@ target "dockerhub" {
 }
 
 ###############################################################################
-# Groups. `default` departs from the original: it builds offline (README).
+# Groups. `default` departs from the original: it builds offline (docs/tree.md, "Groups").
 
 group "default" { targets = jsondecode(default_targets) }
 group "lints" { targets = ["audit", "check", "clippy", "fmt", "lychee"] }

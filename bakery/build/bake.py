@@ -2,10 +2,10 @@
 original's bake.sh, plus excludes, --allow, run records and summaries).
 
 A bake is resolved once, per cross-product block of the selection, into a
-typed frozen `Request` (issue 10 deliver 3) that can be printed and tested,
+typed frozen `Request` that can be printed and tested,
 and then run. Resolving reads the probe cache (bakery.engine.probe) and the cached
 entitlements (bakery.tree.bakefile.declared): on a warm cache the bake itself is
-the only docker call (issue 13 P1).
+the only docker call.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from bakery.cache import policy as cache
 
 # Modules only a build needs (builder, probe, disk, progress, cache) are imported
-# where they are used: `--print` and the fronts' start do not pay for them (issue 13 P1).
+# where they are used: `--print` and the fronts' start do not pay for them.
 
 log = logging.getLogger("bakery")
 
@@ -134,7 +134,7 @@ def _parts(
     settings: Settings, vectors: Sequence[matrix.Vector]
 ) -> list[tuple[dict[str, tuple[str, ...]], list[dict[str, str]]]]:
     """(arrays, exact vectors) per bake run. A tree that declares `vectors`
-    (the contract of issue 10 deliver 2) gets the whole selection at once;
+    (the tree's contract, docs/tree.md) gets the whole selection at once;
     otherwise excludes are kept out by cross-product blocks."""
     unique = list(dict.fromkeys(vectors))
     if bakefile.declares(settings, bakefile.VECTORS):

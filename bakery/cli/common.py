@@ -1,4 +1,4 @@
-"""What every command shares: logging, signals and exit codes (issue 3 §7).
+"""What every command shares: logging, signals and exit codes (docs/exit-codes.md).
 
 `guard` runs a command body: SIGINT and SIGTERM become Interrupted (children
 are ended by the docker seam on the way out), and every BakeryError becomes
@@ -26,7 +26,7 @@ from bakery.engine import process
 from bakery.errors import EXIT_SIGINT, BakeryError, Interrupted
 from bakery.redact import redact_message
 
-# Help for the options every vector-selecting task shares (one scheme, issue 10).
+# Help for the options every vector-selecting task shares (one scheme for all of them).
 SELECTION_HELP = {
     "targets": "targets or groups, comma-separated (default: the default group)",
     "matrix": "take the vectors of this named matrix (docker/matrix.toml) instead of the default vector",
@@ -105,7 +105,7 @@ def definition_error() -> BakeryError | None:
 def axis_task(help: Mapping[str, str], **task_options: Any) -> Callable[[Callable[..., Any]], Any]:
     """@task for a command that selects vectors: one long option per axis of
     docker/matrix.toml (--<flag>, with its help), so that adding an axis there
-    adds it to every such task (issue 10 deliver 1). The body takes an `axes`
+    adds it to every such task. The body takes an `axes`
     parameter: axis name -> the raw option value, or None.
 
     Automatic short flags are off: with this many options invoke runs out of

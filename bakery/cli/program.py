@@ -1,5 +1,5 @@
 """A custom invoke Program, so the exit codes and the command lines are ours
-(issue 3 §7): a bad flag or unknown task exits 2, not invoke's 1, and
+(docs/exit-codes.md): a bad flag or unknown task exits 2, not invoke's 1, and
 `invoke bake [TARGET...]` takes its targets as an optional positional.
 
 `bakery` (console script) and `python -m bakery` run it directly. Under the

@@ -1,5 +1,5 @@
-"""nox session ids for matrix vectors (issue 3 §5; derived from
-docker/matrix.toml since issue 10).
+"""nox session ids for matrix vectors (docs/commands.md, "nox"), derived from
+docker/matrix.toml.
 
 Format: `bake(` then `key=value` pairs joined by commas, then `)`. The keys are
 the axes' `nox` keys. The axes of `[nox] always` (sys and feat) always appear,
@@ -8,7 +8,7 @@ for them, in axis order. Values are axis values, which never need quoting
 inside the outer pair (`nox -s "bake(sys=debian,feat=all)"`). Every axis value
 is also a tag, so `nox -t all` selects the sessions with feature set `all`.
 
-The noxfile registers them with nox.parametrize (issue 10 deliver 4). Nothing
+The noxfile registers them with nox.parametrize. Nothing
 here configures logging: nox's own handler (the `nox >` prefix) stays in
 charge of the output.
 """

@@ -243,7 +243,7 @@ def test_real_runner_captures_and_streams_stderr_lines():
 
 def test_other_programs_use_the_same_seam(seam: Recorder):
     """The process seam runs any program (graphviz, mmdebstrap, the bench's
-    timed commands); docker is its `docker` prefix (issue 10 deliver 3)."""
+    timed commands); docker is its `docker` prefix (docs/architecture.md)."""
     seam.respond = lambda call: process.Completed(call.argv, 3, "", "dot: syntax error in line 1\n")
     with pytest.raises(ProcessError) as info:
         process.run(["dot", "-Tsvg", "tree.dot"])

@@ -1,4 +1,4 @@
-"""Property-based fuzzing of every setting and axis (issue 11 §7).
+"""Property-based fuzzing of every setting and axis.
 
 For any string in any setting or axis, given through the environment, a .env
 file or a command-line flag, a command ends with exit 0, or exit 2 with one

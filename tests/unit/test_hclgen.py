@@ -19,7 +19,7 @@ BAKE_HCL = ROOT / "docker" / "bake.hcl"
 
 
 def test_committed_bake_hcl_has_not_drifted_from_the_definition():
-    """The drift test (issue 3 §1): fix a failure with `invoke generate`."""
+    """The drift test: fix a failure with `invoke generate`."""
     assert hclgen.current(BAKE_HCL) == hclgen.render(load())
     assert hclgen.expected(BAKE_HCL, load()) == BAKE_HCL.read_text()
     assert hclgen.drifted(BAKE_HCL, load()) is False
@@ -119,9 +119,9 @@ def test_a_file_without_exactly_one_section_is_refused(tmp_path: Path, text: str
 
 
 def test_bake_hcl_variables_use_only_what_buildx_0_13_1_parses():
-    """Our minimum buildx is Debian trixie's 0.13.1 (DESIGN §5). It rejects a
+    """Our minimum buildx is Debian trixie's 0.13.1 (docs/decisions/buildx-minimum.md). It rejects a
     variable's `description`, `validation` and `type` ("Unsupported argument"),
-    so descriptions are comments above each variable (issue 10)."""
+    so descriptions are comments above each variable."""
     lines = BAKE_HCL.read_text().splitlines()
     starts = [i for i, line in enumerate(lines) if line.startswith("variable ")]
     assert len(starts) > 40

@@ -1,4 +1,4 @@
-"""Smoke and adoption settings (issue 11 §2, §3): validated before bake starts,
+"""Smoke and adoption settings (docs/adopt.md): validated before bake starts,
 layered like every tree setting, and skipped runs named in the run summary."""
 
 from __future__ import annotations
