@@ -103,6 +103,7 @@ def bake_argv(
     metadata_file: Path | None,
     progress_mode: str,
     cache_sets: Sequence[str] = (),
+    file: Path | None = None,
 ) -> list[str]:
     nprocs = settings.nprocs()
     sets = [*([f"*.args.nprocs={nprocs}"] if nprocs else []), *cache_sets]
@@ -111,7 +112,7 @@ def bake_argv(
         "bake",
         *options(
             builder=builder_name,
-            file=str(bakefile.bake_file(settings)),
+            file=str(file or bakefile.bake_file(settings)),
             progress=progress_mode,
             metadata_file=str(metadata_file) if metadata_file else None,
             provenance="true" if settings.flag("BAKERY_PROVENANCE") else "false",
@@ -221,6 +222,11 @@ def run(
     from bakery import cache
 
     plan = cache.from_settings(settings)
+    if not print_only:
+        from bakery import one_solve
+
+        if one_solve.wanted(settings, plan):
+            return one_solve.run(settings, targets, vectors, plan, progress_mode=progress_mode, out=out)
     runs = []
     for block, selected in parts:
         if print_only:
@@ -242,8 +248,10 @@ def execute(
     *,
     progress_mode: str = "auto",
     out: Callable[[str], None] = print,
+    summarize: bool = True,
 ) -> progress.Progress:
-    """Run a resolved Request: the bake, its run record and summary."""
+    """Run a resolved Request: the bake, its run record and summary (unless
+    the caller sums several bakes up itself: bakery.one_solve)."""
     import sys
 
     from bakery import cache, docker, probe, progress
@@ -277,8 +285,9 @@ def execute(
         raw_log.close()
     if result.returncode != 0:
         _environment_gone(request, result.stderr)
-    summary = progress.summary(tracker) if mode == "rawjson" else []
-    (request.record / "summary.txt").write_text("\n".join(summary) + "\n")
+    summary = progress.summary(tracker) if mode == "rawjson" and summarize else []
+    if summarize:
+        (request.record / "summary.txt").write_text("\n".join(summary) + "\n")
     for line in summary:
         out(line)
     targets = " ".join(request.targets)
@@ -294,6 +303,10 @@ def execute(
 
 
 def _environment_gone(request: Request, stderr: str) -> None:
+    environment_gone(request.builder, stderr)
+
+
+def environment_gone(builder_name: str, stderr: str) -> None:
     """The daemon or builder went away after they were probed: forget the
     probe and fail as a cold probe would (exit 3), not as a failed build."""
     from bakery import probe
@@ -304,11 +317,11 @@ def _environment_gone(request: Request, stderr: str) -> None:
         line for line in stderr.splitlines() if line.startswith(("ERROR:", "error:", "Cannot connect", "error during"))
     )
     if any(text in own for text in _DAEMON_GONE):
-        probe.forget(request.builder)
+        probe.forget(builder_name)
         raise probe.daemon_error()
-    if _BUILDER_GONE in own and request.builder in own:
-        probe.forget(request.builder)
-        raise EnvironmentNotReady(f"buildx builder {request.builder!r} not found; create it: invoke builder")
+    if _BUILDER_GONE in own and builder_name in own:
+        probe.forget(builder_name)
+        raise EnvironmentNotReady(f"buildx builder {builder_name!r} not found; create it: invoke builder")
 
 
 __all__ = ["ROOT", "Request", "RunRecord", "bake_argv", "execute", "resolve", "run", "split_targets"]

@@ -107,6 +107,13 @@ SPECS: tuple[Spec, ...] = (
     Spec("BAKERY_SECRETS", "list", "[]", 'JSON array of buildx --secret specs, e.g. ["id=gh,env=GH_TOKEN"]'),
     Spec("BAKERY_SSH", "list", "[]", 'JSON array of buildx --ssh specs, e.g. ["default"]'),
     Spec(
+        "BAKERY_ONE_SOLVE",
+        "choice",
+        "auto",
+        "bake the selection as one generated Dockerfile in one solve: auto (when a shared cache is set), always, never",
+        choices=("auto", "always", "never"),
+    ),
+    Spec(
         "BAKERY_MIRROR",
         "str",
         "",
