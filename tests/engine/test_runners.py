@@ -1,6 +1,6 @@
 """Many runners, one cache: a real registry and a second engine (issue 12).
 
-The lab (bakery/lab.py) gives two docker-registry 2.8 processes on 127.0.0.1
+The lab (lab/runners.py) gives two docker-registry 2.8 processes on 127.0.0.1
 (`shared`, which trusted runs write, and `scopes`, for untrusted runs) and
 runner B, a second dockerd with its own containerd, state and bridge, holding
 only the root image. Runner A is the machine's own dockerd: nothing here
@@ -13,7 +13,7 @@ report.
 
 With a shared cache set, bakery bakes one Dockerfile generated from the tree
 in one solve and keys its cache entry by the job (targets and vector): see
-docs/decisions/fresh-runner-cache.md and bakery/one_solve.py. Per-instance
+docs/decisions/fresh-runner-cache.md and bakery/build/one_solve.py. Per-instance
 entries did not chain across bake `target:` links on buildx 0.29 / BuildKit
 in dockerd 28.5 (each linked target is its own solve, and a solve's import
 attaches too late for steps another solve reached first): b) failed that way
@@ -44,8 +44,10 @@ from pathlib import Path
 
 import pytest
 
-from bakery import ROOT, docker, lab
+from bakery import ROOT
+from bakery.engine import docker
 from bakery.errors import BakeryError
+from lab import runners as lab
 from tests.conftest import DEFAULT_VECTOR, VENV_BIN, invoke
 
 pytestmark = pytest.mark.usefixtures("engine")
@@ -360,7 +362,7 @@ def test_publish_pushes_to_the_lab_registry_and_runner_b_runs_it(the_lab: lab.La
 
 def _hashes(root: Path) -> dict[str, str]:
     """Every file and symlink under a cache root. Importing takes and drops
-    a lock file, so *.lock is left out (bakery/cache_store.py)."""
+    a lock file, so *.lock is left out (bakery/cache/store.py)."""
     found = {}
     for path in sorted(root.rglob("*")):
         if path.name.endswith(".lock"):

@@ -1,5 +1,5 @@
 """How one `invoke bake` becomes several invocations of one generated
-Dockerfile (bakery/one_solve.py): the entry key, the order of the
+Dockerfile (bakery/build/one_solve.py): the entry key, the order of the
 invocations, their bake targets under the trust rules, and one summary."""
 
 from __future__ import annotations
@@ -7,8 +7,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bakery import cache, flatten, one_solve, progress
-from bakery.matrix import Vector
+from bakery.build import flatten, one_solve, progress
+from bakery.cache import policy as cache
+from bakery.config.matrix import Vector
 from tests.conftest import DEFAULT_VECTOR
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "flat"
