@@ -184,6 +184,8 @@ def run(
         label = vector.label()
         env = bakefile.bake_env(settings, block, cache_scope=plan.scope, vectors=[vector.as_dict()])
         definition = bakefile.print_definition(settings, targets, env)
+        if settings.flag("CI_PRINT_BAKE"):
+            out(json.dumps(definition, indent=2))
         try:
             flat = flatten.flatten(definition, targets, _read, nprocs=settings.nprocs())
         except flatten.NotFlat as exc:

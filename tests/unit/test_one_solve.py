@@ -7,9 +7,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from bakery.build import flatten, one_solve, progress
 from bakery.cache import policy as cache
+from bakery.config import settings
 from bakery.config.matrix import Vector
+from bakery.errors import UsageError
 from tests.conftest import DEFAULT_VECTOR
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "flat"
@@ -121,3 +125,23 @@ def test_the_summary_counts_each_step_once_over_the_invocations() -> None:
         "   1 cached    0 ran  root",
         "   1 cached    3 ran  total (0 failed)",
     ]
+
+
+def _settings(**environ: str) -> settings.Settings:
+    return settings.load(None, {"BAKERY_DOTENV": "/nonexistent/bakery-test.env", **environ})
+
+
+def test_one_solve_is_chosen_when_a_shared_cache_is_set_unless_told_otherwise() -> None:
+    none = cache.CachePlan(False, "", "local", run_id=RUN)
+    shared = cache.cache_plan(event="push", ref="refs/heads/main", shared="127.0.0.1:5000/c", run_id=RUN)
+    assert one_solve.wanted(_settings(), shared) is True
+    assert one_solve.wanted(_settings(), none) is False
+    assert one_solve.wanted(_settings(BAKERY_ONE_SOLVE="never"), shared) is False
+    assert one_solve.wanted(_settings(BAKERY_ONE_SOLVE="always"), none) is True
+
+
+def test_a_bad_one_solve_value_is_a_usage_error() -> None:
+    with pytest.raises(UsageError) as info:
+        _settings(BAKERY_ONE_SOLVE="sometimes")
+    assert info.value.exit_code == 2
+    assert "BAKERY_ONE_SOLVE" in str(info.value) and "always" in str(info.value)
