@@ -64,12 +64,15 @@ def timed_bake(target: str, env: Mapping[str, str]) -> dict[str, float | int]:
         start = time.monotonic()
         runs = bake.run(loaded, [target], loaded.vectors(use_matrix=False), out=lambda line: None)
         wall = time.monotonic() - start
-    # Steps shared by several invocations of one bake are counted once (by digest).
+    # Steps shared by several invocations of one bake are counted once: they
+    # have the same name there, not the same digest (bakery.build.one_solve.Summary).
+    # One invocation counts by digest, as its progress does.
     states: dict[str, str] = {}
     for run in runs:
         for step in run.steps():
-            if states.get(step.digest) != "ran":
-                states[step.digest] = step.state
+            key = step.name if len(runs) > 1 else step.digest
+            if states.get(key) != "ran":
+                states[key] = step.state
     cached = sum(1 for s in states.values() if s == "cached")
     ran = sum(1 for s in states.values() if s == "ran")
     return {"wall_s": round(wall, 1), "cached": cached, "ran": ran}

@@ -114,9 +114,11 @@ def _read(context: str, dockerfile: str) -> str:
 
 
 class Summary:
-    """Steps over several invocations, each counted once (by vertex digest:
-    the invocations of one generated Dockerfile share their steps). A step
-    that ran in any invocation ran; it is CACHED only if CACHED in all."""
+    """Steps over several invocations, each counted once. The invocations of
+    one generated Dockerfile name a step alike (`[<stage> i/n] <instruction>`)
+    but give it another digest (each has its own local-context session), so
+    their steps are matched by name; the usual bake's by digest. A step that
+    ran in any invocation ran; it is CACHED only if CACHED in all."""
 
     def __init__(self) -> None:
         self.states: dict[str, str] = {}
@@ -124,16 +126,19 @@ class Summary:
 
     def add(self, tracker: progress.Progress, owners: Mapping[str, str] | None = None) -> None:
         """`owners`: generated stage name -> instance (a helper stage
-        `<instance>.<stage>` counts for its instance)."""
+        `<instance>.<stage>` counts for its instance); given for one-solve
+        invocations only."""
         for vertex in tracker.steps():
             owner = vertex.target or "?"
+            key = vertex.digest
             if owners is not None:
                 names = [n.split(".", 1)[0] for n in (vertex.target, vertex.stage) if n]
                 owner = next((owners[n] for n in names if n in owners), owner)
-            old = self.states.get(vertex.digest)
+                key = "name:" + vertex.name
+            old = self.states.get(key)
             if old is None or _RANK[vertex.state] > _RANK[old]:
-                self.states[vertex.digest] = vertex.state
-            self.owner.setdefault(vertex.digest, owner)
+                self.states[key] = vertex.state
+            self.owner.setdefault(key, owner)
 
     def lines(self, skipped: Sequence[str] = ()) -> list[str]:
         table: dict[str, Counter[str]] = {}

@@ -72,7 +72,9 @@ INSTALL_ALL = INSTALL.replace("--default--", "--all--")
 # What b) asks of a fresh runner with the shared cache, against a cold bake of the same job.
 CACHED_OF_COLD_RAN = 0.9
 MOST_FRACTION_OF_COLD = 0.3
-POISON = b'pub const VERSION: &str = "0.1.0-poisoned";\n'
+# What an attacker appends to the installed binary in a scope entry (an ELF runs with trailing bytes).
+POISON = b"\nbakery-poisoned-marker\n"
+INSTALLED = "usr/bin/mxd"
 
 _TOTAL = re.compile(r"^\s*(\d+) cached\s+(\d+) ran\s+total", re.M)
 
@@ -395,17 +397,17 @@ def test_directory_backend_trust_rules_on_both_runners(the_lab: lab.Lab, edited_
 
 
 def _poison(registry: lab.Registry, repository: str, tag: str) -> tuple[str, str, str]:
-    """Rewrite the layer of `tag` that holds version.rs so that it carries
-    the marker, as an attacker with write access to the scope repository
-    could, and push the tampered blob. Returns (old digest, new digest,
-    new uncompressed digest)."""
+    """Rewrite the layer of `tag` that holds the installed binary so that it
+    carries the marker, as an attacker with write access to the scope
+    repository could, and push the tampered blob. Returns (old digest, new
+    digest, new uncompressed digest)."""
     manifest = json.loads(registry.manifest(repository, tag))
     for layer in manifest["layers"]:
         plain = _tampered(gzip.decompress(registry.blob(repository, layer["digest"])))
         if plain is not None:
             new = registry.push_blob(repository, gzip.compress(plain, mtime=0))
             return layer["digest"], new, "sha256:" + hashlib.sha256(plain).hexdigest()
-    raise AssertionError(f"no layer of {repository}:{tag} holds {VERSION_RS}")
+    raise AssertionError(f"no layer of {repository}:{tag} holds {INSTALLED}")
 
 
 def _swap(registry: lab.Registry, repository: str, tag: str, old: str, new: str, diff_id: str) -> bool:
@@ -431,17 +433,17 @@ def _swap(registry: lab.Registry, repository: str, tag: str, old: str, new: str,
 
 
 def _tampered(raw: bytes) -> bytes | None:
-    """The layer tar with version.rs replaced by the marker, or None."""
+    """The layer tar with the marker appended to the installed binary, or None."""
     with tarfile.open(fileobj=io.BytesIO(raw)) as members:
-        if not any(m.name.endswith(str(VERSION_RS)) for m in members.getmembers()):
+        if not any(m.name.lstrip("./") == INSTALLED for m in members.getmembers()):
             return None
         out = io.BytesIO()
         with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tampered:
             for member in members.getmembers():
                 extracted = members.extractfile(member) if member.isfile() else None
                 data = extracted.read() if extracted else None
-                if member.name.endswith(str(VERSION_RS)):
-                    data = POISON
+                if member.name.lstrip("./") == INSTALLED and data is not None:
+                    data += POISON
                     member.size = len(data)
                 tampered.addfile(member, io.BytesIO(data) if data is not None else None)
     return out.getvalue()
@@ -451,12 +453,20 @@ def _version(runner: lab.Runner) -> str:
     return runner.docker(["run", "--rm", "--entrypoint", "/usr/bin/mxd", f"{INSTALL}:latest", "-V"]).stdout.strip()
 
 
+def _marked(runner: lab.Runner) -> bool:
+    """Whether the installed binary ends with the attacker's marker."""
+    tail = ["run", "--rm", "--entrypoint", "tail", f"{INSTALL}:latest", "-c", str(len(POISON)), f"/{INSTALLED}"]
+    return runner.docker(tail).stdout == POISON.decode()
+
+
 def test_d_a_poisoned_scope_ref_reaches_untrusted_runs_only(
     the_lab: lab.Lab, b_env: dict[str, str], edited_source: Path
 ) -> None:
     assert the_lab.runner is not None
     assert the_lab.scopes.tags(SCOPE_REPO), "the scope ref is empty: test c) must run first"
-    # Every entry of the scope that holds the source layer (one: the job's).
+    # Every entry of the scope that holds the installed binary (one: the job's).
+    # The binary, not the source: a fully cached run never compiles, so a
+    # poisoned source layer would not reach the image.
     old, new, diff_id = _poison(the_lab.scopes, SCOPE_REPO, INSTALL)
     swapped = [t for t in the_lab.scopes.tags(SCOPE_REPO) if _swap(the_lab.scopes, SCOPE_REPO, t, old, new, diff_id)]
     assert swapped == [INSTALL]
@@ -466,14 +476,16 @@ def test_d_a_poisoned_scope_ref_reaches_untrusted_runs_only(
     _fresh(the_lab.runner)
     cached, ran, _ = _bake(env)
     untrusted = _version(the_lab.runner)
-    _record("d_untrusted", cached, ran, version=untrusted)
-    assert "poisoned" in untrusted
+    poisoned = _marked(the_lab.runner)
+    _record("d_untrusted", cached, ran, version=untrusted, marked=poisoned)
+    assert poisoned
     # A trusted run never imports a scope ref: same source, clean result.
     _fresh(the_lab.runner)
     cached, ran, _ = _bake({**b_env, **TRUSTED, "source_location": str(edited_source)})
     trusted = _version(the_lab.runner)
-    _record("d_trusted", cached, ran, version=trusted)
-    assert trusted == untrusted.replace("-poisoned", "") and "poisoned" not in trusted
+    clean = not _marked(the_lab.runner)
+    _record("d_trusted", cached, ran, version=trusted, marked=not clean)
+    assert clean and trusted == untrusted
 
 
 def test_fault_corrupted_layer_in_the_shared_cache_is_never_used_silently(

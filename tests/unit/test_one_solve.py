@@ -106,11 +106,12 @@ def test_the_summary_counts_each_step_once_over_the_invocations() -> None:
             _status("sha256:c", "[leaf-run 1/1] RUN cat /words.txt", False),
         ]
     )
-    # The output invocation finds the same steps CACHED: they still ran once.
+    # The output invocation finds the same steps CACHED, under other digests
+    # (its own local-context session): they still ran once.
     second = progress.parse(
         [
-            _status("sha256:a", "[root 2/2] RUN echo root > /root.txt", True),
-            _status("sha256:b", "[branch.words 2/2] RUN --mount=type=bind,from=notes,target=/notes <<EOF", True),
+            _status("sha256:a2", "[root 2/2] RUN echo root > /root.txt", True),
+            _status("sha256:b2", "[branch.words 2/2] RUN --mount=type=bind,from=notes,target=/notes <<EOF", True),
             _status("sha256:d", "[leaf-files 1/1] COPY --from=branch /words.txt /", False),
         ]
     )
