@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 from bakery import ROOT
 from bakery.build import flatten
 from bakery.config.settings import Settings
-from bakery.errors import BakeryError
+from bakery.errors import BakeFailed, BakeryError
 from bakery.tree import bakefile
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ _RANK = {"error": 3, "ran": 2, "running": 1, "cached": 0}
 
 def wanted(settings: Settings, plan: cache.CachePlan) -> bool:
     """BAKERY_ONE_SOLVE: `auto` bakes this way when a shared cache is set."""
-    mode = settings["BAKERY_ONE_SOLVE"]
+    mode = settings.one_solve
     return mode == "always" or (mode == "auto" and bool(plan.imports))
 
 
@@ -182,14 +182,14 @@ def run(
     skipped: list[str] = []
     commands: list[dict] = []
     mode = "rawjson" if progress_mode == "auto" else progress_mode
-    silent = settings.flag("CI_SILENT_BAKE")
+    silent = settings.ci_silent_bake
     failure: BakeryError | None = None
     for n, vector in enumerate(dict.fromkeys(vectors)):
         block = {k: (v,) for k, v in vector.items}
         label = vector.label()
         env = bakefile.bake_env(settings, block, cache_scope=plan.scope, vectors=[vector.as_dict()])
         definition = bakefile.print_definition(settings, targets, env)
-        if settings.flag("CI_PRINT_BAKE"):
+        if settings.ci_print_bake:
             out(json.dumps(definition, indent=2))
         try:
             flat = flatten.flatten(definition, targets, _read, nprocs=settings.nprocs())
@@ -299,7 +299,6 @@ def _bake(
     return tracker, result.returncode
 
 
-def _failed(code: int, target: str, label: str, record: Path, out: Callable[[str], None]) -> BakeryError:
+def _failed(code: int, target: str, label: str, record: Path, out: Callable[[str], None]) -> BakeFailed:
     out(f"ERROR {target} [{label}] exit {code} (record: {record})")
-    # A bake killed by a signal has a negative code: exit as a shell would (128 + N).
-    return BakeryError(f"bake failed with exit code {code}; see {record}", exit_code=code if code > 0 else 128 - code)
+    return BakeFailed(f"bake failed with exit code {code}; see {record}", code)

@@ -22,5 +22,5 @@ def matrix_text(settings: Settings, vectors: Sequence[Vector], fmt: str) -> str:
     widths = [max(len(n), *(len(r[n]) for r in rows)) if rows else len(n) for n in names]
     lines = ["  ".join(n.ljust(w) for n, w in zip(names, widths, strict=True))]
     lines += ["  ".join(r[n].ljust(w) for n, w in zip(names, widths, strict=True)) for r in rows]
-    lines.append(f"{len(rows)} vectors (matrix {settings['BAKERY_MATRIX']})")
+    lines.append(f"{len(rows)} vectors (matrix {settings.matrix})")
     return "\n".join(lines)

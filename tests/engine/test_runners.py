@@ -1,4 +1,4 @@
-"""Many runners, one cache: a real registry and a second engine (issue 12).
+"""Many runners, one cache: a real registry and a second engine (docs/fleet.md).
 
 The lab (lab/runners.py) gives two docker-registry 2.8 processes on 127.0.0.1
 (`shared`, which trusted runs write, and `scopes`, for untrusted runs) and
@@ -13,7 +13,7 @@ report.
 
 With a shared cache set, bakery bakes one Dockerfile generated from the tree
 in one solve and keys its cache entry by the job (targets and vector): see
-docs/decisions/fresh-runner-cache.md and bakery/build/one_solve.py. Per-instance
+docs/fleet.md, docs/decisions/fresh-runner-cache.md and bakery/build/one_solve.py. Per-instance
 entries did not chain across bake `target:` links on buildx 0.29 / BuildKit
 in dockerd 28.5 (each linked target is its own solve, and a solve's import
 attaches too late for steps another solve reached first): b) failed that way
