@@ -40,6 +40,7 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "format", "--check", ".")
     session.run("mypy", "bakery")
     dockerfiles = [*sorted(str(p) for p in Path("docker").glob("Dockerfile.*")), "bench/naive.Dockerfile"]
+    dockerfiles += sorted(str(p) for p in Path("tests/unit/fixtures/flat").glob("Dockerfile.*"))
     session.run("hadolint", *dockerfiles, "tests/standin/Dockerfile")
     scripts = ["ci/provision-docker.sh", "ci/provision-lab.sh", "ci/setup.sh", ".ci/run"]
     scripts += ["docker/scripts/apt-install", "docker/scripts/smoke"]

@@ -2,20 +2,23 @@
 
 Run as root from the repository root: `.venv/bin/python bench/fresh_runner.py`.
 It starts the lab (lab/runners.py: registries and runner B) and, on runner B,
-bakes `install` for the default vector through bakery itself (bakery.build.bake.run,
-so every docker call goes through the seam):
+bakes each of TARGETS for the default vector through bakery itself
+(bakery.build.bake.run, so every docker call goes through the seam):
 
-1. cold: B holds only the root image, no cache configured (trusted, so the
-   cache scope is the same as in the next runs);
-2. export: a trusted run (everything already cached on B) exporting to the
-   shared registry: what a fully cached trusted run costs to export;
-3. fresh: B pruned back to only the root image, a trusted run importing the
-   shared registry cache.
+1. cold: B holds only the root image, no cache configured: bakery bakes the
+   tree's linked targets as it does without a shared cache;
+2. export: B pruned again, a trusted run exporting to the shared registry
+   (one solve of the generated Dockerfile, docs/decisions/fresh-runner-cache.md);
+3. then PAIRS alternated pairs: B pruned, a trusted run importing the shared
+   cache (fresh), and B pruned, a cold run again;
+4. warm: on the warm B, a fully cached bake the usual way (linked targets)
+   and the one-solve way, alternated, with the shared cache set for both.
 
-It writes bench/results/<date>-runners.json with key `fresh_runner`
-(`fraction_of_cold` = fresh wall / cold wall) and a PNG chart beside it.
-Figures are wall seconds on this machine while others may be building: read
-the ratio, not the absolute times.
+Trusted throughout, so the cache scope (cargo mount ids) is the same in
+every run. It writes bench/results/<date>-runners.json with key
+`fresh_runner` (per target: `fraction_of_cold` = median fresh wall / median
+cold wall) and a PNG chart beside it. Figures are wall seconds on this
+machine while others may be building: read the ratio, not the absolute times.
 """
 
 from __future__ import annotations
@@ -34,7 +37,8 @@ from bakery.config import settings
 from lab import runners as lab
 
 RESULTS = Path(__file__).resolve().parent / "results"
-TARGET = "install"
+TARGETS = ("install", "tests-smoke")
+PAIRS = 3
 SHARED_REPO = "bakery/cache"
 TRUSTED = {"GITHUB_EVENT_NAME": "push", "GITHUB_REF": "refs/heads/main", "GITHUB_REF_NAME": "main"}
 
@@ -53,15 +57,24 @@ def environment(values: Mapping[str, str]) -> Iterator[None]:
                 os.environ[key] = value
 
 
-def timed_bake(env: Mapping[str, str]) -> dict[str, float | int]:
-    """One `invoke bake install` equivalent; wall seconds and step counts."""
+def timed_bake(target: str, env: Mapping[str, str]) -> dict[str, float | int]:
+    """One `invoke bake TARGET` equivalent; wall seconds and step counts."""
     with environment(env):
         loaded = settings.load({})
         start = time.monotonic()
-        runs = bake.run(loaded, [TARGET], loaded.vectors(use_matrix=False), out=lambda line: None)
+        runs = bake.run(loaded, [target], loaded.vectors(use_matrix=False), out=lambda line: None)
         wall = time.monotonic() - start
-    cached = sum(r.counts()["cached"] for r in runs)
-    ran = sum(r.counts()["ran"] for r in runs)
+    # Steps shared by several invocations of one bake are counted once: they
+    # have the same name there, not the same digest (bakery.build.one_solve.Summary).
+    # One invocation counts by digest, as its progress does.
+    states: dict[str, str] = {}
+    for run in runs:
+        for step in run.steps():
+            key = step.name if len(runs) > 1 else step.digest
+            if states.get(key) != "ran":
+                states[key] = step.state
+    cached = sum(1 for s in states.values() if s == "cached")
+    ran = sum(1 for s in states.values() if s == "ran")
     return {"wall_s": round(wall, 1), "cached": cached, "ran": ran}
 
 
@@ -73,35 +86,67 @@ def fresh(runner: lab.Runner) -> None:
     runner.docker(["buildx", "prune", "--all", "--force"])
 
 
-def figures(cold: Mapping[str, float | int], cached: Mapping[str, float | int]) -> dict[str, float]:
-    """The ratios the issue asks for, from two measured runs."""
-    steps = float(cached["cached"]) + float(cached["ran"])
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def figures(colds: list[Mapping[str, float | int]], fresh_runs: list[Mapping[str, float | int]]) -> dict[str, float]:
+    """The ratios the issue asks for: median walls, and the fresh runs'
+    cached steps against the steps a cold run ran."""
+    cold_wall = _median([float(c["wall_s"]) for c in colds])
+    fresh_wall = _median([float(f["wall_s"]) for f in fresh_runs])
+    cold_ran = _median([float(c["ran"]) for c in colds])
     return {
-        "fraction_of_cold": round(float(cached["wall_s"]) / float(cold["wall_s"]), 3),
-        "cached_fraction": round(float(cached["cached"]) / steps, 3) if steps else 0.0,
+        "fraction_of_cold": round(fresh_wall / cold_wall, 3),
+        "cached_of_cold_ran": round(min(float(f["cached"]) for f in fresh_runs) / cold_ran, 3) if cold_ran else 0.0,
+        "most_ran_fresh": max(int(f["ran"]) for f in fresh_runs),
+    }
+
+
+def measure_target(running: lab.Lab, target: str) -> dict[str, object]:
+    assert running.runner is not None
+    b = running.runner.env
+    shared = {"BAKERY_CACHE_DIR": f"{running.shared.host}/{SHARED_REPO}", **TRUSTED}
+    fresh(running.runner)
+    colds = [timed_bake(target, {**b, **TRUSTED})]
+    # The export run starts from a pruned B too: a cold one-solve bake that exports.
+    fresh(running.runner)
+    export = timed_bake(target, {**b, **shared})
+    registry_bytes = sum(f.stat().st_size for f in (running.shared.root / "storage").rglob("*") if f.is_file())
+    fresh_runs = []
+    for n in range(PAIRS):
+        fresh(running.runner)
+        fresh_runs.append(timed_bake(target, {**b, **shared}))
+        if n < PAIRS - 1 or len(colds) < PAIRS:
+            fresh(running.runner)
+            colds.append(timed_bake(target, {**b, **TRUSTED}))
+        print(target, "pair", n + 1, fresh_runs[-1], colds[-1], file=sys.stderr)
+    # Warm B (everything local): the usual way against one solve, alternated.
+    warm: dict[str, list[float]] = {"linked_targets": [], "one_solve": []}
+    for _ in range(PAIRS):
+        warm["linked_targets"].append(float(timed_bake(target, {**b, **shared, "BAKERY_ONE_SOLVE": "never"})["wall_s"]))
+        warm["one_solve"].append(float(timed_bake(target, {**b, **shared})["wall_s"]))
+    return {
+        "target": target,
+        "cold": colds,
+        "cold_one_solve_exporting": {**export, "registry_bytes": registry_bytes},
+        "fresh_with_shared_cache": fresh_runs,
+        "warm_fully_cached_s": warm,
+        "warm_one_solve_over_linked": round(_median(warm["one_solve"]) / _median(warm["linked_targets"]), 3),
+        **figures(colds, fresh_runs),
     }
 
 
 def measure() -> dict[str, object]:
     with lab.running() as running:
-        assert running.runner is not None
-        b = running.runner.env
-        shared = {"BAKERY_CACHE_DIR": f"{running.shared.host}/{SHARED_REPO}", **TRUSTED}
-        # Trusted throughout: the cache scope (cargo mount ids) is then the
-        # same in all three runs, so the export run is fully cached.
-        cold = timed_bake({**b, **TRUSTED})
-        export = timed_bake({**b, **shared})
-        registry_bytes = sum(f.stat().st_size for f in (running.shared.root / "storage").rglob("*") if f.is_file())
-        fresh(running.runner)
-        cached = timed_bake({**b, **shared})
+        per_target = {target: measure_target(running, target) for target in TARGETS}
     return {
-        "target": TARGET,
         "vector": "default",
         "runner": "lab runner B (own dockerd 28.5 + containerd, containerd image store, docker driver)",
-        "cold": cold,
-        "trusted_export_fully_cached": {**export, "registry_bytes": registry_bytes},
-        "fresh_with_shared_cache": cached,
-        **figures(cold, cached),
+        "pairs": PAIRS,
+        "targets": per_target,
     }
 
 
@@ -113,15 +158,18 @@ def chart(result: Mapping[str, object], path: Path) -> bool:
         import matplotlib.pyplot as plt
     except ImportError:
         return False
-    labels = ["cold", "fresh + shared cache", "trusted export\n(all cached)"]
-    keys = ["cold", "fresh_with_shared_cache", "trusted_export_fully_cached"]
-    walls = [float(result[k]["wall_s"]) for k in keys]  # type: ignore[index]
-    fig, ax = plt.subplots(figsize=(6, 3.2))
-    bars = ax.bar(labels, walls, color=["#888888", "#3b7dd8", "#d88b3b"])
-    ax.set_ylim(0, max(walls) * 1.15)
-    ax.bar_label(bars, [f"{w:.0f} s" for w in walls])
-    ax.set_ylabel("wall seconds")
-    ax.set_title(f"install on a fresh runner: {result['fraction_of_cold']:.2f} of cold")
+    targets: Mapping[str, Mapping] = result["targets"]  # type: ignore[assignment]
+    fig, axes = plt.subplots(1, len(targets), figsize=(4 * len(targets), 3.2), squeeze=False)
+    for ax, (target, data) in zip(axes[0], targets.items(), strict=True):
+        walls = [
+            _median([float(c["wall_s"]) for c in data["cold"]]),
+            _median([float(f["wall_s"]) for f in data["fresh_with_shared_cache"]]),
+        ]
+        bars = ax.bar(["cold", "fresh + shared cache"], walls, color=["#888888", "#3b7dd8"])
+        ax.set_ylim(0, max(walls) * 1.15)
+        ax.bar_label(bars, [f"{w:.0f} s" for w in walls])
+        ax.set_ylabel("median wall seconds")
+        ax.set_title(f"{target}: {data['fraction_of_cold']:.2f} of cold")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bakery import ROOT, runs
-from bakery.argv import options
+from bakery.build.invocation import bake_argv, environment_gone
 from bakery.config import matrix
 from bakery.config.settings import Settings
-from bakery.errors import BakeFailed, EnvironmentNotReady, UsageError
+from bakery.errors import BakeFailed, UsageError
 from bakery.tree import bakefile
 from bakery.tree.bakefile import check_targets, split_targets
 
@@ -34,10 +34,6 @@ if TYPE_CHECKING:
 # where they are used: `--print` and the fronts' start do not pay for them.
 
 log = logging.getLogger("bakery")
-
-# How buildx says the daemon or the builder is gone (a warm probe cache did not see it).
-_DAEMON_GONE = ("Cannot connect to the Docker daemon", "error during connect")
-_BUILDER_GONE = "no builder"
 
 
 @dataclass(frozen=True)
@@ -90,37 +86,6 @@ class Request:
             "cache_sets": list(self.cache_sets),
             "variables": dict(self.variables),
         }
-
-
-def bake_argv(
-    settings: Settings,
-    targets: Sequence[str],
-    *,
-    builder_name: str,
-    allow: Sequence[str],
-    allow_supported: bool,
-    metadata_file: Path | None,
-    progress_mode: str,
-    cache_sets: Sequence[str] = (),
-) -> list[str]:
-    nprocs = settings.nprocs()
-    sets = [*([f"*.args.nprocs={nprocs}"] if nprocs else []), *cache_sets]
-    return [
-        "buildx",
-        "bake",
-        *options(
-            builder=builder_name,
-            file=str(bakefile.bake_file(settings)),
-            progress=progress_mode,
-            metadata_file=str(metadata_file) if metadata_file else None,
-            provenance="true" if settings.provenance else "false",
-            set=sets or None,
-            allow=list(allow) if allow_supported else None,
-            secret=list(settings.secrets),
-            ssh=list(settings.ssh),
-        ),
-        *targets,
-    ]
 
 
 def _cross(block: Mapping[str, Sequence[str]]) -> list[dict[str, str]]:
@@ -221,6 +186,20 @@ def run(
     from bakery.cache import policy as cache
 
     plan = cache.from_settings(settings)
+    if not print_only:
+        from bakery.build import one_solve
+
+        if one_solve.wanted(settings, plan):
+
+            def usual(
+                names: Sequence[str], block: Mapping[str, Sequence[str]], vector: matrix.Vector, part: int
+            ) -> progress.Progress:
+                request, _ = resolve(
+                    settings, names, block, plan, vectors=[vector.as_dict()], progress_mode=progress_mode, part=part
+                )
+                return execute(settings, request, plan, progress_mode=progress_mode, out=out, summarize=False)
+
+            return one_solve.run(settings, targets, vectors, plan, usual=usual, progress_mode=progress_mode, out=out)
     runs = []
     for part, (block, selected) in enumerate(parts):
         if print_only:
@@ -244,8 +223,10 @@ def execute(
     *,
     progress_mode: str = "auto",
     out: Callable[[str], None] = print,
+    summarize: bool = True,
 ) -> progress.Progress:
-    """Run a resolved Request: the bake, its run record and summary."""
+    """Run a resolved Request: the bake, its run record and summary (unless
+    the caller sums several bakes up itself: bakery.build.one_solve)."""
     import sys
 
     from bakery.build import progress
@@ -281,8 +262,9 @@ def execute(
         raw_log.close()
     if result.returncode != 0:
         _environment_gone(request, result.stderr)
-    summary = progress.summary(tracker) if mode == "rawjson" else []
-    (request.record / "summary.txt").write_text("\n".join(summary) + "\n")
+    summary = progress.summary(tracker) if mode == "rawjson" and summarize else []
+    if summarize:
+        (request.record / "summary.txt").write_text("\n".join(summary) + "\n")
     for line in summary:
         out(line)
     targets = " ".join(request.targets)
@@ -296,21 +278,7 @@ def execute(
 
 
 def _environment_gone(request: Request, stderr: str) -> None:
-    """The daemon or builder went away after they were probed: forget the
-    probe and fail as a cold probe would (exit 3), not as a failed build."""
-    from bakery.engine import probe
-
-    # Only buildx's and the docker CLI's own error lines: a step's log (plain
-    # progress, "#12 ...") may print the same words and is a build failure.
-    own = "\n".join(
-        line for line in stderr.splitlines() if line.startswith(("ERROR:", "error:", "Cannot connect", "error during"))
-    )
-    if any(text in own for text in _DAEMON_GONE):
-        probe.forget(request.builder)
-        raise probe.daemon_error()
-    if _BUILDER_GONE in own and request.builder in own:
-        probe.forget(request.builder)
-        raise EnvironmentNotReady(f"buildx builder {request.builder!r} not found; create it: invoke builder")
+    environment_gone(request.builder, stderr)
 
 
 __all__ = ["ROOT", "Request", "RunRecord", "bake_argv", "execute", "resolve", "run", "split_targets"]

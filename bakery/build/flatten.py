@@ -1,0 +1,482 @@
+"""One multi-stage Dockerfile for a bake selection (docs/decisions/fresh-runner-cache.md).
+
+A fresh runner gets the shared cache only when one solve covers the whole
+selection: bake's `target:` links make every linked target its own solve,
+and a solve's cache import attaches too late for steps that another solve of
+the same bake reached first. This module turns the real `docker buildx bake
+--print` definition of a selection into one Dockerfile that one solve can
+build:
+
+- one named stage per target instance (`FROM <parent instance>` where the
+  target has `contexts = { input = "target:<instance>" }`), its body copied
+  from the family's Dockerfile, with the stages of that Dockerfile it uses
+  copied too, renamed per instance (`<instance>.<stage>`);
+- the instance's build args as `ARG name=value` defaults inside its stages,
+  same names and values, so RUN environments and cache keys stay as they are;
+- named contexts that are `target:` links become stage references; any other
+  (a local directory, a git URL) stays a named build context;
+- an aggregate stage that depends on every requested leaf, so that one target
+  builds them all in one solve.
+
+Nothing here knows a family by name: a family added to the tree is covered
+as long as its target is built from a Dockerfile with the instructions
+handled below. Instances that need another Dockerfile frontend (a
+BUILDKIT_SYNTAX build arg or a parser directive: the labs frontend cannot be
+fetched without a registry) are left out when nothing else builds on them,
+and the caller bakes them as before.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from bakery.errors import BakeryError
+
+# The generated aggregate stage and bake target.
+AGGREGATE = "bakery-all"
+_LINK = "target:"
+# Fields of a bake target that the generated file reproduces. Anything else
+# (networks, ulimits, no-cache, ...) would be lost: such a selection is not flattened.
+_KNOWN = frozenset(
+    {
+        "description",
+        "context",
+        "contexts",
+        "dockerfile",
+        "args",
+        "labels",
+        "target",
+        "platforms",
+        "output",
+        "tags",
+        "entitlements",
+        "cache-from",
+        "cache-to",
+    }
+)
+_HEREDOC = re.compile(r"<<(-?)([\"']?)([A-Za-z_][A-Za-z0-9_]*)\2")
+_DIRECTIVE = re.compile(r"^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=")
+_ARG = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?:=(\"(?:[^\"\\]|\\.)*\"|'[^']*'|\S*))?")
+_VAR = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
+_STAGE = re.compile(r"[^a-z0-9._-]+")
+
+
+class NotFlat(BakeryError):
+    """The selection uses something the generator does not reproduce; the
+    caller bakes it the usual way and says why."""
+
+
+@dataclass(frozen=True)
+class Instruction:
+    keyword: str
+    # The instruction's own lines (flags included), continuation lines joined by "\n".
+    head: str
+    # Heredoc bodies with their terminators, copied verbatim.
+    bodies: tuple[str, ...] = ()
+
+    def render(self, head: str | None = None) -> str:
+        return "\n".join([self.head if head is None else head, *self.bodies])
+
+
+@dataclass
+class Stage:
+    name: str | None
+    index: int
+    base: str
+    from_flags: tuple[str, ...]
+    body: list[Instruction] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Parsed:
+    meta: Mapping[str, str]
+    stages: tuple[Stage, ...]
+
+    def find(self, name: str) -> Stage | None:
+        for stage in self.stages:
+            if stage.name == name.lower():
+                return stage
+        return None
+
+
+def parse(text: str) -> Parsed:
+    """A Dockerfile's meta ARG defaults and stages. Comments go; heredoc
+    bodies are kept as they are."""
+    lines = text.splitlines()
+    for line in lines:
+        if not line.startswith("#"):
+            break
+        if _DIRECTIVE.match(line):
+            raise NotFlat(f"parser directive {line.strip()!r} (another frontend or escape character)")
+    instructions: list[Instruction] = []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        i += 1
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        parts = [line]
+        while parts[-1].rstrip().endswith("\\") and i < len(lines):
+            nxt = lines[i]
+            i += 1
+            if nxt.lstrip().startswith("#"):
+                continue
+            parts.append(nxt)
+        head = "\n".join(parts)
+        keyword = line.split(None, 1)[0].upper()
+        bodies = []
+        if keyword in ("RUN", "COPY", "ADD"):
+            for match in _HEREDOC.finditer(head):
+                body = []
+                while i < len(lines):
+                    body.append(lines[i])
+                    i += 1
+                    end = body[-1].lstrip("\t") if match[1] else body[-1]
+                    if end == match[3]:
+                        break
+                else:
+                    raise NotFlat(f"heredoc {match[3]} is not terminated")
+                bodies.append("\n".join(body))
+        instructions.append(Instruction(keyword, head, tuple(bodies)))
+    meta: dict[str, str] = {}
+    stages: list[Stage] = []
+    for ins in instructions:
+        if ins.keyword == "FROM":
+            words = ins.head.split()[1:]
+            flags = tuple(w for w in words if w.startswith("--"))
+            rest = [w for w in words if not w.startswith("--")]
+            name = rest[2].lower() if len(rest) == 3 and rest[1].lower() == "as" else None
+            if len(rest) not in (1, 3):
+                raise NotFlat(f"cannot read {ins.head!r}")
+            stages.append(Stage(name, len(stages), rest[0], flags))
+        elif not stages:
+            if ins.keyword != "ARG":
+                raise NotFlat(f"{ins.keyword} before the first FROM")
+            for name, value in _args(ins.head):
+                meta[name] = _unquote(value) if value is not None else ""
+        else:
+            stages[-1].body.append(ins)
+    return Parsed(meta, tuple(stages))
+
+
+def _args(head: str) -> list[tuple[str, str | None]]:
+    text = " ".join(part.rstrip().removesuffix("\\") for part in head.split("\n"))
+    found = []
+    for word in _ARG.finditer(text.split(None, 1)[1] if " " in text.strip() else ""):
+        found.append((word[1], word[2]))
+    return found
+
+
+def _unquote(value: str) -> str:
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+        inner = value[1:-1]
+        return re.sub(r"\\(.)", r"\1", inner) if value[0] == '"' else inner
+    return value
+
+
+def quote(value: str) -> str:
+    """An ARG default that the Dockerfile frontend reads back as `value`,
+    expansion and word splitting included."""
+    if "\n" in value or "\r" in value:
+        raise NotFlat("a build arg holds a line break, which an ARG default cannot carry")
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$") + '"'
+
+
+def stage_name(instance: str, helper: str | None = None) -> str:
+    name = _STAGE.sub("-", instance.lower())
+    if not name[:1].isalpha():
+        name = "t-" + name
+    return f"{name}.{helper}" if helper else name
+
+
+@dataclass(frozen=True)
+class Flat:
+    """The generated Dockerfile and what baking it needs."""
+
+    dockerfile: str
+    # The build context every instance shares (relative to the working directory).
+    context: str
+    # Named build contexts kept as they are: name -> value.
+    contexts: Mapping[str, str]
+    platforms: tuple[str, ...]
+    # Requested instances built from the generated file, and their stage names.
+    requested: tuple[str, ...]
+    stages: Mapping[str, str]
+    # Requested instances whose targets have real outputs (images, local exports).
+    outputs: tuple[str, ...]
+    # Requested instances left out of the file (another frontend): baked as before.
+    left_out: tuple[str, ...]
+    # Every instance in the file, parents first.
+    instances: tuple[str, ...]
+    entitlements: tuple[str, ...]
+
+    @property
+    def aggregate(self) -> str | None:
+        """The stage that builds every requested instance in one solve (None
+        when one instance is requested: its own stage does)."""
+        return AGGREGATE if len(self.requested) > 1 else None
+
+
+def requested_instances(definition: Mapping, names: Iterable[str]) -> list[str]:
+    """Target instances that `names` (targets or groups) select, in order."""
+    groups = definition.get("group") or {}
+    targets = definition.get("target") or {}
+    found: list[str] = []
+
+    def visit(name: str, seen: tuple[str, ...]) -> None:
+        if name in targets:
+            found.append(name)
+        elif name in groups and name not in seen:
+            for inner in groups[name].get("targets") or ():
+                visit(inner, (*seen, name))
+        else:
+            raise NotFlat(f"{name!r} is neither a target nor a group of the definition")
+
+    for name in names:
+        visit(name, ())
+    return list(dict.fromkeys(found))
+
+
+def is_output(target: Mapping) -> bool:
+    outputs = target.get("output") or []
+    return any(
+        (o.get("type") if isinstance(o, Mapping) else str(o)) not in ("cacheonly", "type=cacheonly") for o in outputs
+    )
+
+
+def _links(target: Mapping) -> dict[str, str]:
+    return {k: v.removeprefix(_LINK) for k, v in (target.get("contexts") or {}).items() if v.startswith(_LINK)}
+
+
+def _other_frontend(target: Mapping) -> bool:
+    return any(name.startswith("BUILDKIT_") for name in target.get("args") or {})
+
+
+def flatten(
+    definition: Mapping, names: Sequence[str], read: Callable[[str, str], str], *, nprocs: int | None = None
+) -> Flat:
+    """The Flat for the targets or groups `names` of a `--print` definition.
+    `read(context, dockerfile)` returns a Dockerfile's text."""
+    targets: Mapping[str, Mapping] = definition.get("target") or {}
+    requested = requested_instances(definition, names)
+    # Which instances the requested ones need, parents first.
+    order: list[str] = []
+    parents_of: dict[str, set[str]] = {}
+
+    def visit(instance: str, path: tuple[str, ...]) -> None:
+        if instance in order:
+            return
+        if instance in path:
+            raise NotFlat(f"target {instance} links to itself")
+        if instance not in targets:
+            raise NotFlat(f"target {instance} is linked but not in the definition")
+        for parent in _links(targets[instance]).values():
+            parents_of.setdefault(parent, set()).add(instance)
+            visit(parent, (*path, instance))
+        order.append(instance)
+
+    left_out = [i for i in requested if _other_frontend(targets[i])]
+    for instance in requested:
+        if instance not in left_out:
+            visit(instance, ())
+    for instance in order:
+        if _other_frontend(targets[instance]):
+            raise NotFlat(f"{instance} needs another Dockerfile frontend and other targets build on it")
+        unknown = sorted(k for k, v in targets[instance].items() if k not in _KNOWN and v not in (None, "", [], {}))
+        if unknown:
+            raise NotFlat(f"{instance} sets {', '.join(unknown)}, which the generated Dockerfile does not carry")
+    kept = [i for i in requested if i not in left_out]
+    if not kept:
+        raise NotFlat("every requested target needs another Dockerfile frontend")
+    contexts_seen = {targets[i].get("context", ".") for i in order}
+    if len(contexts_seen) != 1:
+        raise NotFlat(f"the targets use several build contexts ({', '.join(sorted(contexts_seen))})")
+    context = contexts_seen.pop()
+    platforms = {tuple(targets[i].get("platforms") or ()) for i in order}
+    if len(platforms) != 1:
+        raise NotFlat("the targets are built for different platforms")
+    # External named contexts: one name per distinct value, the original name when it is unique.
+    values_by_name: dict[str, list[str]] = {}
+    for instance in order:
+        for name, value in (targets[instance].get("contexts") or {}).items():
+            if not value.startswith(_LINK) and value not in values_by_name.setdefault(name, []):
+                values_by_name[name].append(value)
+    external: dict[tuple[str, str], str] = {}
+    for name, values in values_by_name.items():
+        for n, value in enumerate(values):
+            external[(name, value)] = name if len(values) == 1 else f"{name}-{n + 1}"
+    parsed: dict[str, Parsed] = {}
+    out: list[str] = []
+    for instance in order:
+        target = targets[instance]
+        dockerfile = target.get("dockerfile") or "Dockerfile"
+        if dockerfile not in parsed:
+            parsed[dockerfile] = parse(read(context, dockerfile))
+        args = dict(target.get("args") or {})
+        if nprocs and "nprocs" in args:
+            args["nprocs"] = str(nprocs)
+        out.extend(_instance(instance, target, parsed[dockerfile], args, external))
+    stages = {i: stage_name(i) for i in kept}
+    if len(kept) > 1:
+        out.append(_aggregate(order, targets, parsed, [stages[i] for i in kept]))
+    entitlements = sorted({e for i in order for e in targets[i].get("entitlements") or ()})
+    return Flat(
+        dockerfile="\n\n".join(out) + "\n",
+        context=context,
+        contexts={alias: value for (_, value), alias in external.items()},
+        platforms=platforms.pop(),
+        requested=tuple(kept),
+        stages=stages,
+        outputs=tuple(i for i in kept if is_output(targets[i])),
+        left_out=tuple(left_out),
+        instances=tuple(order),
+        entitlements=tuple(entitlements),
+    )
+
+
+def _instance(
+    instance: str, target: Mapping, parsed: Parsed, args: Mapping[str, str], external: Mapping[tuple[str, str], str]
+) -> list[str]:
+    """The stages of one instance: its target stage and the stages of the
+    same Dockerfile it uses, in file order."""
+    wanted = target.get("target")
+    main = parsed.find(wanted) if wanted else (parsed.stages[-1] if parsed.stages else None)
+    if main is None:
+        raise NotFlat(f"{instance}: stage {wanted!r} not found in {target.get('dockerfile')}")
+    contexts = target.get("contexts") or {}
+
+    def ref(name: str) -> tuple[str, Stage | None]:
+        """What a FROM or --from name means for this instance."""
+        stage = parsed.find(name)
+        if stage is not None:
+            return (
+                stage_name(instance) if stage is main else stage_name(instance, stage.name or str(stage.index))
+            ), stage
+        if name.isdigit() and int(name) < len(parsed.stages):
+            stage = parsed.stages[int(name)]
+            return ref(stage.name) if stage.name else (stage_name(instance, name), stage)
+        if name in contexts:
+            value = contexts[name]
+            if value.startswith(_LINK):
+                return stage_name(value.removeprefix(_LINK)), None
+            return external[(name, value)], None
+        return name, None
+
+    needed: set[int] = set()
+
+    def need(stage: Stage) -> None:
+        if stage.index in needed:
+            return
+        needed.add(stage.index)
+        for name in _references(stage):
+            found = ref(name)[1]
+            if found is not None:
+                need(found)
+
+    need(main)
+    rendered = []
+    for stage in parsed.stages:
+        if stage.index not in needed:
+            continue
+        own = ref(stage.name)[0] if stage.name else stage_name(instance, str(stage.index))
+        base, base_stage = ref(stage.base)
+        if base_stage is None and base == stage.base:
+            base = _substitute(stage.base, args, parsed.meta, instance)
+        lines = [f"# {instance}: {target.get('dockerfile') or 'Dockerfile'} stage {stage.name or stage.index}"]
+        lines.append(" ".join(["FROM", *stage.from_flags, base, "AS", own]))
+        for ins in stage.body:
+            lines.append(_rewrite(ins, ref, args, parsed.meta))
+        rendered.append("\n".join(lines))
+    return rendered
+
+
+def _references(stage: Stage) -> list[str]:
+    names = [stage.base]
+    for ins in stage.body:
+        names.extend(_from_refs(ins))
+    return names
+
+
+def _from_refs(ins: Instruction) -> list[str]:
+    if ins.keyword in ("COPY", "ADD"):
+        return re.findall(r"--from=(\S+)", ins.head)
+    if ins.keyword == "RUN":
+        found = []
+        for spec in re.findall(r"--mount=(\S+)", ins.head):
+            for part in spec.split(","):
+                if part.startswith("from="):
+                    found.append(part.removeprefix("from="))
+        return found
+    return []
+
+
+def _rewrite(
+    ins: Instruction, ref: Callable[[str], tuple[str, Stage | None]], args: Mapping[str, str], meta: Mapping[str, str]
+) -> str:
+    head = ins.head
+    if ins.keyword in ("COPY", "ADD"):
+        head = re.sub(r"--from=(\S+)", lambda m: f"--from={ref(m[1])[0]}", head)
+    elif ins.keyword == "RUN":
+
+        def mount(match: re.Match[str]) -> str:
+            parts = [
+                f"from={ref(p.removeprefix('from='))[0]}" if p.startswith("from=") else p for p in match[1].split(",")
+            ]
+            return "--mount=" + ",".join(parts)
+
+        head = re.sub(r"--mount=(\S+)", mount, head)
+    elif ins.keyword == "ARG":
+        words = []
+        for name, value in _args(head):
+            if name in args:
+                words.append(f"{name}={quote(args[name])}")
+            elif value is None and name in meta:
+                words.append(f"{name}={quote(meta[name])}")
+            else:
+                words.append(name if value is None else f"{name}={value}")
+        head = "ARG " + " ".join(words)
+    elif ins.keyword == "ONBUILD":
+        raise NotFlat("ONBUILD in a stage")
+    return ins.render(head)
+
+
+def _substitute(base: str, args: Mapping[str, str], meta: Mapping[str, str], instance: str) -> str:
+    """An image reference in FROM with its meta ARGs replaced by the instance's values."""
+
+    def value(match: re.Match[str]) -> str:
+        name = match[1] or match[2]
+        if name in args:
+            return args[name]
+        if name in meta:
+            return meta[name]
+        raise NotFlat(f"{instance}: FROM {base} uses {name}, which has no value")
+
+    return _VAR.sub(value, base)
+
+
+def _aggregate(
+    order: Sequence[str], targets: Mapping[str, Mapping], parsed: Mapping[str, Parsed], leaves: Sequence[str]
+) -> str:
+    """One stage over every requested leaf, cheap to build: a no-op RUN on
+    the root image that bind-mounts each leaf (a FROM scratch leaf too)."""
+    root = None
+    for instance in order:
+        file = parsed[targets[instance].get("dockerfile") or "Dockerfile"]
+        if not _links(targets[instance]) and not (targets[instance].get("contexts") or {}):
+            wanted = targets[instance].get("target")
+            stage = file.find(wanted) if wanted else file.stages[-1]
+            if stage is not None and stage.base != "scratch":
+                root = stage_name(instance)
+                break
+    if root is None:
+        raise NotFlat("no root stage with a shell to build the aggregate on")
+    mounts = " \\\n    ".join(f"--mount=type=bind,from={leaf},target=/mnt/{n}" for n, leaf in enumerate(leaves))
+    return "\n".join(
+        [
+            "# The aggregate: every requested target in one solve.",
+            f"FROM {root} AS {AGGREGATE}",
+            f"RUN {mounts} \\\n    true",
+        ]
+    )

@@ -1,0 +1,73 @@
+"""The one-solve generator (bakery/build/flatten.py) against real `docker buildx
+bake --print`: the unit fixture is what buildx prints, and the generated
+Dockerfile for the real tree's default group holds every family it needs.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from bakery import ROOT
+from bakery.build import flatten
+from tests.plan.test_tree import bake_print, vector_lists
+
+pytestmark = pytest.mark.usefixtures("buildx_cli")
+
+FIXTURE = ROOT / "tests" / "unit" / "fixtures" / "flat"
+
+# The families the default group builds on the default vector, by hand: its
+# six targets (tests-smoke is three) and every family they link to.
+DEFAULT_GROUP_FAMILIES = {
+    "system", "source", "diner", "valgrind", "kitchen", "cookware", "chef", "ingredients", "preparing", "recipe",
+    "deps-base", "deps-check", "deps-clippy", "deps-build-tests", "deps-build-bins", "check", "clippy",
+    "build-tests", "build-bins", "tests-unit", "fmt", "install", "smoketest-version", "smoketest-startup",
+    "smoketest-valgrind", "complement-config", "complement-testee",
+}  # fmt: skip
+
+
+def test_the_unit_fixture_is_what_buildx_prints() -> None:
+    result = subprocess.run(
+        ["docker", "buildx", "bake", "-f", "bake.hcl", "--print", "all"],
+        cwd=FIXTURE, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert json.loads(result.stdout) == json.loads((FIXTURE / "print.json").read_text())
+
+
+def _read(context: str, dockerfile: str) -> str:
+    return (ROOT / context / dockerfile).read_text()
+
+
+def test_the_default_group_is_one_dockerfile_over_every_family_it_needs() -> None:
+    printed = bake_print(vector_lists(), ["default"])
+    flat = flatten.flatten(printed, ["default"], _read)
+    stages = re.findall(r"^FROM \S+ AS (\S+)$", flat.dockerfile, re.M)
+    families = {s.split("--", 1)[0] for s in stages if "." not in s and s != flatten.AGGREGATE}
+    assert families == DEFAULT_GROUP_FAMILIES
+    # One stage per instance, each once; the aggregate last, over the eight requested leaves.
+    assert len(stages) == len(set(stages))
+    assert stages[-1] == "bakery-all"
+    assert len(flat.requested) == 8
+    assert flat.outputs == tuple(i for i in flat.requested if i.startswith("complement-testee--"))
+    assert flat.left_out == ()
+    assert flat.contexts == {"src": "example"}
+
+
+def test_smoketest_perf_is_left_out_and_baked_the_usual_way() -> None:
+    printed = bake_print(vector_lists(), ["install", "smoketest-perf"])
+    flat = flatten.flatten(printed, ["install", "smoketest-perf"], _read)
+    assert [i.split("--", 1)[0] for i in flat.left_out] == ["smoketest-perf"]
+    assert [i.split("--", 1)[0] for i in flat.requested] == ["install"]
+    assert "--security=insecure" not in flat.dockerfile
+
+
+def test_a_generated_dockerfile_has_no_reference_left_to_a_linked_context() -> None:
+    printed = bake_print(vector_lists(feat_set="all"), ["default"])
+    flat = flatten.flatten(printed, ["default"], _read)
+    for name in ("input", "bins", "checkout", "prepared", "config", "pkg"):
+        assert not re.search(rf"(FROM|--from=|from=){name}\b", flat.dockerfile), name
+    assert Path(flat.context) == Path("docker")
