@@ -179,6 +179,7 @@ TREE_VARIABLES: dict[str, str] = {
     "registry_github": r"[a-z0-9][a-z0-9./:_-]{0,199}",
     "registry_dockerhub": r"[a-z0-9][a-z0-9./:_-]{0,199}",
     "publish_tag": r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}",
+    "oci_compress_level": r"[0-9]|1[0-9]|2[0-2]",
 }
 # What a tree variable allows, in words, where its pattern alone would not say it.
 TREE_HELP: dict[str, str] = {
@@ -186,6 +187,7 @@ TREE_HELP: dict[str, str] = {
     "smoke_timeout": "whole seconds from 1 to 3600",
     "expose_ports": "space-separated ports 1-65535, each optionally /tcp or /udp; empty: none",
     "default_targets": 'a JSON array of target or group names, e.g. ["check", "install"]',
+    "oci_compress_level": "a zstd level from 0 to 22",
 }
 _BOOLS = {"true": True, "1": True, "false": False, "0": False}
 NUMBERED_RUNNER = re.compile(r"^[^.]+\.\d+$")

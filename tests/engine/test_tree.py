@@ -127,7 +127,9 @@ def test_the_other_offline_families_build(default_build: object) -> None:
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "ACCEPT cargo build docs book standalone image perf [" in result.stdout
     # image is runnable: its entrypoint is the server binary.
-    out = subprocess.run(["docker", "run", "--rm", f"mxd/image--{DEFAULT}:latest", "-V"], capture_output=True, text=True)
+    out = subprocess.run(
+        ["docker", "run", "--rm", f"mxd/image--{DEFAULT}:latest", "-V"], capture_output=True, text=True
+    )
     assert out.stdout.startswith("mxd 0.1.0 (features: federation,media)")
     # standalone holds the binary alone, FROM scratch.
     created = subprocess.run(

@@ -397,9 +397,7 @@ def test_entries_carry_the_project_name(tmp_path: Path) -> None:
     shared = tmp_path / "shared"
     entry(shared, "mxd.leaf")
     mxd = cache.cache_plan(event="push", ref="refs/heads/main", shared=str(shared), run_id=RUN, project="mxd")
-    hitcount = cache.cache_plan(
-        event="push", ref="refs/heads/main", shared=str(shared), run_id=RUN, project="hitcount"
-    )
+    hitcount = cache.cache_plan(event="push", ref="refs/heads/main", shared=str(shared), run_id=RUN, project="hitcount")
     assert mxd.set_values(["leaf"]) == [
         f"leaf.cache-from=type=local,src={shared}/mxd.leaf",
         f"leaf.cache-to=type=local,dest={shared}/.versions/mxd.leaf/{RUN},mode=max",
