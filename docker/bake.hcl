@@ -69,6 +69,7 @@ variable "vectors" { default = "" }
 ###############################################################################
 # Settings: the project being built. Defaults point at the embedded example.
 
+# BEGIN GENERATED SETTINGS (invoke generate; source: docker/variables.toml)
 # Project name; the source is placed at /usr/src/<project_name>
 variable "project_name" { default = "mxd" }
 # Name of the server binary the project builds
@@ -92,15 +93,13 @@ variable "kitchen_packages" { default = "gcc libc6-dev pkg-config git" }
 # apt packages for Rust tooling on the distro toolchain
 variable "chef_distro_packages" { default = "rust-clippy rustfmt mdbook" }
 # cargo-installed tools on rustup toolchains
-variable "chef_cargo_tools" { default = "cargo-chef cargo-audit cargo-deb cargo-generate-rpm lychee mdbook typos-cli" }
+variable "chef_cargo_tools" {
+  default = "cargo-chef cargo-audit cargo-deb cargo-generate-rpm lychee mdbook typos-cli"
+}
 # Debian mirror URL for builds (empty: the root image's own sources)
 variable "apt_mirror" { default = "" }
 # apt.conf lines written into the root, e.g. Acquire::Check-Valid-Until "false";
 variable "apt_options" { default = "" }
-# Namespace for cache mounts that carry untrusted content (issue 5)
-variable "cache_scope" { default = "local" }
-# Parallel jobs for cargo (empty: cargo's default)
-variable "nprocs" { default = "" }
 # Arguments for smoketest-version
 variable "smoke_version_args" { default = "-V" }
 # Arguments for smoketest-startup and its valgrind and perf variants
@@ -111,7 +110,7 @@ variable "smoke_ready" { default = "" }
 variable "smoke_timeout" { default = "30" }
 # Ports the server images expose, space-separated
 variable "expose_ports" { default = "8008 8448" }
-# JSON array: the targets of the `default` group (issue 11)
+# JSON array: the targets of the `default` group
 variable "default_targets" {
   default = jsonencode(["check", "clippy", "fmt", "tests-unit", "tests-smoke", "complement-testee"])
 }
@@ -135,8 +134,15 @@ variable "registry_github" { default = "ghcr.io/example/mxd" }
 variable "registry_dockerhub" { default = "docker.io/example/mxd" }
 # Tag for publish targets; empty: <profile>-<feat_set>-<sys_target>
 variable "publish_tag" { default = "" }
-# zstd level of the OCI tarball outputs (oci-image, oci-static), 0-22
+# zstd level of the OCI outputs (oci-image, oci-static)
 variable "oci_compress_level" { default = "3" }
+# END GENERATED SETTINGS
+
+# Set by bakery itself on every bake; not settings.
+# Namespace for cache mounts that carry untrusted content (the trust scope)
+variable "cache_scope" { default = "local" }
+# Parallel jobs for cargo (empty: cargo's default)
+variable "nprocs" { default = "" }
 
 # Computed, not a setting: each family's matrix values (function "cells"),
 # once for the whole tree: a variable is evaluated once, a function call in a

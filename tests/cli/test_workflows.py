@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from bakery import sessions
-from bakery.settings import load
+from bakery.cli import sessions
+from bakery.config.settings import load
 from tests.conftest import DATA, VENV_BIN
 
 REPO = Path(__file__).resolve().parents[2]

@@ -1,4 +1,4 @@
-"""Unit tests for bakery.docker, the one seam that runs docker.
+"""Unit tests for bakery.engine.docker, the one seam that runs docker.
 
 The `seam` fixture swaps the process runner and records each Call; the
 scripted responses below stand in for what docker would print. Two tests
@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from bakery import docker, process
+from bakery.config.settings import load
+from bakery.engine import docker, process
 from bakery.errors import EXIT_ENVIRONMENT, DockerError, EnvironmentNotReady, ProcessError
 from tests.conftest import Recorder
 
@@ -112,7 +113,8 @@ def test_use_runner_restores_the_previous_runner():
 
 def test_seam_log_appends_each_argv_as_a_json_line(seam: Recorder, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     log = tmp_path / "seam.jsonl"
-    monkeypatch.setenv("BAKERY_SEAM_LOG", str(log))
+    monkeypatch.setattr(process, "_seam_log", [])
+    process.record_to(str(load({}, {"BAKERY_SEAM_LOG": str(log)}).seam_log))
     seam.respond = fail(1, "bad\n")
     docker.run(["buildx", "bake", "--print", "a b"], check=False)
     with pytest.raises(DockerError):
@@ -125,7 +127,8 @@ def test_seam_log_appends_each_argv_as_a_json_line(seam: Recorder, monkeypatch: 
 
 
 def test_without_seam_log_nothing_is_written(seam: Recorder, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
-    monkeypatch.delenv("BAKERY_SEAM_LOG", raising=False)
+    monkeypatch.setattr(process, "_seam_log", [])
+    process.record_to(load({}, {}).seam_log)
     monkeypatch.chdir(tmp_path)
     docker.run(["version"])
     assert list(tmp_path.iterdir()) == []

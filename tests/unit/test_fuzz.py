@@ -27,15 +27,15 @@ from invoke import Context
 from invoke.exceptions import Exit
 
 import tasks
-from bakery import docker
-from bakery import settings as settings_module
+from bakery.config import settings as settings_module
+from bakery.config.matrix import load as load_definition
+from bakery.config.settings import SPECS, tree_variables
+from bakery.engine import docker
 from bakery.errors import UsageError
-from bakery.matrix import load as load_definition
-from bakery.settings import SPECS, TREE_VARIABLES
 from tests.conftest import IN_CI, Recorder
 
 AXES = [a.name for a in load_definition().axes]
-SETTINGS = sorted({s.name for s in SPECS} | set(TREE_VARIABLES) | set(AXES) | {a + "s" for a in AXES})
+SETTINGS = sorted({s.name for s in SPECS} | set(tree_variables()) | set(AXES) | {a + "s" for a in AXES})
 # Values near the edges of what the validators accept, so examples reach the
 # accepting paths too, not only the rejecting ones.
 EDGES = [
@@ -171,4 +171,4 @@ def test_a_build_starts_only_for_accepted_values(values: dict[str, str]) -> None
             return
         check(code, message)
         if code == 0:
-            assert settings_module.load({}).flag("NO_BAKE"), "exit 0 without a build needs NO_BAKE"
+            assert settings_module.load({}).no_bake, "exit 0 without a build needs NO_BAKE"

@@ -8,9 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from bakery import ROOT, bake, docker, settings
+from bakery import ROOT
+from bakery.build import bake
+from bakery.config import settings
+from bakery.config.settings import tree_variables
+from bakery.engine import docker
 from bakery.errors import UsageError
-from bakery.settings import TREE_VARIABLES
 
 AXES = {"cargo_profile", "rust_toolchain", "rust_target", "feat_set", "sys_name", "sys_version", "sys_target"}
 
@@ -19,7 +22,7 @@ def test_every_bake_variable_has_a_pattern_or_is_set_by_bakery() -> None:
     declared = set(re.findall(r'^variable "([a-z_]+)"', (ROOT / "docker" / "bake.hcl").read_text(), re.MULTILINE))
     # vectors: the selection bakery passes (issue 10); family_cells: computed by the tree itself.
     by_bakery = {"cache_scope", "nprocs", "vectors", "family_cells"} | AXES | {a + "s" for a in AXES}
-    assert declared - by_bakery == set(TREE_VARIABLES)
+    assert declared - by_bakery == set(tree_variables())
 
 
 @pytest.mark.parametrize(
