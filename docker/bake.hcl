@@ -1,11 +1,11 @@
 # The unified tree: every target is a leaf or branch leading to one root,
 # `system`. Families vary only over the axes they depend on, so matrix cells
-# share every layer below the first one that differs (DESIGN.md §3, issue 2).
+# share every layer below the first one that differs (docs/tree.md).
 #
 # Run from the repository root: `docker buildx bake -f docker/bake.hcl <target>`.
 # Bare, it builds the default vector. Wider selections come in through the
 # plural JSON-array variables (cargo_profiles, feat_sets, ...), a full cross
-# product, or through `vectors`, any list of vectors (issue 10).
+# product, or through `vectors`, any list of vectors.
 #
 # Each family's matrix is one key, `v`, whose values are vector objects: the
 # selection projected to the family's axes, each cell once (BuildKit's own
@@ -16,7 +16,7 @@
 # Minimum buildx: 0.13.1 (Debian trixie). It rejects a variable's
 # `description` and `validation`, so descriptions are comments. Name no
 # function parameter `v` (the matrix key): bake then evaluated the tree about
-# three times slower (issue 10).
+# three times slower (docs/decisions/buildx-minimum.md).
 #
 # Layout: variables (axes, settings, the computed cells), functions,
 # templates, families from the root to the leaves, groups.
@@ -307,6 +307,32 @@ function "vector_args" {
   })
 }
 
+# The build args of a deps-* family: its vector's args and the `cargo chef cook` arguments of
+# the cargo command it prebuilds for, plus the RUSTFLAGS the static chain adds. One table, so
+# the deps-* blocks are one template (`_deps` and this function) and differ only in name,
+# description and parent.
+function "deps_args" {
+  params = [family, cell]
+  result = merge(vector_args(family, cell), {
+    cook_args = {
+      deps-base = ""
+      deps-check = "--check --all-targets"
+      deps-clippy = "--clippy --all-targets"
+      deps-build = "--workspace"
+      deps-build-tests = "--tests"
+      deps-build-bins = "--bins"
+      deps-static = "--bins"
+    }[family]
+    rustflags = "-C target-cpu=${cell.cpu}${lookup({ deps-static = " ${crt_static()}" }, family, "")}"
+  })
+}
+
+# RUSTFLAGS of the static chain: glibc linked statically on gnu targets (musl's default).
+function "crt_static" {
+  params = []
+  result = "-C target-feature=+crt-static"
+}
+
 ###############################################################################
 # Templates. `_common` is in every family; the others hold the fixed parts
 # that several families share.
@@ -347,7 +373,7 @@ target "_image" {
   output = ["type=docker"]
 }
 
-# The smoke settings, for every target that runs the installed binary (issue 11).
+# The smoke settings, for every target that runs the installed binary.
 target "_smoke" {
   args = {
     smoke_version_args = smoke_version_args
@@ -615,7 +641,8 @@ target "book" {
   args = merge(v.args, { workspace_cmd = "mdbook build book" })
 }
 
-# deps-*: dependencies prebuilt from the recipe, per cargo command.
+# deps-*: dependencies prebuilt from the recipe, per cargo command; one template, `_deps` with
+# deps_args (functions above).
 target "deps-base" {
   description = "Dependencies prebuilt from the recipe (cargo chef cook), the base of every cargo command"
   matrix = { v = family_cells["deps-base"] }
@@ -623,7 +650,7 @@ target "deps-base" {
   inherits = ["_deps"]
   platforms = [v.platform]
   contexts = { input = v.ref.recipe }
-  args = merge(vector_args("deps-base", v), { cook_args = "" })
+  args = deps_args("deps-base", v)
 }
 
 target "deps-check" {
@@ -633,7 +660,7 @@ target "deps-check" {
   inherits = ["_deps"]
   platforms = [v.platform]
   contexts = { input = v.ref["deps-base"] }
-  args = merge(vector_args("deps-check", v), { cook_args = "--check --all-targets" })
+  args = deps_args("deps-check", v)
 }
 
 target "deps-clippy" {
@@ -643,7 +670,7 @@ target "deps-clippy" {
   inherits = ["_deps"]
   platforms = [v.platform]
   contexts = { input = v.ref["deps-base"] }
-  args = merge(vector_args("deps-clippy", v), { cook_args = "--clippy --all-targets" })
+  args = deps_args("deps-clippy", v)
 }
 
 target "deps-build" {
@@ -653,7 +680,7 @@ target "deps-build" {
   inherits = ["_deps"]
   platforms = [v.platform]
   contexts = { input = v.ref["deps-base"] }
-  args = merge(vector_args("deps-build", v), { cook_args = "--workspace" })
+  args = deps_args("deps-build", v)
 }
 
 target "deps-build-tests" {
@@ -663,7 +690,7 @@ target "deps-build-tests" {
   inherits = ["_deps"]
   platforms = [v.platform]
   contexts = { input = v.ref["deps-base"] }
-  args = merge(vector_args("deps-build-tests", v), { cook_args = "--tests" })
+  args = deps_args("deps-build-tests", v)
 }
 
 target "deps-build-bins" {
@@ -673,7 +700,7 @@ target "deps-build-bins" {
   inherits = ["_deps"]
   platforms = [v.platform]
   contexts = { input = v.ref["deps-base"] }
-  args = merge(vector_args("deps-build-bins", v), { cook_args = "--bins" })
+  args = deps_args("deps-build-bins", v)
 }
 
 # The static chain: its own dependencies and binaries, linked with
@@ -686,10 +713,7 @@ target "deps-static" {
   inherits = ["_deps"]
   platforms = [v.platform]
   contexts = { input = v.ref["deps-base"] }
-  args = merge(vector_args("deps-static", v), {
-    cook_args = "--bins"
-    rustflags = "-C target-cpu=${v.cpu} -C target-feature=+crt-static"
-  })
+  args = deps_args("deps-static", v)
 }
 
 # Cargo commands over the workspace, each on top of its deps layer.
@@ -757,7 +781,7 @@ target "build-static" {
   args = merge(vector_args("build-static", v), {
     cargo_cmd = "build"
     cargo_cmd_args = "--workspace --bins"
-    rustflags = "-C target-cpu=${v.cpu} -C target-feature=+crt-static"
+    rustflags = "-C target-cpu=${v.cpu} ${crt_static()}"
     vector_id = "${trimprefix(v.id, "build-static--")}-crt-static"
   })
 }
@@ -1106,7 +1130,7 @@ target "dockerhub" {
 }
 
 ###############################################################################
-# Groups. `default` departs from the original: it builds offline (README).
+# Groups. `default` departs from the original: it builds offline (docs/tree.md, "Groups").
 
 group "default" { targets = jsondecode(default_targets) }
 group "lints" { targets = ["audit", "check", "clippy", "fmt", "lychee"] }

@@ -1,4 +1,5 @@
-"""The test lab: registries and a second runner on this machine (issue 12).
+"""The test lab: registries and a second runner on this machine
+(docs/fleet.md).
 
 What a CI fleet has, here on one host:
 - two OCI distribution registries (Debian's docker-registry 2.8, unpacked by

@@ -2,10 +2,10 @@
 original's bake.sh, plus excludes, --allow, run records and summaries).
 
 A bake is resolved once, per cross-product block of the selection, into a
-typed frozen `Request` (issue 10 deliver 3) that can be printed and tested,
+typed frozen `Request` that can be printed and tested,
 and then run. Resolving reads the probe cache (bakery.engine.probe) and the cached
 entitlements (bakery.tree.bakefile.declared): on a warm cache the bake itself is
-the only docker call (issue 13 P1).
+the only docker call.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from bakery import ROOT, runs
 from bakery.argv import options
 from bakery.config import matrix
 from bakery.config.settings import Settings
-from bakery.errors import BakeryError, EnvironmentNotReady, UsageError
+from bakery.errors import BakeFailed, EnvironmentNotReady, UsageError
 from bakery.tree import bakefile
 from bakery.tree.bakefile import check_targets, split_targets
 
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from bakery.cache import policy as cache
 
 # Modules only a build needs (builder, probe, disk, progress, cache) are imported
-# where they are used: `--print` and the fronts' start do not pay for them (issue 13 P1).
+# where they are used: `--print` and the fronts' start do not pay for them.
 
 log = logging.getLogger("bakery")
 
@@ -134,7 +134,7 @@ def _parts(
     settings: Settings, vectors: Sequence[matrix.Vector]
 ) -> list[tuple[dict[str, tuple[str, ...]], list[dict[str, str]]]]:
     """(arrays, exact vectors) per bake run. A tree that declares `vectors`
-    (the contract of issue 10 deliver 2) gets the whole selection at once;
+    (the tree's contract, docs/tree.md) gets the whole selection at once;
     otherwise excludes are kept out by cross-product blocks."""
     unique = list(dict.fromkeys(vectors))
     if bakefile.declares(settings, bakefile.VECTORS):
@@ -288,9 +288,7 @@ def execute(
     targets = " ".join(request.targets)
     if result.returncode != 0:
         out(f"ERROR {targets} [{request.label}] exit {result.returncode} (record: {request.record})")
-        # A bake killed by a signal has a negative code: exit as a shell would (128 + N).
-        code = result.returncode if result.returncode > 0 else 128 - result.returncode
-        raise BakeryError(f"bake failed with exit code {result.returncode}; see {request.record}", exit_code=code)
+        raise BakeFailed(f"bake failed with exit code {result.returncode}; see {request.record}", result.returncode)
     for line in plan.publish(request.instances):
         log.info(line)
     out(f"ACCEPT {targets} [{request.label}] (record: {request.record})")

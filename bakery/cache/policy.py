@@ -1,4 +1,4 @@
-"""Cache sharing that untrusted runs cannot poison (issue 5).
+"""Cache sharing that untrusted runs cannot poison (docs/cache.md).
 
 The workflow is the first boundary: only jobs on protected refs are given
 the shared cache location and write credentials. This module is the second
@@ -35,9 +35,9 @@ an id with trusted ones. Unknown events are untrusted: the list of trusted
 events is an allowlist.
 
 Locations (local directories, registry repositories) are in
-bakery/cache/location.py, the on-disk store in bakery/cache/store.py
-(issue 10 deliver 3). A registry shared cache takes a registry scopes
-repository (BAKERY_CACHE_SCOPES_REF, issue 12): an untrusted run exports to
+bakery/cache/location.py, the on-disk store in bakery/cache/store.py. A
+registry shared cache takes a registry scopes repository
+(BAKERY_CACHE_SCOPES_REF): an untrusted run exports to
 `<scopes ref>/<scope>:<instance>`, never under the shared repository.
 """
 
@@ -138,8 +138,8 @@ class CachePlan:
         fs.write entitlement on the nearest existing directory, so a missing
         root would ask for write access to its parent. Each instance's new
         version starts with hard links to the blobs of its current entry, so
-        the export writes only what changed (issue 12: a fully cached trusted
-        run exported 374 MB in 64 s)."""
+        the export writes only what changed (without the links, a fully cached
+        trusted run re-wrote every blob: bench/README.md)."""
         if self.export is not None and self.export.kind == "local":
             root = Path(self.export.base)
             root.mkdir(parents=True, exist_ok=True)
@@ -189,7 +189,7 @@ def cache_plan(
                 f"BAKERY_CACHE_SCOPES_REF={scopes_ref!r} must be a registry repository; "
                 "for a directory set BAKERY_CACHE_SCOPES_DIR"
             )
-        # Registry 2.8 has no per-repository rights (issue 12): untrusted
+        # Registry 2.8 has no per-repository rights (docs/fleet.md): untrusted
         # exports must not land in or under the shared repository.
         if location.contains(scopes) or scopes.contains(location):
             raise UsageError(
@@ -231,7 +231,7 @@ def from_settings(
 
 def export_problem(plan: CachePlan, driver: str, containerd_store: bool) -> str | None:
     """The docker driver drops cache-to silently without the containerd
-    image store (DESIGN.md §5): say so instead."""
+    image store (docs/decisions/engine-from-debian.md): say so instead."""
     if plan.export is not None and driver == "docker" and not containerd_store:
         return (
             "cache export needs the containerd image store on the docker driver: set "

@@ -1,5 +1,5 @@
 """`invoke complement`: run the Matrix compliance suite for one vector and
-judge it against a baseline (issue 4).
+judge it against a baseline (docs/commands.md, "invoke complement").
 
 A run: validate everything that can be checked without docker (results
 directory, run id, baseline file, run/skip patterns); build the tester and
@@ -121,7 +121,7 @@ def sanitize_run_id(raw: str | None) -> str:
 def image(vector: Vector, family: str, family_axes: Mapping[str, Sequence[str]], project_name: str = "") -> str:
     """The tag the tree gives this vector's instance of a family: the project,
     then its name over the axes the family varies by (hclgen, from
-    matrix.toml and bake.hcl; issue 10 deliver 1)."""
+    matrix.toml and bake.hcl)."""
     return project.image(project_name, vector.instance(family, family_axes[family]))
 
 

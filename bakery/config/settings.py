@@ -1,4 +1,4 @@
-"""Layered settings (issue 3). Lowest to highest precedence:
+"""Layered settings (docs/settings.md). Lowest to highest precedence:
 
 1. defaults (this module, and docker/matrix.toml for the axes);
 2. `.env` (python-dotenv; path from BAKERY_DOTENV, default ./.env);
@@ -349,7 +349,7 @@ def load(
         values[spec.attr] = _check(spec, str(raw), source)
 
     if values["bake_file_name"] != SPEC_BY_NAME["BAKERY_BAKE_FILE"].default:
-        # Another tree (--file): check axis values for safety, not our vocabulary (issue 11 §5).
+        # Another tree (--file): check axis values for safety, not our vocabulary.
         definition = definition.relaxed()
     choices = {}
     for axis in definition.axes:
@@ -378,7 +378,7 @@ def load(
 def _tree(dotenv: Mapping[str, str], environ: Mapping[str, str]) -> dict[str, str]:
     """The tree's bake variables that were set, validated. An empty value is
     kept where the variable allows it (empty smoke_version_args skips the
-    version run, issue 11 §3); elsewhere empty means unset, as for every setting."""
+    version run); elsewhere empty means unset, as for every setting."""
     tree = {}
     for name, variable in tree_variables().items():
         for layer in (environ, dotenv):
@@ -418,7 +418,7 @@ def _check_targets(name: str, value: str, allowed: str) -> None:
 def _check_shadowed(axis: Axis, flagged: bool, dotenv: Mapping[str, str], environ: Mapping[str, str]) -> None:
     """An axis value that a flag or a higher layer overrides is validated too:
     a bad value in .env or the environment is an error, never silently
-    ignored (issue 7 §5). The value that wins is checked where it is chosen."""
+    ignored. The value that wins is checked where it is chosen."""
     layers = [layer for layer in (dotenv, environ) if layer.get(axis.name) or layer.get(axis.plural)]
     shadowed = layers if flagged else layers[:-1]
     for layer in shadowed:

@@ -53,7 +53,7 @@ def name(settings: Settings) -> str:
         return explicit
     if settings.driver == "docker":
         # The engine's own builder is named after the docker context; resolved
-        # as the CLI does, without running it (issue 13 P1).
+        # as the CLI does, without running it: no docker call.
         from bakery.engine import probe
 
         return probe.endpoint().context
@@ -122,7 +122,7 @@ def require(builder: str) -> Status:
 
 def containerd_store() -> bool:
     """Whether the engine uses the containerd image store (needed for cache
-    export on the docker driver, DESIGN.md §5)."""
+    export on the docker driver: docs/decisions/engine-from-debian.md)."""
     out = docker.run(["info", "--format", "{{json .DriverStatus}}"], check=False, quiet=True).stdout
     return "io.containerd.snapshotter" in out
 

@@ -1,4 +1,4 @@
-"""The one process seam (issue 10 deliver 3): every program bakery runs, docker
+"""The one process seam (docs/architecture.md): every program bakery runs, docker
 included, goes through `run`.
 
 `run` logs the command with shlex.join (secrets redacted), appends it to
@@ -151,7 +151,7 @@ def run(
 
 
 def run_all(argvs: Sequence[Sequence[str]], *, env: Mapping[str, str] | None = None) -> list[Completed]:
-    """Run read-only probes concurrently (issue 13 P1), results in the given
+    """Run read-only probes concurrently (they are a bake's start-up cost), results in the given
     order, none checked: each caller judges its own exit code."""
     if len(argvs) < 2:
         return [run(argv, check=False, quiet=True, env=env) for argv in argvs]

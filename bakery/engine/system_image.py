@@ -1,4 +1,5 @@
-"""`invoke system-image`: the root image without a registry (issue 2).
+"""`invoke system-image`: the root image without a registry
+(docs/decisions/root-without-registry.md).
 
 mmdebstrap builds `<sys_name>:<sys_version>` from a Debian mirror and
 `docker import` loads it under exactly that tag. This is how air-gapped
@@ -24,7 +25,7 @@ def suite_for(settings: Settings, sys_version: str) -> str:
 
 
 def mmdebstrap_argv(suite: str, mirror: str, out: Path) -> list[str]:
-    # Some mirrors serve Release files past Valid-Until (DESIGN.md §5);
+    # Some mirrors serve Release files past Valid-Until;
     # mmdebstrap records the option in the image, so apt inside works too.
     argv = [
         "mmdebstrap",

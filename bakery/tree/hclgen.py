@@ -1,4 +1,4 @@
-"""Generate bake.hcl's axis-driven parts from docker/matrix.toml (issues 3, 10).
+"""Generate bake.hcl's axis-driven parts from docker/matrix.toml.
 
 Two marked sections are generated; everything else in bake.hcl is written by
 hand:
@@ -238,7 +238,8 @@ def _wrap(items: Sequence[str], indent: str) -> str:
 
 def _line(text: str) -> str:
     # Descriptions are comments, not `description` attributes: buildx 0.13.1
-    # (Debian trixie, our minimum) rejects a variable's `description` (issue 10).
+    # (Debian trixie, our minimum) rejects a variable's `description`
+    # (docs/decisions/buildx-minimum.md).
     return " ".join(text.split())
 
 

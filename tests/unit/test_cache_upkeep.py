@@ -1,4 +1,4 @@
-"""Upkeep of local cache roots (issue 12 deliver 4): entries not published
+"""Upkeep of local cache roots (docs/cache.md): entries not published
 for the age go, with their versions and the blobs no one links any more;
 nothing outside bakery's layout is touched. Real files in tmp, real times."""
 
@@ -7,11 +7,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
-
 from bakery.cache import store as cache_store
-
-pytestmark = pytest.mark.unit
 
 DAY = 86400.0
 NOW = 1_800_000_000.0

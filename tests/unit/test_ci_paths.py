@@ -1,4 +1,4 @@
-"""Code paths that depend on the environment (issue 7 §6), each tested with
+"""Code paths that depend on the environment, each tested with
 CI=true and with CI unset, whatever the environment the suite runs in
 (.ci/run sets CI=true; a developer usually does not).
 
@@ -21,8 +21,6 @@ from bakery import ROOT
 from bakery.build import bake
 from bakery.config import settings
 from bakery.engine import docker
-
-pytestmark = pytest.mark.unit
 
 DEFINITION = {"group": {"default": {"targets": ["tiny"]}}, "target": {"tiny": {"context": "docker"}}}
 

@@ -1,6 +1,6 @@
 """`invoke clean` removes bakery's `:latest` images of this project and run
-records, and nothing else (issue 10 deliver 6: a positive test); another
-project's images on the same engine stay. The seam answers
+records, and nothing else (a positive test); another project's images on the
+same engine stay. The seam answers
 `docker image ls` and `buildx bake --print` as the engine would."""
 
 from __future__ import annotations
@@ -8,14 +8,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
 from bakery.build import clean
 from bakery.config import settings
 from bakery.engine import docker
 from tests.conftest import Recorder
-
-pytestmark = pytest.mark.unit
 
 OURS = [
     "mxd/install--release--distro--x86_64-unknown-linux-gnu--default--debian--testing-slim--x86_64-v1-linux-gnu:latest",

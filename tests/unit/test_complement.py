@@ -33,8 +33,6 @@ from bakery.errors import (
 )
 from tests.conftest import DEFAULT_NAME, Recorder
 
-pytestmark = pytest.mark.unit
-
 VECTOR = "release--distro--x86_64-unknown-linux-gnu--default--debian--testing-slim--x86_64-v1-linux-gnu"
 TESTEE = f"mxd/complement-testee--{VECTOR}:latest"
 TESTER = "mxd/complement-tester--default--debian--testing-slim--x86_64-v1-linux-gnu:latest"
@@ -548,7 +546,7 @@ def test_update_baseline_from_the_image_targets_the_project_source(monkeypatch: 
 
 
 def test_project_baseline_reads_dotenv(tmp_path: Path) -> None:
-    """Issue 11 §6: a tree setting in .env reaches every reader, not only bake."""
+    """A tree setting in .env reaches every reader, not only bake."""
     dotenv = tmp_path / "project.env"
     dotenv.write_text("source_location=../proj\ncomplement_baseline=ci/baseline.jsonl\n")
     settings = settings_module.load({}, {"BAKERY_DOTENV": str(dotenv)})

@@ -1,4 +1,4 @@
-"""The buildx minimum that `invoke doctor` checks (issue 10 deliver 2):
+"""The buildx minimum that `invoke doctor` checks (docs/decisions/buildx-minimum.md):
 version lines as `docker buildx version` prints them."""
 
 from __future__ import annotations
@@ -6,8 +6,6 @@ from __future__ import annotations
 import pytest
 
 from bakery.engine.doctor import buildx_too_old
-
-pytestmark = pytest.mark.unit
 
 
 @pytest.mark.parametrize(

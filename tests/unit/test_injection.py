@@ -1,4 +1,4 @@
-"""Injection (issue 7 §5): no shell strings anywhere in the code that runs
+"""Injection: no shell strings anywhere in the code that runs
 commands, and every value that reaches bake as a variable or through `--set`
 is validated first.
 
@@ -23,8 +23,6 @@ from bakery.engine import docker
 from bakery.errors import EXIT_USAGE, UsageError
 from tests.conftest import DEFAULT_VECTOR, Recorder
 
-pytestmark = pytest.mark.unit
-
 AXES = ("cargo_profile", "rust_toolchain", "rust_target", "feat_set", "sys_name", "sys_version", "sys_target")
 PLURALS = tuple(a + "s" for a in AXES)
 # Each axis with one allowed value other than its default (docker/matrix.toml).
@@ -38,7 +36,7 @@ NON_DEFAULT = {
     "sys_target": "aarch64-v8-linux-gnu",
 }
 DEFAULT = DEFAULT_VECTOR  # tests/conftest.py: written out once
-# What an axis value may look like once validated (README: "Names").
+# What an axis value may look like once validated (docs/tree.md, "Names").
 SAFE_VALUE = re.compile(r"^[a-z0-9._-]+$")
 
 

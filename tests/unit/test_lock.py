@@ -1,4 +1,4 @@
-"""The builder lock (issue 5): holders in separate processes, through flock.
+"""The builder lock: holders in separate processes, through flock.
 
 Every test points BUILDX_CONFIG at its own tmp_path, so no lock file lands in
 ~/.docker/buildx and tests cannot meet each other's locks.
@@ -23,8 +23,6 @@ from bakery.engine import builder, docker, reaper
 from bakery.engine.lock import builder_lock, lock_path
 from bakery.errors import EXIT_LOCKED, EnvironmentNotReady, LockTimeout
 from tests.conftest import Recorder
-
-pytestmark = pytest.mark.unit
 
 # A second process that takes the lock (never waiting), says "held", keeps it
 # for HOLD seconds (negative: until its stdin closes), then says "released"

@@ -16,8 +16,6 @@ from bakery.config.matrix import Axis, Definition, MatrixSpec, Vector, blocks, c
 from bakery.errors import EXIT_USAGE, UsageError
 from tests.conftest import DEFAULT_VECTOR
 
-pytestmark = pytest.mark.unit
-
 DEFAULT = DEFAULT_VECTOR  # tests/conftest.py: written out once
 
 # A small definition for GitHub Actions semantics.
@@ -345,7 +343,7 @@ def axis(name: str) -> Axis:
         ("sys_version", "bookworm-slim"),
         ("sys_version", "12.5"),
         ("sys_target", "aarch64-v8-linux-gnu"),
-        # Issue 11 §5: general target triples and other distributions.
+        # General target triples and other distributions.
         ("sys_target", "x86_64-linux-gnu"),
         ("sys_target", "x86_64-v3-linux-gnu"),
         ("sys_target", "aarch64-linux-gnu"),

@@ -1,4 +1,4 @@
-"""Unit tests for bakery.redact and the places it guards (issue 7 §4):
+"""Unit tests for bakery.redact and the places it guards:
 verbose environment output, error messages, the command log."""
 
 from __future__ import annotations
@@ -16,9 +16,6 @@ from bakery.engine import docker
 from bakery.errors import BakeryError, DockerError
 from bakery.redact import redact_env, redact_text
 from tests.conftest import Recorder
-
-pytestmark = pytest.mark.unit
-
 
 # --- redact_env -----------------------------------------------------------------------------------
 

@@ -1,17 +1,13 @@
-"""`invoke matrix`'s three formats (issue 10 deliver 6: a positive test for
+"""`invoke matrix`'s three formats (a positive test for
 report). Expected text written by hand for the `default` matrix."""
 
 from __future__ import annotations
 
 import json
 
-import pytest
-
 from bakery.config import settings
 from bakery.tree import report
 from tests.conftest import DEFAULT_VECTOR
-
-pytestmark = pytest.mark.unit
 
 
 def default_matrix() -> tuple[settings.Settings, list]:

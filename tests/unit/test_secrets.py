@@ -1,4 +1,4 @@
-"""Secrets with planted values (issue 7 §4): the verbose environment output
+"""Secrets with planted values: the verbose environment output
 (CI_VERBOSE_ENV), the command log and every error message must show the
 names of secret-looking variables with *** and never their values.
 
@@ -12,8 +12,6 @@ from invoke.exceptions import Exit
 
 from bakery.cli import common as cli
 from bakery.errors import DockerError
-
-pytestmark = pytest.mark.unit
 
 AUTH_CONFIG = '{"auths":{"r":{"auth":"cGxhbnRlZA=="}}}'
 PLANTED = {

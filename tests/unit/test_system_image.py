@@ -1,5 +1,5 @@
 """Unit tests for bakery.engine.system_image through the process seam: mmdebstrap
-and docker are both programs on it (issue 10 deliver 3)."""
+and docker are both programs on it."""
 
 from __future__ import annotations
 
@@ -11,8 +11,6 @@ from bakery.config import settings
 from bakery.engine import process, system_image
 from bakery.errors import BakeryError, EnvironmentNotReady, UsageError
 from tests.conftest import Recorder
-
-pytestmark = pytest.mark.unit
 
 
 def load(**environ: str) -> settings.Settings:
