@@ -134,6 +134,8 @@ variable "registry_github" { default = "ghcr.io/example/mxd" }
 variable "registry_dockerhub" { default = "docker.io/example/mxd" }
 # Tag for publish targets; empty: <profile>-<feat_set>-<sys_target>
 variable "publish_tag" { default = "" }
+# zstd level of the OCI outputs (oci-image, oci-static)
+variable "oci_compress_level" { default = "3" }
 # END GENERATED SETTINGS
 
 # Set by bakery itself on every bake; not settings.
@@ -185,16 +187,19 @@ function "family_axes" {
       "system", "source"
     ] : f => ["sys_name", "sys_version", "sys_target"] },
     { for f in [
-      "diner", "valgrind", "perf", "kitchen", "complement-config", "complement-base", "complement-tester"
+      "diner", "valgrind", "perf", "packager", "kitchen", "complement-config", "complement-base",
+      "complement-tester"
     ] : f => ["feat_set", "sys_name", "sys_version", "sys_target"] },
     { for f in [
       "cookware", "chef", "ingredients", "preparing", "recipe", "fmt", "audit", "typos", "lychee", "book"
     ] : f => ["rust_toolchain", "rust_target", "feat_set", "sys_name", "sys_version", "sys_target"] },
     { for f in [
-      "deps-base", "deps-check", "deps-clippy", "deps-build", "deps-build-tests", "deps-build-bins", "cargo",
-      "check", "clippy", "build", "build-bins", "build-tests", "docs", "tests-unit", "install", "standalone",
-      "image", "smoketest-version", "smoketest-startup", "smoketest-valgrind", "smoketest-perf", "deb", "pkg-deb",
-      "pkg-deb-install", "rpm", "pkg-rpm", "pkg-rpm-install", "complement-testee", "github", "dockerhub"
+      "deps-base", "deps-check", "deps-clippy", "deps-build", "deps-build-tests", "deps-build-bins", "deps-static",
+      "cargo", "check", "clippy", "build", "build-bins", "build-static", "build-tests", "docs", "tests-unit",
+      "install", "standalone", "image", "static", "oci-image", "oci-static", "smoketest-version",
+      "smoketest-startup", "smoketest-valgrind", "smoketest-perf", "smoketest-static", "smoketest-static-startup",
+      "deb", "pkg-deb", "pkg-deb-install", "apt-repo", "apt-repo-install", "rpm", "pkg-rpm", "pkg-rpm-install",
+      "complement-testee", "github", "dockerhub"
     ] : f => ["cargo_profile", "rust_toolchain", "rust_target", "feat_set", "sys_name", "sys_version", "sys_target"] }
   )
 }
@@ -204,20 +209,24 @@ function "family_parents" {
   params = []
   result = {
     system = [], source = ["system"], diner = ["system"], valgrind = ["diner"], perf = ["diner"],
-    kitchen = ["diner"], cookware = ["kitchen"], chef = ["cookware"], ingredients = ["chef", "source"],
-    preparing = ["ingredients"], recipe = ["chef", "preparing"], fmt = ["ingredients"], audit = ["ingredients"],
-    typos = ["ingredients"], lychee = ["ingredients"], book = ["ingredients"], deps-base = ["recipe"],
-    deps-check = ["deps-base"], deps-clippy = ["deps-base"], deps-build = ["deps-base"],
-    deps-build-tests = ["deps-base"], deps-build-bins = ["deps-base"], cargo = ["deps-base", "source"],
-    check = ["deps-check", "source"], clippy = ["deps-clippy", "source"], build = ["deps-build", "source"],
-    build-bins = ["deps-build-bins", "source"], build-tests = ["deps-build-tests", "source"],
+    packager = ["diner"], kitchen = ["diner"], cookware = ["kitchen"], chef = ["cookware"],
+    ingredients = ["chef", "source"], preparing = ["ingredients"], recipe = ["chef", "preparing"],
+    fmt = ["ingredients"], audit = ["ingredients"], typos = ["ingredients"], lychee = ["ingredients"],
+    book = ["ingredients"], deps-base = ["recipe"], deps-check = ["deps-base"], deps-clippy = ["deps-base"],
+    deps-build = ["deps-base"], deps-build-tests = ["deps-base"], deps-build-bins = ["deps-base"],
+    deps-static = ["deps-base"], cargo = ["deps-base", "source"], check = ["deps-check", "source"],
+    clippy = ["deps-clippy", "source"], build = ["deps-build", "source"], build-bins = ["deps-build-bins", "source"],
+    build-static = ["deps-static", "source"], build-tests = ["deps-build-tests", "source"],
     docs = ["deps-check", "source"], tests-unit = ["build-tests", "source"], install = ["diner", "build-bins"],
-    standalone = ["install"], image = ["install"], smoketest-version = ["install"], smoketest-startup = ["install"],
-    smoketest-valgrind = ["valgrind", "build-bins"], smoketest-perf = ["perf", "build-bins"], deb = ["build-bins"],
-    pkg-deb = ["deb"], pkg-deb-install = ["system", "pkg-deb"], rpm = ["build-bins"], pkg-rpm = ["rpm"],
-    pkg-rpm-install = ["system", "pkg-rpm"], complement-config = ["diner", "source"], complement-base = ["kitchen"],
-    complement-tester = ["complement-base"], complement-testee = ["install", "complement-config"],
-    github = ["image"], dockerhub = ["image"]
+    standalone = ["install"], image = ["install"], static = ["diner", "build-static"], oci-image = ["image"],
+    oci-static = ["static"], smoketest-version = ["install"], smoketest-startup = ["install"],
+    smoketest-valgrind = ["valgrind", "build-bins"], smoketest-perf = ["perf", "build-bins"],
+    smoketest-static = ["static", "packager"], smoketest-static-startup = ["system", "static"],
+    deb = ["packager", "build-bins"], pkg-deb = ["deb"], pkg-deb-install = ["system", "pkg-deb"],
+    apt-repo = ["packager", "pkg-deb"], apt-repo-install = ["system", "apt-repo"], rpm = ["packager", "build-bins"],
+    pkg-rpm = ["rpm"], pkg-rpm-install = ["system", "pkg-rpm"], complement-config = ["diner", "source"],
+    complement-base = ["kitchen"], complement-tester = ["complement-base"],
+    complement-testee = ["install", "complement-config"], github = ["image"], dockerhub = ["image"]
   }
 }
 
@@ -299,8 +308,9 @@ function "vector_args" {
 }
 
 # The build args of a deps-* family: its vector's args and the `cargo chef cook` arguments of
-# the cargo command it prebuilds for. One table, so the six deps-* blocks are one template
-# (`_deps` and this function) and differ only in name, description and parent.
+# the cargo command it prebuilds for, plus the RUSTFLAGS the static chain adds. One table, so
+# the deps-* blocks are one template (`_deps` and this function) and differ only in name,
+# description and parent.
 function "deps_args" {
   params = [family, cell]
   result = merge(vector_args(family, cell), {
@@ -311,8 +321,16 @@ function "deps_args" {
       deps-build = "--workspace"
       deps-build-tests = "--tests"
       deps-build-bins = "--bins"
+      deps-static = "--bins"
     }[family]
+    rustflags = "-C target-cpu=${cell.cpu}${lookup({ deps-static = " ${crt_static()}" }, family, "")}"
   })
+}
+
+# RUSTFLAGS of the static chain: glibc linked statically on gnu targets (musl's default).
+function "crt_static" {
+  params = []
+  result = "-C target-feature=+crt-static"
 }
 
 ###############################################################################
@@ -373,6 +391,18 @@ target "_smoketest" {
 target "_package" {
   inherits = ["_common"]
   dockerfile = "Dockerfile.package"
+}
+
+# The package metadata settings, for the targets that write a package.
+target "_pkg_meta" {
+  args = { pkg_maintainer = pkg_maintainer, pkg_description = pkg_description, pkg_license = pkg_license }
+}
+
+# An OCI tarball of an image, zstd-compressed, under out/<project_name>/.
+target "_oci" {
+  inherits = ["_common"]
+  dockerfile = "Dockerfile.install"
+  target = "publish"
 }
 
 target "_complement" {
@@ -456,6 +486,17 @@ target "perf" {
   inherits = ["_common"]
   dockerfile = "Dockerfile.diner"
   target = "perf"
+  platforms = [v.platform]
+  contexts = { input = v.ref.diner }
+  args = merge(v.args, { sys_name = v.sys_name, sys_version = v.sys_version })
+}
+
+target "packager" {
+  description = "Runtime base plus Debian's packaging tools: dpkg-dev, lintian, apt-utils, rpm"
+  matrix = { v = family_cells["packager"] }
+  name = v.id
+  inherits = ["_package"]
+  target = "packager"
   platforms = [v.platform]
   contexts = { input = v.ref.diner }
   args = merge(v.args, { sys_name = v.sys_name, sys_version = v.sys_version })
@@ -662,6 +703,19 @@ target "deps-build-bins" {
   args = deps_args("deps-build-bins", v)
 }
 
+# The static chain: its own dependencies and binaries, linked with
+# +crt-static (gnu targets: glibc's static libc, no musl toolchain). It cooks
+# on deps-base's layer, which carries the cargo profile and the recipe.
+target "deps-static" {
+  description = "Dependencies prebuilt for the statically linked binaries (+crt-static)"
+  matrix = { v = family_cells["deps-static"] }
+  name = v.id
+  inherits = ["_deps"]
+  platforms = [v.platform]
+  contexts = { input = v.ref["deps-base"] }
+  args = deps_args("deps-static", v)
+}
+
 # Cargo commands over the workspace, each on top of its deps layer.
 target "cargo" {
   description = "cargo tree over the workspace, on the prebuilt dependencies"
@@ -716,6 +770,22 @@ target "build-bins" {
   args = merge(vector_args("build-bins", v), { cargo_cmd = "build", cargo_cmd_args = "--workspace --bins" })
 }
 
+# Its own vector_id keeps its cargo target cache apart from build-bins' (other RUSTFLAGS).
+target "build-static" {
+  description = "cargo build of the workspace's binaries, statically linked (+crt-static)"
+  matrix = { v = family_cells["build-static"] }
+  name = v.id
+  inherits = ["_cargo"]
+  platforms = [v.platform]
+  contexts = { input = v.ref["deps-static"], checkout = v.ref.source }
+  args = merge(vector_args("build-static", v), {
+    cargo_cmd = "build"
+    cargo_cmd_args = "--workspace --bins"
+    rustflags = "-C target-cpu=${v.cpu} ${crt_static()}"
+    vector_id = "${trimprefix(v.id, "build-static--")}-crt-static"
+  })
+}
+
 target "build-tests" {
   description = "The workspace's test binaries, built and not run"
   matrix = { v = family_cells["build-tests"] }
@@ -758,7 +828,7 @@ target "install" {
   platforms = [v.platform]
   contexts = { input = v.ref.diner, bins = v.ref["build-bins"] }
   args = vector_args("install", v)
-  tags = ["${v.id}:latest"]
+  tags = ["${project_name}/${v.id}:latest"]
 }
 
 target "standalone" {
@@ -769,7 +839,7 @@ target "standalone" {
   target = "standalone"
   platforms = [v.platform]
   contexts = { input = v.ref.install }
-  tags = ["${v.id}:latest"]
+  tags = ["${project_name}/${v.id}:latest"]
   args = v.args
 }
 
@@ -781,8 +851,46 @@ target "image" {
   target = "image"
   platforms = [v.platform]
   contexts = { input = v.ref.install }
-  tags = ["${v.id}:latest"]
+  tags = ["${project_name}/${v.id}:latest"]
   args = merge(v.args, { expose_ports = expose_ports })
+}
+
+target "static" {
+  description = "FROM scratch: the statically linked server binary and the CA bundle"
+  matrix = { v = family_cells["static"] }
+  name = v.id
+  inherits = ["_image"]
+  target = "static"
+  platforms = [v.platform]
+  contexts = { input = v.ref.diner, bins = v.ref["build-static"] }
+  tags = ["${project_name}/${v.id}:latest"]
+  args = merge(vector_args("static", v), { expose_ports = expose_ports })
+}
+
+target "oci-image" {
+  description = "The runnable image as a zstd OCI tarball in out/<project_name>/oci-image/"
+  matrix = { v = family_cells["oci-image"] }
+  name = v.id
+  inherits = ["_oci"]
+  platforms = [v.platform]
+  contexts = { input = v.ref.image }
+  output = [
+    "type=oci,dest=out/${project_name}/oci-image/${v.id},tar=false,name=${project_name}/${v.id}:latest,compression=zstd,compression-level=${oci_compress_level},force-compression=true"
+  ]
+  args = v.args
+}
+
+target "oci-static" {
+  description = "The static image as a zstd OCI tarball in out/<project_name>/oci-static/"
+  matrix = { v = family_cells["oci-static"] }
+  name = v.id
+  inherits = ["_oci"]
+  platforms = [v.platform]
+  contexts = { input = v.ref.static }
+  output = [
+    "type=oci,dest=out/${project_name}/oci-static/${v.id},tar=false,name=${project_name}/${v.id}:latest,compression=zstd,compression-level=${oci_compress_level},force-compression=true"
+  ]
+  args = v.args
 }
 
 # smoketest-*: run the installed binary; a failing run fails the build.
@@ -834,32 +942,57 @@ target "smoketest-perf" {
   entitlements = ["security.insecure"]
 }
 
-# deb, rpm: distribution packages built with cargo-deb and cargo-generate-rpm.
+# scratch has no shell: the version run is an exec-form RUN inside the static
+# image, its shell a static busybox mounted from the packager (not a layer).
+target "smoketest-static" {
+  description = "Smoke test: the static image's binary run with smoke_version_args inside it"
+  matrix = { v = family_cells["smoketest-static"] }
+  name = v.id
+  inherits = ["_smoketest"]
+  target = "smoketest-static"
+  platforms = [v.platform]
+  contexts = { input = v.ref.static, tools = v.ref.packager }
+  args = v.args
+}
+
+target "smoketest-static-startup" {
+  description = "Smoke test: the static binary proven static (file) and started on a system instance"
+  matrix = { v = family_cells["smoketest-static-startup"] }
+  name = v.id
+  inherits = ["_smoketest"]
+  target = "smoketest-static-startup"
+  platforms = [v.platform]
+  contexts = { input = v.ref.system, subject = v.ref.static }
+  args = merge(v.args, { sys_name = v.sys_name, sys_version = v.sys_version })
+}
+
+# deb, rpm: distribution packages built with Debian's own tools from the
+# build-bins binary (docs/packages.md), and their install checks.
 target "deb" {
-  description = "Debian package of the binaries (cargo-deb)"
+  description = "Debian package of the binary: dpkg-deb, dpkg-shlibdeps, lintian"
   matrix = { v = family_cells["deb"] }
   name = v.id
-  inherits = ["_package"]
+  inherits = ["_package", "_pkg_meta"]
   target = "deb"
   platforms = [v.platform]
-  contexts = { input = v.ref["build-bins"] }
+  contexts = { input = v.ref.packager, bins = v.ref["build-bins"] }
   args = vector_args("deb", v)
 }
 
 target "pkg-deb" {
-  description = "The Debian package exported to out/pkg-deb/<instance>"
+  description = "The Debian package exported to out/<project_name>/pkg-deb/<instance>"
   matrix = { v = family_cells["pkg-deb"] }
   name = v.id
   inherits = ["_package"]
   target = "pkg"
   platforms = [v.platform]
   contexts = { input = v.ref.deb }
-  output = ["type=local,dest=out/pkg-deb/${v.id}"]
+  output = ["type=local,dest=out/${project_name}/pkg-deb/${v.id}"]
   args = v.args
 }
 
 target "pkg-deb-install" {
-  description = "The Debian package installed on a clean root and its binary run"
+  description = "The Debian package installed with apt on a fresh system, run, purged without a trace"
   matrix = { v = family_cells["pkg-deb-install"] }
   name = v.id
   inherits = ["_package", "_smoke"]
@@ -869,31 +1002,53 @@ target "pkg-deb-install" {
   args = merge(v.args, { sys_name = v.sys_name, sys_version = v.sys_version })
 }
 
-target "rpm" {
-  description = "RPM package of the binaries (cargo-generate-rpm)"
-  matrix = { v = family_cells["rpm"] }
+target "apt-repo" {
+  description = "A flat apt repository (apt-ftparchive) holding the Debian package"
+  matrix = { v = family_cells["apt-repo"] }
   name = v.id
   inherits = ["_package"]
+  target = "apt-repo"
+  platforms = [v.platform]
+  contexts = { input = v.ref.packager, pkg = v.ref["pkg-deb"] }
+  args = v.args
+}
+
+target "apt-repo-install" {
+  description = "The package installed by name from the apt repository as a file: source, run, purged"
+  matrix = { v = family_cells["apt-repo-install"] }
+  name = v.id
+  inherits = ["_package", "_smoke"]
+  target = "apt-repo-install"
+  platforms = [v.platform]
+  contexts = { input = v.ref.system, repo = v.ref["apt-repo"] }
+  args = merge(v.args, { sys_name = v.sys_name, sys_version = v.sys_version })
+}
+
+target "rpm" {
+  description = "RPM package of the binary, built with rpmbuild from a generated spec"
+  matrix = { v = family_cells["rpm"] }
+  name = v.id
+  inherits = ["_package", "_pkg_meta"]
   target = "rpm"
   platforms = [v.platform]
-  contexts = { input = v.ref["build-bins"] }
+  contexts = { input = v.ref.packager, bins = v.ref["build-bins"] }
   args = vector_args("rpm", v)
 }
 
 target "pkg-rpm" {
-  description = "The RPM package exported to out/pkg-rpm/<instance>"
+  description = "The RPM package exported to out/<project_name>/pkg-rpm/<instance>"
   matrix = { v = family_cells["pkg-rpm"] }
   name = v.id
   inherits = ["_package"]
   target = "pkg"
   platforms = [v.platform]
   contexts = { input = v.ref.rpm }
-  output = ["type=local,dest=out/pkg-rpm/${v.id}"]
+  output = ["type=local,dest=out/${project_name}/pkg-rpm/${v.id}"]
   args = v.args
 }
 
 target "pkg-rpm-install" {
-  description = "The RPM package installed on a clean root and its binary run"
+  description = "The RPM package checked with rpm on Debian: -qip, -qlp, a scratch --root install, run"
   matrix = { v = family_cells["pkg-rpm-install"] }
   name = v.id
   inherits = ["_package", "_smoke"]
@@ -933,7 +1088,7 @@ target "complement-tester" {
   target = "complement-tester"
   platforms = [v.platform]
   contexts = { input = v.ref["complement-base"] }
-  tags = ["${v.id}:latest"]
+  tags = ["${project_name}/${v.id}:latest"]
   output = ["type=docker"]
   args = v.args
 }
@@ -946,7 +1101,7 @@ target "complement-testee" {
   target = "complement-testee"
   platforms = [v.platform]
   contexts = { input = v.ref.install, config = v.ref["complement-config"] }
-  tags = ["${v.id}:latest"]
+  tags = ["${project_name}/${v.id}:latest"]
   output = ["type=docker"]
   args = merge(v.args, { expose_ports = expose_ports })
 }
@@ -981,9 +1136,11 @@ group "default" { targets = jsondecode(default_targets) }
 group "lints" { targets = ["audit", "check", "clippy", "fmt", "lychee"] }
 group "tests" { targets = ["tests-unit", "tests-smoke", "complement"] }
 group "tests-smoke" { targets = ["smoketest-version", "smoketest-startup", "smoketest-valgrind"] }
+group "tests-static" { targets = ["smoketest-static", "smoketest-static-startup"] }
 group "complement" { targets = ["complement-tester", "complement-testee"] }
-group "installs" { targets = ["install", "standalone", "image"] }
-group "pkg" { targets = ["pkg-deb", "pkg-deb-install", "pkg-rpm", "pkg-rpm-install"] }
+group "installs" { targets = ["install", "standalone", "image", "static"] }
+group "pkg" { targets = ["pkg-deb", "pkg-deb-install", "apt-repo-install", "pkg-rpm", "pkg-rpm-install"] }
+group "oci" { targets = ["oci-image", "oci-static"] }
 group "deps" { targets = ["deps-base", "deps-check", "deps-clippy", "deps-build", "deps-build-tests", "deps-build-bins"] }
 group "sources" { targets = ["source", "ingredients", "preparing", "recipe"] }
 group "buildsys" { targets = ["kitchen", "cookware", "chef"] }

@@ -1,5 +1,6 @@
-"""`invoke clean`: remove the per-vector `:latest` images and the run
-directories bakery created, and nothing else."""
+"""`invoke clean`: remove this project's per-vector `:latest` images and the
+run directories bakery created, and nothing else: another project's images on
+the same engine carry its own name (docs/packages.md)."""
 
 from __future__ import annotations
 
@@ -13,25 +14,33 @@ from bakery.engine import docker
 from bakery.tree import bakefile
 
 
-def tagged_families(settings: Settings) -> set[str]:
-    """Families whose instances the tree tags `<instance>:latest`."""
+def tagged_families(settings: Settings) -> dict[str, set[str]]:
+    """project -> the families whose instances the tree tags
+    `<project>/<instance>:latest` (the project as the tree names it)."""
     vector = settings.definition.default_vector()
     definition = bakefile.print_definition(
         settings, ("default", "installs", "complement"), bakefile.vector_env(settings, vector)
     )
-    families = set()
+    families: dict[str, set[str]] = {}
     for target in definition.get("target", {}).values():
         for tag in target.get("tags") or ():
-            if tag.endswith(":latest") and "--" in tag:
-                families.add(tag.split("--", 1)[0])
+            repository, _, version = tag.rpartition(":")
+            owner, _, name = repository.rpartition("/")
+            if version == "latest" and "--" in name:
+                families.setdefault(owner, set()).add(name.split("--", 1)[0])
     return families
 
 
-def ours(families: set[str], images: list[str]) -> list[str]:
-    pattern = re.compile(
-        rf"^(docker\.io/library/)?({'|'.join(map(re.escape, sorted(families)))})--[a-z0-9_.-]+:latest$"
-    )
-    return [ref for ref in images if pattern.match(ref)]
+def ours(families: dict[str, set[str]], images: list[str]) -> list[str]:
+    """The images of these projects' families, and no other project's: the
+    project is the first path component of the tag (docker.io/ when the CLI
+    shows the registry)."""
+    doomed = []
+    for owner, names in sorted(families.items()):
+        prefix = rf"(docker\.io/)?{re.escape(owner)}/" if owner else r"(docker\.io/library/)?"
+        pattern = re.compile(rf"^{prefix}({'|'.join(map(re.escape, sorted(names)))})--[a-z0-9_.-]+:latest$")
+        doomed += [ref for ref in images if pattern.match(ref)]
+    return doomed
 
 
 def run(settings: Settings, run_dir: Path) -> list[str]:

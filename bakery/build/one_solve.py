@@ -87,11 +87,13 @@ class Invocation:
                     body[name] = self.output[name]
         elif flat.entitlements:
             body["entitlements"] = list(flat.entitlements)
-        sources = [s for s in (loc.source(key) for loc in plan.imports) if s]
+        # The same entry name as prepare() and publish() use: it carries the project.
+        entry = plan.entry_name(key)
+        sources = [s for s in (loc.source(entry) for loc in plan.imports) if s]
         if sources:
             body["cache-from"] = sources
         if self.exports and plan.export is not None:
-            body["cache-to"] = [plan.export.destination(key, plan.run_id)]
+            body["cache-to"] = [plan.export.destination(entry, plan.run_id)]
         return {"target": {self.name: body}}
 
 

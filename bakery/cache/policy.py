@@ -52,6 +52,7 @@ from pathlib import Path
 from bakery import runs
 from bakery.cache import store as cache_store
 from bakery.cache.location import Location, registry_tag
+from bakery.config.project import name as project_name
 from bakery.config.settings import Settings
 from bakery.engine.builder import sanitize
 from bakery.errors import UsageError
@@ -98,6 +99,14 @@ class CachePlan:
     imports: tuple[Location, ...] = ()
     export: Location | None = None
     run_id: str = field(default_factory=runs.new_id)
+    # The project's name prefixes every entry: two projects sharing a cache
+    # root never read or replace each other's entries (docs/packages.md).
+    project: str = ""
+
+    def entry_name(self, instance: str) -> str:
+        """An instance's entry name in every location: <project>.<instance>
+        (instance names hold no dot: the name rule maps dots to _)."""
+        return f"{self.project}.{instance}" if self.project else instance
 
     def set_values(self, instances: Iterable[str]) -> list[str]:
         """`--set` values for these target instances (the names in the bake
@@ -106,12 +115,13 @@ class CachePlan:
         for instance in sorted(set(instances)):
             if not _INSTANCE.match(instance):
                 raise UsageError(f"target {instance!r} is not a valid bake target name")
+            entry = self.entry_name(instance)
             for location in self.imports:
-                source = location.source(instance)
+                source = location.source(entry)
                 if source:
                     values.append(f"{instance}.cache-from={source}")
             if self.export:
-                values.append(f"{instance}.cache-to={self.export.destination(instance, self.run_id)}")
+                values.append(f"{instance}.cache-to={self.export.destination(entry, self.run_id)}")
         return values
 
     def entitlements(self) -> list[str]:
@@ -134,7 +144,7 @@ class CachePlan:
             root = Path(self.export.base)
             root.mkdir(parents=True, exist_ok=True)
             for instance in sorted(set(instances)):
-                cache_store.seed_version(root, instance, self.run_id)
+                cache_store.seed_version(root, self.entry_name(instance), self.run_id)
 
     def argv(self, instances: Iterable[str]) -> list[str]:
         return [part for value in self.set_values(instances) for part in ("--set", value)]
@@ -144,7 +154,8 @@ class CachePlan:
         export. Registry exports are already in place."""
         if self.export is None or self.export.kind != "local":
             return []
-        return cache_store.publish(Path(self.export.base), instances, self.run_id)
+        entries = [self.entry_name(instance) for instance in instances]
+        return cache_store.publish(Path(self.export.base), entries, self.run_id)
 
 
 def cache_plan(
@@ -159,6 +170,7 @@ def cache_plan(
     default_branch: str = "main",
     run_id: str | None = None,
     scopes_ref: str = "",
+    project: str = "",
 ) -> CachePlan:
     """Apply the trust rules to a shared location and a scopes directory
     (or, with `scopes_ref`, a scopes registry repository)."""
@@ -166,10 +178,10 @@ def cache_plan(
     scope = scope_name(trusted, actor, repository, ref_name)
     run_id = run_id or runs.new_id()
     if not shared:
-        return CachePlan(trusted, reason + "; no shared cache configured", scope, run_id=run_id)
+        return CachePlan(trusted, reason + "; no shared cache configured", scope, run_id=run_id, project=project)
     location = Location.parse(shared)
     if trusted:
-        return CachePlan(trusted, reason, scope, (location,), location, run_id)
+        return CachePlan(trusted, reason, scope, (location,), location, run_id, project)
     if scopes_ref:
         scopes = Location.parse(scopes_ref, "BAKERY_CACHE_SCOPES_REF")
         if scopes.kind != "registry":
@@ -186,7 +198,7 @@ def cache_plan(
             )
         # Repository path components allow single separators only.
         own = Location("registry", f"{scopes.base}/{re.sub(r'[^a-z0-9]+', '-', scope).strip('-')}")
-        return CachePlan(trusted, reason, scope, (location, own), own, run_id)
+        return CachePlan(trusted, reason, scope, (location, own), own, run_id, project)
     own = Location("local", os.path.normpath(str(scopes_dir or default_scopes_dir()) + "/" + scope))
     if not own.base.startswith("/"):
         raise UsageError(f"BAKERY_CACHE_SCOPES_DIR={scopes_dir!s} must be an absolute directory")
@@ -194,14 +206,15 @@ def cache_plan(
         raise UsageError(
             f"the scope directory {own.base} and the shared cache {location.base} overlap; keep them apart"
         )
-    return CachePlan(trusted, reason, scope, (location, own), own, run_id)
+    return CachePlan(trusted, reason, scope, (location, own), own, run_id, project)
 
 
 def from_settings(
     settings: Settings, *, shared: str | None = None, scopes_dir: str | None = None, default_branch: str | None = None
 ) -> CachePlan:
     """cache_plan from bakery settings (BAKERY_CACHE_DIR, BAKERY_CACHE_SCOPES_DIR,
-    BAKERY_CACHE_SCOPES_REF, BAKERY_DEFAULT_BRANCH); keyword arguments override."""
+    BAKERY_CACHE_SCOPES_REF, BAKERY_DEFAULT_BRANCH) and the project's name
+    for the entries; keyword arguments override."""
     return cache_plan(
         event=settings.github_event_name,
         ref=settings.github_ref,
@@ -212,6 +225,7 @@ def from_settings(
         ref_name=settings.github_ref_name,
         default_branch=settings.default_branch if default_branch is None else default_branch,
         scopes_ref=settings.cache_scopes_ref,
+        project=project_name(settings),
     )
 
 

@@ -28,6 +28,7 @@ from pathlib import Path
 from bakery import ROOT, runs
 from bakery.build import bake
 from bakery.complement import containers, results
+from bakery.config import project
 from bakery.config.matrix import Vector
 from bakery.config.settings import SPEC_BY_NAME, Settings
 from bakery.engine import docker
@@ -117,10 +118,11 @@ def sanitize_run_id(raw: str | None) -> str:
     return text
 
 
-def image(vector: Vector, family: str, family_axes: Mapping[str, Sequence[str]]) -> str:
-    """The tag the tree gives this vector's instance of a family: its name
-    over the axes the family varies by (hclgen, from matrix.toml and bake.hcl)."""
-    return f"{vector.instance(family, family_axes[family])}:latest"
+def image(vector: Vector, family: str, family_axes: Mapping[str, Sequence[str]], project_name: str = "") -> str:
+    """The tag the tree gives this vector's instance of a family: the project,
+    then its name over the axes the family varies by (hclgen, from
+    matrix.toml and bake.hcl)."""
+    return project.image(project_name, vector.instance(family, family_axes[family]))
 
 
 def images(settings: Settings, vector: Vector, options: Options) -> tuple[str, str]:
@@ -134,7 +136,8 @@ def images(settings: Settings, vector: Vector, options: Options) -> tuple[str, s
         if not given_image and family not in {f.name for f in tree}:
             raise UsageError(f"the bake file has no {family} family; give the image: --{family.split('-')[1]}-image")
     family_axes = hclgen.family_axes(settings.definition, tree)
-    tester, testee = (given[f] or image(vector, f, family_axes) for f in (TESTER_FAMILY, TESTEE_FAMILY))
+    name = project.name(settings)
+    tester, testee = (given[f] or image(vector, f, family_axes, name) for f in (TESTER_FAMILY, TESTEE_FAMILY))
     return tester, testee
 
 

@@ -96,14 +96,14 @@ def test_hitcount_builds_and_smokes_from_settings_alone() -> None:
 
     # The binary is the package's [[bin]], installed under its own name.
     out = subprocess.run(
-        ["docker", "image", "inspect", "--format", "{{json .Config.ExposedPorts}}", f"image--{VECTOR}:latest"],
+        ["docker", "image", "inspect", "--format", "{{json .Config.ExposedPorts}}", f"hitcount/image--{VECTOR}:latest"],
         capture_output=True,
         text=True,
         check=True,
     ).stdout
     assert json.loads(out) == {"8080/tcp": {}}
     listing = subprocess.run(
-        ["docker", "run", "--rm", "--entrypoint", "ls", f"install--{VECTOR}:latest", "/usr/bin/hitcountd"],
+        ["docker", "run", "--rm", "--entrypoint", "ls", f"hitcount/install--{VECTOR}:latest", "/usr/bin/hitcountd"],
         capture_output=True,
         text=True,
         check=False,

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.usefixtures("engine")
 
 STANDIN = "bakery-standin:test"
 VECTOR = DEFAULT_NAME
-TESTEE = f"complement-testee--{VECTOR}:latest"
+TESTEE = f"mxd/complement-testee--{VECTOR}:latest"
 BASELINE = ROOT / "example" / "tests" / "complement" / "results.jsonl"
 EXIT_INFRA = 5
 

@@ -34,7 +34,7 @@ def _steps(stdout: str) -> list[progress.Vertex]:
 
 def _version() -> str:
     out = subprocess.run(
-        ["docker", "run", "--rm", "--entrypoint", "mxd", f"install--{DEFAULT}:latest", "-V"],
+        ["docker", "run", "--rm", "--entrypoint", "mxd", f"mxd/install--{DEFAULT}:latest", "-V"],
         capture_output=True,
         text=True,
         check=True,

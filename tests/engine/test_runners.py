@@ -396,14 +396,14 @@ def test_directory_backend_trust_rules_on_both_runners(the_lab: lab.Lab, edited_
     shared, scopes = tmp_path / "shared", tmp_path / "scopes"
     cached, ran, _ = _bake({"BAKERY_CACHE_DIR": str(shared)}, TRUSTED)
     _record("dir_a", cached, ran, entries=len([p for p in shared.iterdir() if p.is_symlink()]))
-    assert (shared / INSTALL / "index.json").is_file()
+    assert (shared / f"mxd.{INSTALL}" / "index.json").is_file()
     before = _hashes(shared)
     _fresh(the_lab.runner)
     env = {**the_lab.runner.env, **UNTRUSTED, "BAKERY_CACHE_DIR": str(shared), "BAKERY_CACHE_SCOPES_DIR": str(scopes)}
     env["source_location"] = str(edited_source)
     cached, ran, _ = _bake(env)
     _record("dir_c", cached, ran)
-    assert (scopes / "bakery-mallory-fork-mxd-7-merge" / INSTALL / "index.json").is_file()
+    assert (scopes / "bakery-mallory-fork-mxd-7-merge" / f"mxd.{INSTALL}" / "index.json").is_file()
     assert _hashes(shared) == before
 
 
@@ -461,7 +461,7 @@ def _tampered(raw: bytes) -> bytes | None:
 
 
 def _version(runner: lab.Runner) -> str:
-    return runner.docker(["run", "--rm", "--entrypoint", "/usr/bin/mxd", f"{INSTALL}:latest", "-V"]).stdout.strip()
+    return runner.docker(["run", "--rm", "--entrypoint", "/usr/bin/mxd", f"mxd/{INSTALL}:latest", "-V"]).stdout.strip()
 
 
 def _marked(runner: lab.Runner) -> bool:

@@ -76,7 +76,7 @@ def test_version_edit_rebuilds_only_above_the_source(default_build: object, tmp_
         ran = {v.stage for v in steps if v.state == "ran"}
         assert {"source", "cargo", "smoketest-version"} <= ran
         out = subprocess.run(
-            ["docker", "run", "--rm", "--entrypoint", "mxd", f"install--{DEFAULT}:latest", "-V"],
+            ["docker", "run", "--rm", "--entrypoint", "mxd", f"mxd/install--{DEFAULT}:latest", "-V"],
             capture_output=True,
             text=True,
             check=True,
@@ -87,7 +87,7 @@ def test_version_edit_rebuilds_only_above_the_source(default_build: object, tmp_
         restore = invoke("bake", "tests-smoke,install")
         assert restore.returncode == 0, restore.stderr[-2000:]
     out = subprocess.run(
-        ["docker", "run", "--rm", "--entrypoint", "mxd", f"install--{DEFAULT}:latest", "-V"],
+        ["docker", "run", "--rm", "--entrypoint", "mxd", f"mxd/install--{DEFAULT}:latest", "-V"],
         capture_output=True,
         text=True,
     )
@@ -128,11 +128,13 @@ def test_the_other_offline_families_build(default_build: object) -> None:
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "ACCEPT cargo build docs book standalone image perf [" in result.stdout
     # image is runnable: its entrypoint is the server binary.
-    out = subprocess.run(["docker", "run", "--rm", f"image--{DEFAULT}:latest", "-V"], capture_output=True, text=True)
+    out = subprocess.run(
+        ["docker", "run", "--rm", f"mxd/image--{DEFAULT}:latest", "-V"], capture_output=True, text=True
+    )
     assert out.stdout.startswith("mxd 0.1.0 (features: federation,media)")
     # standalone holds the binary alone, FROM scratch.
     created = subprocess.run(
-        ["docker", "create", f"standalone--{DEFAULT}:latest", "/mxd"], capture_output=True, text=True, check=True
+        ["docker", "create", f"mxd/standalone--{DEFAULT}:latest", "/mxd"], capture_output=True, text=True, check=True
     ).stdout.strip()
     try:
         listing = subprocess.run(["docker", "export", created], capture_output=True, check=True).stdout

@@ -71,3 +71,16 @@ def test_a_generated_dockerfile_has_no_reference_left_to_a_linked_context() -> N
     for name in ("input", "bins", "checkout", "prepared", "config", "pkg"):
         assert not re.search(rf"(FROM|--from=|from=){name}\b", flat.dockerfile), name
     assert Path(flat.context) == Path("docker")
+
+
+def test_the_package_static_and_oci_families_flatten_with_no_edit_to_the_generator() -> None:
+    targets = ["pkg", "tests-static", "oci"]
+    printed = bake_print(vector_lists(), targets)
+    flat = flatten.flatten(printed, targets, _read)
+    stages = re.findall(r"^FROM \S+ AS (\S+)$", flat.dockerfile, re.M)
+    families = {s.split("--", 1)[0] for s in stages if "." not in s and s != flatten.AGGREGATE}
+    assert {"packager", "deb", "rpm", "apt-repo", "deps-static", "build-static", "static"} <= families
+    assert flat.left_out == ()
+    # The exports (pkg-deb, pkg-rpm, oci-image, oci-static) each get their own invocation.
+    exported = sorted(i.split("--", 1)[0] for i in flat.outputs)
+    assert exported == ["oci-image", "oci-static", "pkg-deb", "pkg-rpm"]

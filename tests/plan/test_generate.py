@@ -81,4 +81,4 @@ def test_families_above_vary_and_link_to_the_right_cell(printed: dict):
     assert install["contexts"]["input"] == f"target:diner--extra--{SYS}"
     assert install["contexts"]["bins"] == f"target:build-bins--release--{RUST}--extra--{SYS}--musl"
     assert install["args"]["vector_id"] == f"release--{RUST}--extra--{SYS}--musl"
-    assert install["tags"] == [f"install--release--{RUST}--extra--{SYS}--musl:latest"]
+    assert install["tags"] == [f"mxd/install--release--{RUST}--extra--{SYS}--musl:latest"]

@@ -26,7 +26,11 @@ FAMILY_AXES: dict[str, tuple[str, ...]] = {
     "system": SYS,
     "source": SYS,
     **dict.fromkeys(
-        ["diner", "valgrind", "perf", "kitchen", "complement-config", "complement-base", "complement-tester"], FEAT_SYS
+        [
+            "diner", "valgrind", "perf", "packager", "kitchen", "complement-config", "complement-base",
+            "complement-tester",
+        ],
+        FEAT_SYS,
     ),
     **dict.fromkeys(
         ["cookware", "chef", "ingredients", "preparing", "recipe", "fmt", "audit", "typos", "lychee", "book"],
@@ -35,10 +39,11 @@ FAMILY_AXES: dict[str, tuple[str, ...]] = {
     **dict.fromkeys(
         [
             "deps-base", "deps-check", "deps-clippy", "deps-build", "deps-build-tests", "deps-build-bins",
-            "cargo", "check", "clippy", "build", "build-bins", "build-tests", "docs", "tests-unit",
-            "install", "standalone", "image", "smoketest-version", "smoketest-startup", "smoketest-valgrind",
-            "smoketest-perf", "deb", "pkg-deb", "pkg-deb-install", "rpm", "pkg-rpm", "pkg-rpm-install",
-            "complement-testee", "github", "dockerhub",
+            "deps-static", "cargo", "check", "clippy", "build", "build-bins", "build-static", "build-tests", "docs",
+            "tests-unit", "install", "standalone", "image", "static", "oci-image", "oci-static",
+            "smoketest-version", "smoketest-startup", "smoketest-valgrind", "smoketest-perf", "smoketest-static",
+            "smoketest-static-startup", "deb", "pkg-deb", "pkg-deb-install", "apt-repo", "apt-repo-install", "rpm",
+            "pkg-rpm", "pkg-rpm-install", "complement-testee", "github", "dockerhub",
         ],
         ALL,
     ),
@@ -49,9 +54,11 @@ GROUPS = {
     "lints": ["audit", "check", "clippy", "fmt", "lychee"],
     "tests": ["tests-unit", "tests-smoke", "complement"],
     "tests-smoke": ["smoketest-version", "smoketest-startup", "smoketest-valgrind"],
+    "tests-static": ["smoketest-static", "smoketest-static-startup"],
     "complement": ["complement-tester", "complement-testee"],
-    "installs": ["install", "standalone", "image"],
-    "pkg": ["pkg-deb", "pkg-deb-install", "pkg-rpm", "pkg-rpm-install"],
+    "installs": ["install", "standalone", "image", "static"],
+    "pkg": ["pkg-deb", "pkg-deb-install", "apt-repo-install", "pkg-rpm", "pkg-rpm-install"],
+    "oci": ["oci-image", "oci-static"],
     "deps": ["deps-base", "deps-check", "deps-clippy", "deps-build", "deps-build-tests", "deps-build-bins"],
     "sources": ["source", "ingredients", "preparing", "recipe"],
     "buildsys": ["kitchen", "cookware", "chef"],
@@ -136,7 +143,7 @@ def test_names_follow_the_scheme(matrix_print: tuple[dict, dict]) -> None:
         assert re.fullmatch(r"[a-zA-Z0-9_-]+", name)
         for tag in target.get("tags") or ():
             if not tag.startswith(("ghcr.io/", "docker.io/")):
-                assert tag == f"{name}:latest"
+                assert tag == f"mxd/{name}:latest"
 
 
 @pytest.mark.parametrize("group", list(GROUPS))
@@ -169,8 +176,9 @@ RUST = "distro--x86_64-unknown-linux-gnu"
             "stable",
             [
                 f"system--{V1}", f"source--{V1}", f"diner--default--{V1}", f"valgrind--default--{V1}",
-                f"perf--default--{V1}", f"kitchen--default--{V1}", f"complement-config--default--{V1}",
-                f"complement-base--default--{V1}", f"complement-tester--default--{V1}",
+                f"perf--default--{V1}", f"packager--default--{V1}", f"kitchen--default--{V1}",
+                f"complement-config--default--{V1}", f"complement-base--default--{V1}",
+                f"complement-tester--default--{V1}",
             ],
         ),
         # Across profiles: everything below the deps layers.
@@ -179,8 +187,9 @@ RUST = "distro--x86_64-unknown-linux-gnu"
             "test",
             [
                 f"system--{V1}", f"source--{V1}", f"diner--default--{V1}", f"valgrind--default--{V1}",
-                f"perf--default--{V1}", f"kitchen--default--{V1}", f"complement-config--default--{V1}",
-                f"complement-base--default--{V1}", f"complement-tester--default--{V1}",
+                f"perf--default--{V1}", f"packager--default--{V1}", f"kitchen--default--{V1}",
+                f"complement-config--default--{V1}", f"complement-base--default--{V1}",
+                f"complement-tester--default--{V1}",
                 f"cookware--{RUST}--default--{V1}", f"chef--{RUST}--default--{V1}",
                 f"ingredients--{RUST}--default--{V1}", f"preparing--{RUST}--default--{V1}",
                 f"recipe--{RUST}--default--{V1}", f"fmt--{RUST}--default--{V1}", f"audit--{RUST}--default--{V1}",
@@ -239,8 +248,8 @@ SMOKE_DEFAULTS = {
     "smoke_timeout": "30",
 }
 SMOKE_FAMILIES = [
-    "smoketest-version", "smoketest-startup", "smoketest-valgrind", "smoketest-perf", "pkg-deb-install",
-    "pkg-rpm-install",
+    "smoketest-version", "smoketest-startup", "smoketest-valgrind", "smoketest-perf", "smoketest-static",
+    "smoketest-static-startup", "pkg-deb-install", "apt-repo-install", "pkg-rpm-install",
 ]  # fmt: skip
 
 
@@ -276,4 +285,4 @@ def test_smoke_settings_and_ports_are_settable() -> None:
 def test_only_the_images_that_expose_ports_take_expose_ports() -> None:
     printed = bake_print(vector_lists(), list(FAMILY_AXES))["target"]
     takers = sorted({n.split("--")[0] for n, t in printed.items() if "expose_ports" in t.get("args", {})})
-    assert takers == ["complement-testee", "image"]
+    assert takers == ["complement-testee", "image", "static"]

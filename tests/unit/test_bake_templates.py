@@ -1,4 +1,4 @@
-"""Families that differ only in data share one template in docker/bake.hcl: the six deps-*
+"""Families that differ only in data share one template in docker/bake.hcl: the seven deps-*
 blocks are the same text once their name, description and parent are set aside (their cook
 arguments live in the function deps_args)."""
 
@@ -8,7 +8,7 @@ import re
 
 from bakery import ROOT
 
-DEPS = ["deps-base", "deps-check", "deps-clippy", "deps-build", "deps-build-tests", "deps-build-bins"]
+DEPS = ["deps-base", "deps-check", "deps-clippy", "deps-build", "deps-build-tests", "deps-build-bins", "deps-static"]
 TEMPLATE = """\
   description = DESCRIPTION
   matrix = { v = family_cells["FAMILY"] }

@@ -390,3 +390,30 @@ def test_a_new_version_starts_with_links_to_the_current_blobs(tmp_path: Path):
     assert os.path.samefile(seeded, old / "blobs" / "sha256" / name)
     assert not (tmp_path / ".versions" / "other").exists()  # no current entry: nothing to seed
     assert not (tmp_path / ".versions" / "leaf" / "r2" / "index.json").exists()  # not importable until exported
+
+
+def test_entries_carry_the_project_name(tmp_path: Path) -> None:
+    """Two projects on one cache root: each imports and exports its own
+    entries, <project>.<instance>, and publishes only those."""
+    shared = tmp_path / "shared"
+    entry(shared, "mxd.leaf")
+    mxd = cache.cache_plan(event="push", ref="refs/heads/main", shared=str(shared), run_id=RUN, project="mxd")
+    hitcount = cache.cache_plan(event="push", ref="refs/heads/main", shared=str(shared), run_id=RUN, project="hitcount")
+    assert mxd.set_values(["leaf"]) == [
+        f"leaf.cache-from=type=local,src={shared}/mxd.leaf",
+        f"leaf.cache-to=type=local,dest={shared}/.versions/mxd.leaf/{RUN},mode=max",
+    ]
+    # hitcount has no entry yet: nothing to import, its own destination.
+    assert hitcount.set_values(["leaf"]) == [
+        f"leaf.cache-to=type=local,dest={shared}/.versions/hitcount.leaf/{RUN},mode=max"
+    ]
+    registry = cache.cache_plan(event="push", ref="refs/tags/v1", shared="ghcr.io/o/cache", run_id=RUN, project="mxd")
+    assert registry.set_values(["leaf"])[0] == "leaf.cache-from=type=registry,ref=ghcr.io/o/cache:mxd.leaf"
+    fake_export(shared, "hitcount.leaf", RUN, {"x": b"layer-x"})
+    assert hitcount.publish(["leaf"]) and os.readlink(shared / "hitcount.leaf") == f".versions/hitcount.leaf/{RUN}"
+
+
+def test_from_settings_names_the_project_of_the_tree(tmp_path: Path) -> None:
+    # bake.hcl's default project_name, and a set one.
+    assert cache.from_settings(load(environ={})).project == "mxd"
+    assert cache.from_settings(load(environ={"project_name": "hitcount"})).project == "hitcount"

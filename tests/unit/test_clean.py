@@ -1,5 +1,6 @@
-"""`invoke clean` removes bakery's `:latest` images and run records, and
-nothing else (a positive test). The seam answers
+"""`invoke clean` removes bakery's `:latest` images of this project and run
+records, and nothing else (a positive test); another project's images on the
+same engine stay. The seam answers
 `docker image ls` and `buildx bake --print` as the engine would."""
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from bakery.engine import docker
 from tests.conftest import Recorder
 
 OURS = [
-    "install--release--distro--x86_64-unknown-linux-gnu--default--debian--testing-slim--x86_64-v1-linux-gnu:latest",
-    "docker.io/library/image--test--distro--x86_64-unknown-linux-gnu--all--debian--testing-slim--x86_64-v1-linux-gnu:latest",
+    "mxd/install--release--distro--x86_64-unknown-linux-gnu--default--debian--testing-slim--x86_64-v1-linux-gnu:latest",
+    "docker.io/mxd/image--test--distro--x86_64-unknown-linux-gnu--all--debian--testing-slim--x86_64-v1-linux-gnu:latest",
 ]  # fmt: skip
 THEIRS = [
     "debian:testing-slim",
@@ -22,12 +23,16 @@ THEIRS = [
     "install--mine:v2",
     "postgres--15:latest",
     "example/install--release:latest",
-]
+    # Another project on the same engine: its own name, never ours to remove.
+    "hitcount/install--release--distro--x86_64-unknown-linux-gnu--default--debian--testing-slim--x86_64-v1-linux-gnu:latest",
+    # Tags from before the project name: not matched either.
+    "install--release--distro--x86_64-unknown-linux-gnu--default--debian--testing-slim--x86_64-v1-linux-gnu:latest",
+]  # fmt: skip
 # What --print gives for the tagged families (a part of the real output).
 PRINTED = {
     "target": {
-        "install--x": {"tags": ["install--x:latest"]},
-        "image--x": {"tags": ["image--x:latest"]},
+        "install--x": {"tags": ["mxd/install--x:latest"]},
+        "image--x": {"tags": ["mxd/image--x:latest"]},
         "check--x": {"output": ["type=cacheonly"]},
     }
 }
@@ -67,3 +72,8 @@ def test_clean_with_nothing_of_ours_says_so(seam: Recorder, tmp_path: Path):
     )
     assert clean.run(settings.load({}), tmp_path / "none") == ["nothing to clean"]
     assert not [c for c in seam.calls if c.argv[1:3] == ("image", "rm")]
+
+
+def test_the_project_is_read_from_the_tags_the_tree_prints():
+    assert clean.ours({"hitcount": {"install"}}, OURS + THEIRS) == [THEIRS[5]]
+    assert clean.ours({"mxd": {"install", "image"}, "hitcount": {"install"}}, OURS + THEIRS) == [THEIRS[5], *OURS]

@@ -34,8 +34,8 @@ from bakery.errors import (
 from tests.conftest import DEFAULT_NAME, Recorder
 
 VECTOR = "release--distro--x86_64-unknown-linux-gnu--default--debian--testing-slim--x86_64-v1-linux-gnu"
-TESTEE = f"complement-testee--{VECTOR}:latest"
-TESTER = "complement-tester--default--debian--testing-slim--x86_64-v1-linux-gnu:latest"
+TESTEE = f"mxd/complement-testee--{VECTOR}:latest"
+TESTER = "mxd/complement-tester--default--debian--testing-slim--x86_64-v1-linux-gnu:latest"
 NAME_PREFIX = f"complement--{VECTOR}"
 STANDIN = "bakery-standin:test"
 
@@ -610,7 +610,7 @@ def test_the_tree_names_both_images_and_given_ones_need_no_tree(tmp_path: Path) 
     settings = load_settings(tmp_path)
     vector = settings.vectors()[0]
     plan = complement.make_plan(settings, [vector], Options(no_build=True, run_id="r1"))
-    assert (plan.tester_image, plan.testee_image) == (TESTER, f"complement-testee--{DEFAULT_NAME}:latest")
+    assert (plan.tester_image, plan.testee_image) == (TESTER, f"mxd/complement-testee--{DEFAULT_NAME}:latest")
     # Another bake file with no complement families: both images given, nothing is read from it.
     other = tmp_path / "other.hcl"
     other.write_text('target "x" {}\n')

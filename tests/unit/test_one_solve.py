@@ -91,6 +91,16 @@ def test_untrusted_imports_shared_then_its_scope_and_exports_only_its_scope(tmp_
     assert body["cache-to"] == [f"type=local,dest={tmp_path}/scopes/local/.versions/all--v/{RUN},mode=max"]
 
 
+def test_the_entry_carries_the_project_name_as_prepare_and_publish_do(tmp_path: Path) -> None:
+    plan = cache.cache_plan(
+        event="push", ref="refs/heads/main", shared=str(tmp_path / "c"), run_id=RUN, project="hitcount"
+    )
+    flat, definition = _flat(["all"])
+    aggregate = one_solve.invocations(flat, definition)[0]
+    body = aggregate.target(flat, tmp_path / "0.Dockerfile", plan, "all--v")["target"]["bakery-all"]
+    assert body["cache-to"] == [f"type=local,dest={tmp_path}/c/.versions/hitcount.all--v/{RUN},mode=max"]
+
+
 def _status(digest: str, name: str, cached: bool) -> str:
     vertex = {"digest": digest, "name": name, "started": "2026-01-01T00:00:00Z", "completed": "2026-01-01T00:00:01Z"}
     if cached:
