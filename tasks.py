@@ -115,7 +115,12 @@ def matrix(c, axes, format="table", matrix=None):
         vectors = settings.vectors(use_matrix=True)
         if format not in ("table", "json", "github"):
             raise UsageError(f"--format={format!r} is not allowed; allowed: table, json, github")
-        print(report.matrix_text(settings, vectors, format))
+        names = None
+        if format == "github":
+            from bakery import sessions
+
+            names = sessions.names(matrix)
+        print(report.matrix_text(settings, vectors, format, names))
 
 
 @axis_task(
