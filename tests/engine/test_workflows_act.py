@@ -31,7 +31,7 @@ from pathlib import Path
 import pytest
 
 from bakery import ROOT, act, docker, lab
-from tests.conftest import VENV_BIN
+from tests.conftest import VENV_BIN, invoke
 
 pytestmark = pytest.mark.usefixtures("engine")
 
@@ -176,7 +176,7 @@ def runs(standin: str) -> Iterator[Runs]:
     base.mkdir(parents=True)
     (base / "source").mkdir()
     source = snapshot(base / "source")
-    with lab.running(runner=False, publish=(ACTOR, TOKEN)) as running:
+    with lab.running(publish=(ACTOR, TOKEN)) as running:
         each = Runs(running, source, base)
         yield each
         print(f"\nact run times (s): {json.dumps(each.seconds)}")
@@ -279,3 +279,56 @@ def test_a_compile_error_in_one_feature_set_fails_that_vector_only(runs: Runs) -
             if vector is not broken:
                 assert results[job_name(family, vector)] == "success", (family, vector, _failures(run))
     assert all(results.get(job_name("publish", v)) in (None, "skipped") for v in expected_vectors()), results
+
+
+def _bake_on_b(runs: Runs, targets: str, cache_dir: Path) -> str:
+    """A trusted bake on runner B (the engine the maintenance run keeps)."""
+    assert runs.lab.runner is not None
+    env = {
+        **runs.lab.runner.env,
+        "BAKERY_DRIVER": "docker",
+        "BAKERY_CACHE_DIR": str(cache_dir),
+        "GITHUB_EVENT_NAME": "push",
+        "GITHUB_REF": "refs/heads/main",
+        "GITHUB_REF_NAME": "main",
+        "BAKERY_DEFAULT_BRANCH": "main",
+    }
+    result = invoke("bake", "--targets", targets, env=env)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result.stdout
+
+
+def test_schedule_keeps_runner_b_healthy(runs: Runs) -> None:
+    """maintenance.yml on a schedule against runner B, after trusted bakes
+    there: prune (partial: only what was not used for PRUNE_UNTIL), reap and
+    cache upkeep exit 0, an old cache entry is gone, and then a bake on that
+    engine succeeds."""
+    runner = runs.lab.runner
+    assert runner is not None
+    cache_dir = runs.base / "b-cache"
+    _bake_on_b(runs, "install", cache_dir)
+    entries = sorted(p for p in cache_dir.iterdir() if p.is_symlink())
+    assert entries, f"no cache entries in {cache_dir}"
+    old = entries[0]
+    month_ago = time.time() - 30 * 86400
+    os.utime(old, (month_ago, month_ago), follow_symlinks=False)
+    # A partial prune: what `install` alone used is older than PRUNE_UNTIL,
+    # what `source` has just used again is younger.
+    time.sleep(20)
+    _bake_on_b(runs, "source", cache_dir)
+    variables = {
+        "BAKERY_PYTHON_VERSION": "3.11",
+        "BAKERY_DRIVER": "docker",
+        "BAKERY_CACHE_DIR": str(cache_dir),
+        "BAKERY_KEEP_STORAGE": "0",
+        "BAKERY_PRUNE_UNTIL": "15s",
+        "BAKERY_CACHE_MAX_AGE": "7d",
+    }
+    run, jobs = runs.run("schedule", "schedule", workflow=MAINTENANCE, variables=variables, env=runner.env)
+    assert _results(jobs) == {"prune and reap": "success"}, _failures(run)
+    text = "\n".join(act.job_log(run.log.read_text(), "prune and reap"))
+    assert f"removed {old}" in text, text[-3000:]
+    assert not old.exists() and not (cache_dir / ".versions" / old.name).exists()
+    assert all(p.is_symlink() for p in entries[1:])
+    # Then a bake on that engine succeeds.
+    _bake_on_b(runs, "install", cache_dir)
