@@ -10,7 +10,7 @@ from pathlib import Path
 
 import nox
 
-from bakery import sessions
+from bakery.cli import sessions
 
 nox.options.default_venv_backend = "none"
 nox.options.sessions = ["lint", "tests"]

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from invoke import task
 
-from bakery import program
-from bakery.cli import SELECTION_HELP, axis_task, guard, load, selection
+from bakery.cli import program
+from bakery.cli.common import SELECTION_HELP, axis_task, guard, load, selection
 from bakery.errors import EXIT_ENVIRONMENT, BakeryError, UsageError
 
 # Modules behind the tasks are imported in the task bodies: `invoke --list`
@@ -18,7 +18,7 @@ program.adopt()
 
 
 def _targets(targets: str | None) -> list[str]:
-    from bakery import bake as bake_module
+    from bakery.build import bake as bake_module
 
     return bake_module.split_targets([targets])
 
@@ -54,9 +54,9 @@ def builder(
     no_bootstrap=False,
 ):
     """Create, check or maintain the persistent buildx builder (idempotent)."""
-    from bakery import bakefile
-    from bakery import builder as builder_module
-    from bakery import reaper as reaper_module
+    from bakery.engine import builder as builder_module
+    from bakery.engine import reaper as reaper_module
+    from bakery.tree import bakefile
 
     with guard():
         settings = load(
@@ -94,7 +94,7 @@ def builder(
 )
 def bake(c, axes, targets=None, matrix=None, print=False, file=None, progress="auto"):
     """Bake targets for the selected vectors (default: the default group, default vector)."""
-    from bakery import bake as bake_module
+    from bakery.build import bake as bake_module
 
     with guard():
         if progress not in ("auto", "plain", "rawjson", "quiet"):
@@ -108,7 +108,7 @@ def bake(c, axes, targets=None, matrix=None, print=False, file=None, progress="a
 @axis_task(help={"format": "table, json or github", "matrix": "matrix name (default: BAKERY_MATRIX)"})
 def matrix(c, axes, format="table", matrix=None):
     """Print the expanded matrix as a table, JSON, or a GitHub Actions strategy.matrix."""
-    from bakery import report
+    from bakery.tree import report
 
     with guard():
         settings = load({**axes, "BAKERY_MATRIX": matrix})
@@ -117,7 +117,7 @@ def matrix(c, axes, format="table", matrix=None):
             raise UsageError(f"--format={format!r} is not allowed; allowed: table, json, github")
         names = None
         if format == "github":
-            from bakery import sessions
+            from bakery.cli import sessions
 
             names = sessions.names(matrix)
         print(report.matrix_text(settings, vectors, format, names))
@@ -133,7 +133,7 @@ def matrix(c, axes, format="table", matrix=None):
 )
 def plan(c, axes, targets=None, matrix=None, out="runs/plan", instances=False):
     """Show shared instances, the total against a naive build, and a DOT graph of the tree."""
-    from bakery import plan as plan_module
+    from bakery.tree import plan as plan_module
 
     with guard():
         flags, use_matrix = selection(axes, matrix)
@@ -148,7 +148,7 @@ def plan(c, axes, targets=None, matrix=None, out="runs/plan", instances=False):
 @task
 def doctor(c):
     """Check docker, the daemon, buildx, the builder, the root image and free disk."""
-    from bakery import doctor as doctor_module
+    from bakery.engine import doctor as doctor_module
 
     with guard():
         checks = doctor_module.run(load({}))
@@ -161,7 +161,7 @@ def doctor(c):
 @task
 def clean(c):
     """Remove the per-vector :latest images and the run directories bakery created."""
-    from bakery import clean as clean_module
+    from bakery.build import clean as clean_module
 
     with guard():
         settings = load({})
@@ -179,7 +179,7 @@ def clean(c):
 )
 def system_image(c, axes, refresh=False, mirror=None, suite=None):
     """Build the root image <sys_name>:<sys_version> with mmdebstrap and load it into the engine."""
-    from bakery import system_image as system_image_module
+    from bakery.engine import system_image as system_image_module
 
     with guard():
         settings = load({**axes, "BAKERY_MIRROR": mirror, "BAKERY_SUITE": suite})
@@ -191,7 +191,7 @@ def system_image(c, axes, refresh=False, mirror=None, suite=None):
 @task(help={"check": "only check for drift; exit 1 if bake.hcl is out of date"})
 def generate(c, check=False):
     """Regenerate bake.hcl's axis variables from docker/matrix.toml."""
-    from bakery import bakefile, hclgen
+    from bakery.tree import bakefile, hclgen
 
     with guard():
         settings = load({})
@@ -233,7 +233,7 @@ def complement(
     """Run the Complement suite for one vector and fail on regressions against the baseline."""
     from pathlib import Path
 
-    from bakery import complement as complement_module
+    from bakery.complement import run as complement_module
 
     with guard():
         settings = load({**axes, "BAKERY_RESULTS_DIR": results_dir, "BAKERY_BASELINE": baseline})
@@ -275,7 +275,7 @@ def lab(c, no_runner=False):
     """Start the lab (two registries, runner B) for local experiments; Ctrl-C removes all of it."""
     import signal
 
-    from bakery import lab as lab_module
+    from lab import runners as lab_module
 
     with guard(), lab_module.running(runner=not no_runner) as running:
         print("\n".join(running.describe()), flush=True)
@@ -287,8 +287,9 @@ def cache(c, prune=None):
     """Upkeep of the local shared cache and the untrusted scopes (the maintenance workflow runs it)."""
     from pathlib import Path
 
-    from bakery import cache as cache_module
-    from bakery import cache_store, reaper
+    from bakery.cache import policy as cache_module
+    from bakery.cache import store as cache_store
+    from bakery.engine import reaper
 
     with guard():
         if prune is None:
@@ -338,7 +339,7 @@ def act(
     from invoke.exceptions import Exit
 
     from bakery import ROOT
-    from bakery import act as act_module
+    from bakery.cli import act as act_module
 
     with guard():
         load({})

@@ -1,5 +1,5 @@
 from __future__ import annotations
 
-from bakery.program import main
+from bakery.cli.program import main
 
 main()

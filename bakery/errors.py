@@ -67,7 +67,7 @@ class Interrupted(BakeryError):
 
 
 class ProcessError(BakeryError):
-    """A program run through the process seam (bakery.process) failed.
+    """A program run through the process seam (bakery.engine.process) failed.
     Carries argv, exit code and stderr; the message is its last stderr line."""
 
     def __init__(self, argv: Sequence[str], returncode: int, stderr: str) -> None:
@@ -85,4 +85,4 @@ class ProcessError(BakeryError):
 
 
 class DockerError(ProcessError):
-    """A docker command failed (bakery.docker.run)."""
+    """A docker command failed (bakery.engine.docker.run)."""

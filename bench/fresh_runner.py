@@ -1,8 +1,8 @@
 """Benchmark: a fresh runner with the shared registry cache, against cold (issue 12 deliver 5).
 
 Run as root from the repository root: `.venv/bin/python bench/fresh_runner.py`.
-It starts the lab (bakery/lab.py: registries and runner B) and, on runner B,
-bakes `install` for the default vector through bakery itself (bakery.bake.run,
+It starts the lab (lab/runners.py: registries and runner B) and, on runner B,
+bakes `install` for the default vector through bakery itself (bakery.build.bake.run,
 so every docker call goes through the seam):
 
 1. cold: B holds only the root image, no cache configured (trusted, so the
@@ -28,7 +28,10 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
-from bakery import bake, lab, settings
+from bakery import ROOT
+from bakery.build import bake
+from bakery.config import settings
+from lab import runners as lab
 
 RESULTS = Path(__file__).resolve().parent / "results"
 TARGET = "install"
@@ -133,7 +136,9 @@ def main() -> int:
     date = time.strftime("%Y-%m-%d")
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"{date}-runners.json"
-    out.write_text(json.dumps({"date": date, "fresh_runner": result}, indent=2) + "\n")
+    from bench import stats
+
+    out.write_text(json.dumps(stats.portable({"date": date, "fresh_runner": result}, str(ROOT)), indent=2) + "\n")
     drawn = chart(result, RESULTS / f"{date}-runners.png")
     print(json.dumps(result, indent=2))
     print(f"wrote {out}" + (" and the chart" if drawn else " (no matplotlib: no chart)"))

@@ -4,7 +4,7 @@ medians with their interquartile range. Nothing here asserts a time.
 
 `invoke bench` calls `run()`; `python -m bench.run [--quick] [--only
 front,plan,edit,cold]` runs it directly. Every program runs through bakery's
-process seam (bakery.process.run). Results go to bench/results/<date>.json,
+process seam (bakery.engine.process.run). Results go to bench/results/<date>.json,
 .md and .png; bench/README.md says how to read them.
 
 The shared engine's default builder is never pruned: the cold figure is a
@@ -24,7 +24,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bakery import ROOT, process
+from bakery import ROOT
+from bakery.engine import process
 from bench import stats
 
 BIN = Path(sys.executable).parent
@@ -91,7 +92,7 @@ def raw_case(record: Path) -> Case:
 
 
 def step_counts(record: Path) -> dict[str, int]:
-    from bakery import progress
+    from bakery.build import progress
 
     return dict(progress.parse((record / "progress.jsonl").read_text().splitlines()).counts())
 
@@ -155,7 +156,8 @@ def front(pairs: int, log: Callable[[str], None] = print) -> dict:
 def plan_scaling(pairs: Mapping[str, int], log: Callable[[str], None] = print) -> dict:
     """P5: `invoke plan --matrix NAME` against one raw `--print` of the same
     vectors (the selection's arrays) plus invoke's start."""
-    from bakery import bakefile, settings
+    from bakery.config import settings
+    from bakery.tree import bakefile
 
     table = {}
     for name, rounds in pairs.items():
@@ -237,7 +239,7 @@ def edit_loop(pairs: int, log: Callable[[str], None] = print) -> dict:
 def cargo_floor(source: Path, repeat: int, log: Callable[[str], None] = print) -> list[float]:
     """The same incremental `cargo build` in the toolchain image, in a running
     container with a warm target directory: what no build system can beat."""
-    from bakery import docker
+    from bakery.engine import docker
 
     project = source.parent / "floor"
     shutil.copytree(source, project)
@@ -329,8 +331,10 @@ def run(
         if "plan" in results and "plan" in earlier:
             results["plan"] = {**earlier["plan"], **results["plan"]}
         results = {**earlier, **results}
+    from bench import report, stats
+
+    results = stats.portable(results, str(ROOT))  # type: ignore[assignment]
     path.write_text(json.dumps(results, indent=2) + "\n")
-    from bench import report
 
     (RESULTS / f"{results['date']}.md").write_text(report.markdown(results))
     report.chart(results, RESULTS / f"{results['date']}.png")

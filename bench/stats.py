@@ -48,3 +48,16 @@ def paired(ours: Sequence[float], *others: Sequence[float]) -> list[float]:
 def ratio(numerator: Sequence[float], denominator: Sequence[float], digits: int = 2) -> float:
     """Ratio of medians."""
     return round(median(numerator) / median(denominator), digits)
+
+
+def portable(value: object, root: str) -> object:
+    """`value` with every path under `root` made relative to it, so results
+    hold no absolute path of the machine they were measured on."""
+    prefix = root.rstrip("/") + "/"
+    if isinstance(value, str):
+        return value.replace(prefix, "")
+    if isinstance(value, list):
+        return [portable(v, root) for v in value]
+    if isinstance(value, dict):
+        return {k: portable(v, root) for k, v in value.items()}
+    return value

@@ -20,8 +20,10 @@ from pathlib import Path
 
 import pytest
 
-from bakery import ROOT, docker, matrix
-from bakery.settings import SPECS
+from bakery import ROOT
+from bakery.config import matrix
+from bakery.config.settings import SPECS
+from bakery.engine import docker
 
 # Data the tests need, copied into the repository (tests/data/SOURCES.md, issue 11).
 DATA = Path(__file__).resolve().parent / "data"
@@ -54,7 +56,7 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, request: 
         if name in OURS or name.startswith(("BAKERY_", "COMPLEMENT_", "CI_", "GITHUB_")):
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("BAKERY_DOTENV", str(tmp_path / "no.env"))
-    # bakery's probe and entitlement caches (bakery.probe) start empty in every test.
+    # bakery's probe and entitlement caches (bakery.engine.probe) start empty in every test.
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     if request.node.get_closest_marker("unit") or request.node.get_closest_marker("cli"):
         # Builder locks live beside buildx's own state; unit tests keep theirs in tmp.
@@ -63,7 +65,7 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, request: 
 
 @dataclass
 class Recorder:
-    """Stands in for the process runner behind bakery.docker.run."""
+    """Stands in for the process runner behind bakery.engine.docker.run."""
 
     respond: Callable[[docker.Call], docker.Completed] | None = None
     calls: list[docker.Call] = field(default_factory=list)

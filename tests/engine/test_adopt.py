@@ -22,7 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from bakery import ROOT, progress
+from bakery import ROOT
+from bakery.build import progress
 from tests.conftest import invoke
 
 pytestmark = pytest.mark.usefixtures("engine")

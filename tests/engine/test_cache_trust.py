@@ -2,7 +2,7 @@
 
 A tiny two-target bake of our own (FROM debian:testing-slim, RUN echo) on the
 engine's own builder (docker driver, containerd image store), with the cache
-flags bakery computes (bakery.cache) passed as `docker buildx bake --set`:
+flags bakery computes (bakery.cache.policy) passed as `docker buildx bake --set`:
 
 1. a trusted run (push to main) exports to the shared directory S;
 2. an untrusted run (pull request, its own scope, one changed step) imports S
@@ -23,7 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from bakery import cache, docker
+from bakery.cache import policy as cache
+from bakery.engine import docker
 
 pytestmark = pytest.mark.usefixtures("engine")
 

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from bakery import ROOT, progress
+from bakery import ROOT
+from bakery.build import progress
 from tests.conftest import invoke
 
 DEFAULT = "release--distro--x86_64-unknown-linux-gnu--default--debian--testing-slim--x86_64-v1-linux-gnu"

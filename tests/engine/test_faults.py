@@ -40,7 +40,7 @@ EXIT_ENVIRONMENT = 3
 EXIT_DISK = 4
 EXIT_INFRA = 5
 DEAD_DOCKER = "unix:///nonexistent.sock"
-# bakery.probe's one `docker info`: daemon ID, version, data directory, image store.
+# bakery.engine.probe's one `docker info`: daemon ID, version, data directory, image store.
 INFO_PROBE = [
     "docker",
     "info",

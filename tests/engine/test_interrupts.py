@@ -28,7 +28,8 @@ from typing import TypeVar
 
 import pytest
 
-from bakery import ROOT, progress
+from bakery import ROOT
+from bakery.build import progress
 from tests.conftest import VENV_BIN, invoke
 
 pytestmark = pytest.mark.usefixtures("engine")

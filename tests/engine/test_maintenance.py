@@ -5,7 +5,7 @@ process and the `invoke` children alike. buildx keeps its builder store there,
 so the reaper sees only the builders made here (and the engine's `default`,
 which it never touches): `bakery-*` builders other people created on this
 machine are invisible to it and cannot be reaped by these tests. The lock
-files (bakery.lock) live there too.
+files (bakery.engine.lock) live there too.
 
 The docker-container builders are created without --bootstrap (no BuildKit
 container, no registry needed) and removed in `finally`. Nothing here prunes a
@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from bakery import ROOT
-from bakery.lock import builder_lock
+from bakery.engine.lock import builder_lock
 from tests.conftest import VENV_BIN, invoke
 
 pytestmark = pytest.mark.usefixtures("engine")

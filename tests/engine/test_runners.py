@@ -1,6 +1,6 @@
 """Many runners, one cache: a real registry and a second engine (issue 12).
 
-The lab (bakery/lab.py) gives two docker-registry 2.8 processes on 127.0.0.1
+The lab (lab/runners.py) gives two docker-registry 2.8 processes on 127.0.0.1
 (`shared`, which trusted runs write, and `scopes`, for untrusted runs) and
 runner B, a second dockerd with its own containerd, state and bridge, holding
 only the root image. Runner A is the machine's own dockerd: nothing here
@@ -46,8 +46,10 @@ from pathlib import Path
 
 import pytest
 
-from bakery import ROOT, docker, lab
+from bakery import ROOT
+from bakery.engine import docker
 from bakery.errors import BakeryError
+from lab import runners as lab
 from tests.conftest import VENV_BIN, invoke
 
 pytestmark = pytest.mark.usefixtures("engine")
@@ -280,7 +282,7 @@ def test_publish_pushes_to_the_lab_registry_and_runner_b_runs_it(the_lab: lab.La
 
 def _hashes(root: Path) -> dict[str, str]:
     """Every file and symlink under a cache root. Importing takes and drops
-    a lock file, so *.lock is left out (bakery/cache_store.py)."""
+    a lock file, so *.lock is left out (bakery/cache/store.py)."""
     found = {}
     for path in sorted(root.rglob("*")):
         if path.name.endswith(".lock"):

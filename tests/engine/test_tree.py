@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from bakery import ROOT, progress
+from bakery import ROOT
+from bakery.build import progress
 from tests.conftest import DEFAULT_NAME, invoke
 
 DEFAULT = DEFAULT_NAME

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -30,7 +31,10 @@ from pathlib import Path
 
 import pytest
 
-from bakery import ROOT, act, docker, lab
+from bakery import ROOT
+from bakery.cli import act
+from bakery.engine import docker
+from lab import runners as lab
 from tests.conftest import VENV_BIN, invoke
 
 pytestmark = pytest.mark.usefixtures("engine")
@@ -205,6 +209,7 @@ def test_push_to_the_default_branch_bakes_exports_and_publishes(runs: Runs) -> N
     tags = {publish_tag("main", v) for v in expected_vectors()}
     assert before.get(REPOSITORY, {}) == {}
     assert set(after[REPOSITORY]) == tags
+    _summaries_match_the_run_records(run)
     # A pull of each pushed tag runs its version smoke.
     env = {**os.environ, "DOCKER_CONFIG": str(runs.docker_config)}
     host = runs.lab.publish.host
@@ -220,6 +225,36 @@ def test_push_to_the_default_branch_bakes_exports_and_publishes(runs: Runs) -> N
         finally:
             subprocess.run(["docker", "image", "rm", ref], env=env, capture_output=True, check=False)
         assert version.startswith("mxd 0.1.0"), version
+
+
+_SUMMARY_LINE = re.compile(r"^\s*(\d+) cached\s+(\d+) ran  (\S+)$", re.M)
+_TABLE_ROW = re.compile(r"^\| (\S+) \| (\d+) \| (\d+) \| (\d+) \|$", re.M)
+
+
+def _summaries_match_the_run_records(run: act.Run) -> None:
+    """Each bake job's summary table against its run record (summary.txt,
+    one line per target instance), read from the uploaded artifact; and the
+    record holds the tree picture the summary names and links."""
+    text = run.log.read_text()
+    for family in ("lint", "test", "package"):
+        for vector in expected_vectors():
+            summary = act.summaries(text, job_name(family, vector))
+            values = "-".join(vector[a] for a in ("cargo_profile", "rust_toolchain", "feat_set", "sys_name"))
+            artifact = run.artifacts / f"{family}-{values}-{vector['sys_version']}-{vector['sys_target']}"
+            (record,) = [p for p in artifact.iterdir() if (p / "summary.txt").is_file()]
+            expected: dict[str, tuple[int, int, int]] = {}
+            for cached, ran, target in _SUMMARY_LINE.findall((record / "summary.txt").read_text()):
+                if target == "total":
+                    continue
+                c, r, _ = expected.get(target.split("--")[0], (0, 0, 0))
+                expected[target.split("--")[0]] = (c + int(cached), r + int(ran), 0)
+            table = {row[0]: tuple(map(int, row[1:])) for row in _TABLE_ROW.findall(summary)}
+            total = table.pop("**total**")
+            assert table == expected, (family, vector["feat_set"], summary)
+            assert total == tuple(sum(row[i] for row in expected.values()) for i in range(3))
+            assert (record / "tree.svg").is_file()
+            assert f"`{record.name}/tree.svg`" in summary
+            assert f"[download](file://{artifact})" in summary
 
 
 def test_a_wrong_secret_fails_the_publish_job(runs: Runs) -> None:

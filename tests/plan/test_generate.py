@@ -14,8 +14,9 @@ import subprocess
 
 import pytest
 
-from bakery import ROOT, hclgen
-from bakery.matrix import load
+from bakery import ROOT
+from bakery.config.matrix import load
+from bakery.tree import hclgen
 
 pytestmark = pytest.mark.usefixtures("buildx_cli")
 

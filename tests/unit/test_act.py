@@ -1,4 +1,4 @@
-"""The act runner (bakery/act.py) and the stand-in actions (ci/actions).
+"""The act runner (bakery/cli/act.py) and the stand-in actions (ci/actions).
 
 Every `uses:` pin of the shipped workflows must have a stand-in, read here
 from the workflow files themselves, so that bumping or adding a pin cannot
@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from bakery import ROOT, act, process
+from bakery import ROOT
+from bakery.cli import act
+from bakery.engine import process
 from bakery.errors import UsageError
 
 pytestmark = pytest.mark.unit

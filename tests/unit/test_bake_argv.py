@@ -1,4 +1,4 @@
-"""Unit tests for bakery.bake: argv, environment, entitlements, targets, and
+"""Unit tests for bakery.build.bake: argv, environment, entitlements, targets, and
 whole `bake.run` calls through the docker seam with scripted responses."""
 
 from __future__ import annotations
@@ -9,8 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from bakery import ROOT, bake, bakefile, docker, settings
+from bakery import ROOT
+from bakery.build import bake
+from bakery.config import settings
+from bakery.engine import docker
 from bakery.errors import BakeryError, DockerError, UsageError
+from bakery.tree import bakefile
 from tests.conftest import Recorder
 
 pytestmark = pytest.mark.unit
@@ -323,7 +327,7 @@ def test_bad_targets_and_empty_selections_stop_before_the_seam(seam: Recorder):
 
 
 INFO = ("info", "--format", "{{json .ID}} {{json .ServerVersion}} {{json .DockerRootDir}} {{json .DriverStatus}}")
-# The probes of a cold probe cache (bakery.probe), run concurrently: in any order.
+# The probes of a cold probe cache (bakery.engine.probe), run concurrently: in any order.
 PROBES = {
     ("docker", *INFO),
     ("docker", "buildx", "version"),

@@ -101,3 +101,10 @@ def test_rounds_alternate_their_order():
     assert run.rounds_order(["start", "ours", "raw"], 0) == ["start", "ours", "raw"]
     assert run.rounds_order(["start", "ours", "raw"], 1) == ["raw", "ours", "start"]
     assert run.rounds_order(["start", "ours", "raw"], 2) == ["start", "ours", "raw"]
+
+
+def test_results_keep_no_absolute_path_of_the_checkout():
+    from bench.stats import portable
+
+    found = portable({"argv": ["docker", "-f", "/co/p/docker/bake.hcl"], "n": 3, "m": "/co/p/runs/x"}, "/co/p")
+    assert found == {"argv": ["docker", "-f", "docker/bake.hcl"], "n": 3, "m": "runs/x"}

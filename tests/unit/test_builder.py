@@ -1,4 +1,4 @@
-"""Unit tests for bakery.builder: names, the rendered buildkitd.toml, and the
+"""Unit tests for bakery.engine.builder: names, the rendered buildkitd.toml, and the
 exact argv `invoke builder` sends through the docker seam."""
 
 from __future__ import annotations
@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bakery import builder, docker, settings
+from bakery.config import settings
+from bakery.engine import builder, docker
 from bakery.errors import EnvironmentNotReady, UsageError
 from tests.conftest import Recorder
 

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from bakery import cache, cache_store
-from bakery.builder import sanitize
+from bakery.cache import policy as cache
+from bakery.cache import store as cache_store
+from bakery.config.settings import load
+from bakery.engine.builder import sanitize
 from bakery.errors import UsageError
-from bakery.settings import load
 
 ACTOR, REPO, RUN = "alice", "o/r", "20260101T000000-run"
 # The literal trust table. import/export: "S" is the shared cache, "own" the

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bakery import cache_store
+from bakery.cache import store as cache_store
 
 pytestmark = pytest.mark.unit
 

@@ -17,7 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from bakery import ROOT, bake, docker, settings
+from bakery import ROOT
+from bakery.build import bake
+from bakery.config import settings
+from bakery.engine import docker
 
 pytestmark = pytest.mark.unit
 

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from bakery import clean, docker, settings
+from bakery.build import clean
+from bakery.config import settings
+from bakery.engine import docker
 from tests.conftest import Recorder
 
 pytestmark = pytest.mark.unit

@@ -1,4 +1,4 @@
-"""Unit tests for `invoke complement` (bakery.complement, bakery.containers).
+"""Unit tests for `invoke complement` (bakery.complement.run, bakery.complement.containers).
 
 No docker: every call reaches the seam, where a scripted engine answers the
 way the docker CLI would (and writes the files `docker cp` would copy), so the
@@ -15,10 +15,11 @@ from pathlib import Path
 import pytest
 from invoke.exceptions import Exit
 
-from bakery import complement, docker
-from bakery import settings as settings_module
-from bakery.cli import guard
-from bakery.complement import Options
+from bakery.cli.common import guard
+from bakery.complement import run as complement
+from bakery.complement.run import Options
+from bakery.config import settings as settings_module
+from bakery.engine import docker
 from bakery.errors import (
     EXIT_ENVIRONMENT,
     EXIT_FAILURE,

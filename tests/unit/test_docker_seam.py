@@ -1,4 +1,4 @@
-"""Unit tests for bakery.docker, the one seam that runs docker.
+"""Unit tests for bakery.engine.docker, the one seam that runs docker.
 
 The `seam` fixture swaps the process runner and records each Call; the
 scripted responses below stand in for what docker would print. Two tests
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from bakery import docker, process
+from bakery.engine import docker, process
 from bakery.errors import EXIT_ENVIRONMENT, DockerError, EnvironmentNotReady, ProcessError
 from tests.conftest import Recorder
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bakery.doctor import buildx_too_old
+from bakery.engine.doctor import buildx_too_old
 
 pytestmark = pytest.mark.unit
 

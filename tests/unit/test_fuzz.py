@@ -27,11 +27,11 @@ from invoke import Context
 from invoke.exceptions import Exit
 
 import tasks
-from bakery import docker
-from bakery import settings as settings_module
+from bakery.config import settings as settings_module
+from bakery.config.matrix import load as load_definition
+from bakery.config.settings import SPECS, TREE_VARIABLES
+from bakery.engine import docker
 from bakery.errors import UsageError
-from bakery.matrix import load as load_definition
-from bakery.settings import SPECS, TREE_VARIABLES
 from tests.conftest import IN_CI, Recorder
 
 AXES = [a.name for a in load_definition().axes]

@@ -1,4 +1,4 @@
-"""Unit tests for bakery.hclgen: bake.hcl's axis variables come from
+"""Unit tests for bakery.tree.hclgen: bake.hcl's axis variables come from
 docker/matrix.toml, and the committed file has not drifted."""
 
 from __future__ import annotations
@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from bakery import ROOT, hclgen
+from bakery import ROOT
+from bakery.config.matrix import Axis, Definition, load
 from bakery.errors import UsageError
-from bakery.matrix import Axis, Definition, load
+from bakery.tree import hclgen
 
 pytestmark = pytest.mark.unit
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bakery import lab
+from lab import runners as lab
 
 
 def test_describe_gives_the_settings_to_use_the_lab():

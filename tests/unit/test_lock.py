@@ -17,9 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from bakery import ROOT, builder, docker, reaper, settings
+from bakery import ROOT
+from bakery.config import settings
+from bakery.engine import builder, docker, reaper
+from bakery.engine.lock import builder_lock, lock_path
 from bakery.errors import EXIT_LOCKED, EnvironmentNotReady, LockTimeout
-from bakery.lock import builder_lock, lock_path
 from tests.conftest import Recorder
 
 pytestmark = pytest.mark.unit
@@ -29,7 +31,7 @@ pytestmark = pytest.mark.unit
 # and stays alive until its stdin closes.
 HOLDER = """
 import sys, time
-from bakery.lock import builder_lock
+from bakery.engine.lock import builder_lock
 name, hold = sys.argv[1], float(sys.argv[2])
 with builder_lock(name, 0):
     print("held", flush=True)
@@ -130,7 +132,7 @@ def test_a_second_process_exits_6_with_one_line(holders, tmp_path: Path):
         [
             sys.executable,
             "-c",
-            "import sys\nfrom bakery.errors import LockTimeout\nfrom bakery.lock import builder_lock\n"
+            "import sys\nfrom bakery.errors import LockTimeout\nfrom bakery.engine.lock import builder_lock\n"
             "try:\n    with builder_lock('bakery-a', 0.3): pass\n"
             "except LockTimeout as exc:\n    print(exc)\n    sys.exit(exc.exit_code)\n",
         ],

@@ -1,4 +1,4 @@
-"""Unit tests for bakery.matrix: GitHub Actions expansion, cross products,
+"""Unit tests for bakery.config.matrix: GitHub Actions expansion, cross products,
 cross-product blocks, axis validation and names.
 
 Every expected vector list is written out by hand; nothing expected is
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from bakery.config.matrix import Axis, Definition, MatrixSpec, Vector, blocks, cross, expand, load, name_safe
 from bakery.errors import EXIT_USAGE, UsageError
-from bakery.matrix import Axis, Definition, MatrixSpec, Vector, blocks, cross, expand, load, name_safe
 from tests.conftest import DEFAULT_VECTOR
 
 pytestmark = pytest.mark.unit
@@ -562,7 +562,7 @@ def test_another_tree_still_refuses_unsafe_values(value: str):
 
 
 def test_settings_relax_the_vocabulary_for_another_bake_file_only():
-    from bakery import settings
+    from bakery.config import settings
 
     environ = {"sys_target": "mips64-linux-gnu"}
     with pytest.raises(UsageError, match=r"not 'mips64'"):

@@ -1,4 +1,4 @@
-"""Unit tests for bakery.plan: one `--print` for the whole selection, each
+"""Unit tests for bakery.tree.plan: one `--print` for the whole selection, each
 vector's instances as its closure over the links, and the family picture."""
 
 from __future__ import annotations
@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from bakery import plan, process
+from bakery.config.matrix import Vector
+from bakery.engine import process
 from bakery.errors import BakeryError
-from bakery.matrix import Vector
+from bakery.tree import plan
 from tests.conftest import Recorder
 
 pytestmark = pytest.mark.unit

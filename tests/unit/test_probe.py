@@ -1,4 +1,4 @@
-"""Unit tests for bakery.probe (issue 13 P1): on a warm probe cache a bake
+"""Unit tests for bakery.engine.probe (issue 13 P1): on a warm probe cache a bake
 runs no docker call but the bake itself; the cache is per endpoint; and a
 stopped daemon (exit 3) and the disk gate (exit 4) still stop a bake."""
 
@@ -9,7 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from bakery import ROOT, bake, docker, probe, settings
+from bakery import ROOT
+from bakery.build import bake
+from bakery.config import settings
+from bakery.engine import docker, probe
 from bakery.errors import EXIT_DISK, EXIT_ENVIRONMENT, BakeryError, DiskSpaceError, EnvironmentNotReady
 from tests.unit.test_bake_argv import BAKE_FILE, PROBES, ScriptedDocker, load
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bakery import docker, reaper
+from bakery.engine import docker, reaper
 from bakery.errors import BakeryError, EnvironmentNotReady, UsageError
 
 NOW = datetime(2026, 6, 1, 12, 0, 0, tzinfo=UTC)

@@ -9,7 +9,10 @@ import logging
 import pytest
 from invoke.exceptions import Exit
 
-from bakery import bake, cli, docker, settings
+from bakery.build import bake
+from bakery.cli import common as cli
+from bakery.config import settings
+from bakery.engine import docker
 from bakery.errors import BakeryError, DockerError
 from bakery.redact import redact_env, redact_text
 from tests.conftest import Recorder

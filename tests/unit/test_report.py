@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from bakery import report, settings
+from bakery.config import settings
+from bakery.tree import report
 from tests.conftest import DEFAULT_VECTOR
 
 pytestmark = pytest.mark.unit

@@ -1,7 +1,7 @@
-"""Unit tests for bakery.results (Complement results files and their verdict).
+"""Unit tests for bakery.complement.results (Complement results files and their verdict).
 
 Expected numbers for the real Complement files were worked out independently
-of bakery.results and are hard-coded on purpose: computing them with the code
+of bakery.complement.results and are hard-coded on purpose: computing them with the code
 under test would only prove the code agrees with itself.
 """
 
@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from bakery import results
-from bakery.results import (
+from bakery.complement import results
+from bakery.complement.results import (
     Change,
     Comparison,
     Record,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from invoke.exceptions import Exit
 
-from bakery import cli
+from bakery.cli import common as cli
 from bakery.errors import DockerError
 
 pytestmark = pytest.mark.unit

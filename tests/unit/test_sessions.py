@@ -1,4 +1,4 @@
-"""Unit tests for bakery.sessions: nox session ids and tags.
+"""Unit tests for bakery.cli.sessions: nox session ids and tags.
 
 The ids are written out by hand (issue 3 §5: `bake(` k=v pairs `)`, sys and
 feat always, other axes only when they vary, in a fixed order).
@@ -10,8 +10,8 @@ import re
 
 import pytest
 
-from bakery.matrix import cross, load
-from bakery.sessions import sessions
+from bakery.cli.sessions import sessions
+from bakery.config.matrix import cross, load
 
 pytestmark = pytest.mark.unit
 

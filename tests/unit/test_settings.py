@@ -1,4 +1,4 @@
-"""Unit tests for bakery.settings: layering, validation and misspellings.
+"""Unit tests for bakery.config.settings: layering, validation and misspellings.
 
 Every test passes its own environment (the `environ` argument, or
 monkeypatch) and its own .env file (BAKERY_DOTENV); nothing depends on the
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bakery import settings
+from bakery.config import settings
 from bakery.errors import EXIT_USAGE, UsageError
 from tests.conftest import DEFAULT_VECTOR
 

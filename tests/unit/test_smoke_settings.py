@@ -12,7 +12,9 @@ from invoke import Context
 from invoke.exceptions import Exit
 
 import tasks
-from bakery import bake, docker, progress, settings
+from bakery.build import bake, progress
+from bakery.config import settings
+from bakery.engine import docker
 from bakery.errors import UsageError
 from tests.conftest import Recorder
 

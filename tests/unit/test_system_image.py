@@ -1,4 +1,4 @@
-"""Unit tests for bakery.system_image through the process seam: mmdebstrap
+"""Unit tests for bakery.engine.system_image through the process seam: mmdebstrap
 and docker are both programs on it (issue 10 deliver 3)."""
 
 from __future__ import annotations
@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bakery import process, settings, system_image
+from bakery.config import settings
+from bakery.engine import process, system_image
 from bakery.errors import BakeryError, EnvironmentNotReady, UsageError
 from tests.conftest import Recorder
 

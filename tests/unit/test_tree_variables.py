@@ -8,9 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from bakery import ROOT, bake, docker, settings
+from bakery import ROOT
+from bakery.build import bake
+from bakery.config import settings
+from bakery.config.settings import TREE_VARIABLES
+from bakery.engine import docker
 from bakery.errors import UsageError
-from bakery.settings import TREE_VARIABLES
 
 AXES = {"cargo_profile", "rust_toolchain", "rust_target", "feat_set", "sys_name", "sys_version", "sys_target"}
 

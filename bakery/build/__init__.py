@@ -1,0 +1,1 @@
+"""One `invoke bake`: the resolved request, its progress and run record, and cleaning up after it."""

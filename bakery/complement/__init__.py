@@ -1,0 +1,1 @@
+"""Complement: the tester and testee run, its containers, and results judged against a baseline."""

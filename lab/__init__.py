@@ -1,0 +1,1 @@
+"""The runners lab: two local registries and a second engine, for tests and experiments."""
