@@ -318,7 +318,6 @@ def cache(c, prune=None):
         "repository": "OWNER/NAME in the event payload (default: example/mxd)",
     },
     iterable=["var", "secret"],
-    positional=["event"],
 )
 def act(
     c,

@@ -139,3 +139,46 @@ def test_bad_input_is_one_usage_error(tmp_path: Path, change: dict, message: str
     run = act.Run(**{**fields, **change})
     with pytest.raises(UsageError, match=re.escape(message)):
         act.argv(run)
+
+
+def _command(tmp_path: Path, **change: object) -> act.Run:
+    options: dict = {
+        "event": "push",
+        "workflow": None,
+        "branch": "main",
+        "fork": False,
+        "variables": [],
+        "secrets": [],
+        "job": None,
+        "out": tmp_path,
+        "repository": "example/mxd",
+    }
+    return act.command(**{**options, **change})
+
+
+def test_invoke_act_picks_the_workflow_by_event_and_reads_secrets_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert _command(tmp_path).workflow == ROOT / "ci" / "workflows" / "ci.yml"
+    assert _command(tmp_path, event="schedule").workflow == ROOT / "ci" / "workflows" / "maintenance.yml"
+    monkeypatch.setenv("MY_TOKEN", "t0ken")
+    run = _command(tmp_path, variables=["BAKERY_MATRIX=default", "EMPTY="], secrets=["MY_TOKEN"])
+    assert run.variables == {"BAKERY_MATRIX": "default", "EMPTY": ""}
+    assert run.secrets == {"MY_TOKEN": "t0ken"}
+    assert run.payload["ref"] == "refs/heads/main"
+    assert run.source == ROOT
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"fork": True}, "--fork applies to pull_request only"),
+        ({"secrets": ["NOT_SET_ANYWHERE"]}, "secret NOT_SET_ANYWHERE is not set"),
+        ({"variables": ["NOVALUE"]}, "--var 'NOVALUE' must be NAME=VALUE"),
+        ({"workflow": "ci/workflows/nope.yml"}, "workflow ci/workflows/nope.yml does not exist"),
+        ({"repository": "just-a-name"}, "--repository 'just-a-name' must be OWNER/NAME"),
+    ],
+)
+def test_invoke_act_bad_input_is_one_usage_error(tmp_path: Path, change: dict, message: str) -> None:
+    with pytest.raises(UsageError, match=re.escape(message)):
+        _command(tmp_path, **change)
