@@ -355,7 +355,7 @@ def test_schedule_keeps_runner_b_healthy(runs: Runs) -> None:
         "BAKERY_PYTHON_VERSION": "3.11",
         "BAKERY_DRIVER": "docker",
         "BAKERY_CACHE_DIR": str(cache_dir),
-        "BAKERY_KEEP_STORAGE": "0",
+        "BAKERY_KEEP_STORAGE": "1MB",
         "BAKERY_PRUNE_UNTIL": "15s",
         "BAKERY_CACHE_MAX_AGE": "7d",
     }
