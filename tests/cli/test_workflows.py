@@ -273,3 +273,20 @@ def test_zizmor_offline_reports_nothing_high() -> None:
     )
     assert everything.returncode == 0, everything.stdout + everything.stderr
     assert "No findings to report" in everything.stdout + everything.stderr
+
+
+STAND_INS = sorted((REPO / "ci" / "actions").glob("*/*/action.yml"))
+
+
+@pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck is not installed")
+@pytest.mark.parametrize("path", STAND_INS, ids=lambda p: "/".join(p.parts[-3:-1]))
+def test_stand_in_scripts_pass_shellcheck_and_take_inputs_by_env(path: Path, tmp_path: Path) -> None:
+    action = parse(path)
+    scripts = [step["run"] for step in action["runs"]["steps"] if "run" in step]
+    assert scripts, f"{path}: no run step"
+    for n, script in enumerate(scripts):
+        assert "${{" not in script, f"{path}: pass inputs by env, not expressions in the script"
+        file = tmp_path / f"{n}.sh"
+        file.write_text("#!/usr/bin/env bash\n" + script)
+        result = subprocess.run(["shellcheck", str(file)], capture_output=True, text=True, check=False)
+        assert result.returncode == 0, f"{path} step {n}:\n{result.stdout}"
