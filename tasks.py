@@ -33,6 +33,7 @@ def _targets(targets: str | None) -> list[str]:
         "prune": "prune the builder cache",
         "reap": "remove scoped builders (bakery-*) idle longer than AGE: 90s, 30m, 12h, 7d, 2w",
         "keep_storage": "with --prune: cache to keep, e.g. 10GB",
+        "prune_all": "with --prune: everything (buildx prune --all), e.g. to clear a damaged cache",
         "filter": "with --prune: a filter (repeatable)",
         "append": "add a node at this endpoint",
         "no_bootstrap": "create without booting (docker-container)",
@@ -47,6 +48,7 @@ def builder(
     rm=False,
     status=False,
     prune=False,
+    prune_all=False,
     reap=None,
     keep_storage=None,
     filter=None,
@@ -72,7 +74,7 @@ def builder(
         elif reap:
             reaper_module.reap(reaper_module.parse_age(reap), keep=[builder_module.name(settings)])
         elif prune:
-            print(builder_module.prune(settings, keep_storage, tuple(filter or ())))
+            print(builder_module.prune(settings, keep_storage, tuple(filter or ()), everything=prune_all))
         elif append:
             print(builder_module.append(settings, append))
         elif status:

@@ -162,6 +162,8 @@ TODAY = {
         "BAKERY_PRUNE_UNTIL": "168h",
         "BAKERY_REAP_AGE": "7d",
         "BAKERY_CACHE_MAX_AGE": "14d",
+        # New with the check bake that ends the job.
+        "BAKERY_CHECK_TARGETS": "install",
         "BAKERY_PYTHON_VERSION": "3.12",
         "BAKERY_RUNS_ON": '["self-hosted","linux"]',
     },
