@@ -348,6 +348,7 @@ def test_schedule_keeps_runner_b_healthy(runs: Runs) -> None:
     entries = sorted(p for p in cache_dir.iterdir() if p.is_symlink())
     assert entries, f"no cache entries in {cache_dir}"
     old = entries[0]
+    version = os.readlink(old)
     month_ago = time.time() - 30 * 86400
     os.utime(old, (month_ago, month_ago), follow_symlinks=False)
     # A partial prune: what `install` alone used is older than PRUNE_UNTIL,
@@ -366,7 +367,10 @@ def test_schedule_keeps_runner_b_healthy(runs: Runs) -> None:
     assert _results(jobs) == {"prune and reap": "success"}, _failures(run)
     text = "\n".join(act.job_log(run.log.read_text(), "prune and reap"))
     assert f"removed {old}" in text, text[-3000:]
-    assert not old.exists() and not (cache_dir / ".versions" / old.name).exists()
+    assert not (cache_dir / version).exists()
+    # The job's own check bake succeeded after the prune and exported the
+    # entry again, as a new version; the others stayed.
+    assert os.readlink(old) != version
     assert all(p.is_symlink() for p in entries[1:])
-    # Then a bake on that engine succeeds.
+    # Then a bake on that engine succeeds, from outside the workflow too.
     _bake_on_b(runs, "install", cache_dir)
