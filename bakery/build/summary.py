@@ -10,6 +10,7 @@ artifact and links from the summary.
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
@@ -19,6 +20,8 @@ from bakery.config.matrix import Vector
 from bakery.config.settings import Settings
 from bakery.errors import BakeryError
 from bakery.tree import plan as plan_module
+
+log = logging.getLogger("bakery")
 
 STATES = ("cached", "ran", "failed")
 # A family's colour is its worst state: one failed step makes it failed.
@@ -75,5 +78,9 @@ def write(
         # The bake's own result stands; the summary says why it has no picture.
         picture = f"(not drawn: {exc})"
     title = f"bake {' '.join(targets)} [{label}]"
-    with summary_file.open("a") as handle:
-        handle.write(markdown(title, table, f"{record.name}/{picture}"))
+    try:
+        with summary_file.open("a") as handle:
+            handle.write(markdown(title, table, f"{record.name}/{picture}"))
+    except OSError as exc:
+        # As complement's summary: a summary that cannot be written is no failed bake.
+        log.warning("could not write GITHUB_STEP_SUMMARY %s: %s", summary_file, exc.strerror or exc)
