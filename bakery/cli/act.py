@@ -308,12 +308,24 @@ def job_name(entry: Mapping[str, object]) -> str:
 
 
 def jobs(log_text: str) -> dict[str, Job]:
-    """Each job's final result from act's --json log, by rendered name."""
+    """Each job's result from act's --json log, by rendered name.
+
+    act keeps one result per job id: once one entry of a matrix has failed,
+    every entry that ends after it reports "Job failed" too (act 0.2.89). So
+    a matrix entry's result is read from its own steps: failure when one of
+    them failed, else what act says (skipped), else success."""
     found: dict[str, Job] = {}
+    failed_steps = {job_name(e) for e in _entries(log_text) if e.get("stepResult") == "failure"}
     for entry in _entries(log_text):
-        if entry.get("jobResult"):
-            name = job_name(entry)
-            found[name] = Job(name, str(entry.get("jobID", "")), str(entry["jobResult"]))
+        if not entry.get("jobResult"):
+            continue
+        name = job_name(entry)
+        result = str(entry["jobResult"])
+        if name in failed_steps:
+            result = "failure"
+        elif result == "failure" and entry.get("matrix"):
+            result = "success"
+        found[name] = Job(name, str(entry.get("jobID", "")), result)
     return found
 
 

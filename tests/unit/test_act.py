@@ -79,7 +79,12 @@ class Record:
             {"job": "ci/init", "jobID": "init", "matrix": {}, "msg": "⭐ Run Main install bakery"},
             {"job": "ci/init", "jobID": "init", "jobResult": "success", "matrix": {}, "msg": "🏁  Job succeeded"},
             {"job": "ci/lint a b-2   ", "jobID": "lint", "matrix": {"f": "b"}, "msg": "  | error[E0425]"},
+            {"job": "ci/lint a b-2   ", "jobID": "lint", "matrix": {"f": "b"}, "stepResult": "failure", "msg": "❌"},
             {"job": "ci/lint a b-2   ", "jobID": "lint", "jobResult": "failure", "matrix": {"f": "b"}, "msg": "🏁"},
+            # Another entry of the same matrix: its steps passed, act still says "failure".
+            {"job": "ci/lint a c-3   ", "jobID": "lint", "matrix": {"f": "c"}, "stepResult": "success", "msg": "✅"},
+            {"job": "ci/lint a c-3   ", "jobID": "lint", "jobResult": "failure", "matrix": {"f": "c"}, "msg": "🏁"},
+            {"job": "ci/publish a b-1", "jobID": "publish", "jobResult": "skipped", "matrix": {"f": "b"}, "msg": ""},
         ]
         return process.Completed(call.argv, 1, "".join(json.dumps(line) + "\n" for line in lines), "")
 
@@ -122,8 +127,10 @@ def test_act_runs_on_the_host_with_every_stand_in_and_secrets_by_name(tmp_path: 
     assert act.jobs(run.log.read_text()) == {
         "init": act.Job("init", "init", "success"),
         "lint a b": act.Job("lint a b", "lint", "failure"),
+        "lint a c": act.Job("lint a c", "lint", "success"),
+        "publish a b": act.Job("publish a b", "publish", "skipped"),
     }
-    assert act.job_log(run.log.read_text(), "lint a b") == ["  | error[E0425]", "🏁"]
+    assert act.job_log(run.log.read_text(), "lint a b") == ["  | error[E0425]", "❌", "🏁"]
 
 
 @pytest.mark.parametrize(
