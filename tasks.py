@@ -9,11 +9,11 @@ from __future__ import annotations
 from invoke import task
 
 from bakery.cli import program
-from bakery.cli.common import SELECTION_HELP, axis_task, guard, load, selection
+from bakery.cli.common import SELECTION_HELP, axis_task, load, selection
 from bakery.errors import EXIT_ENVIRONMENT, BakeryError, UsageError
 
 # Modules behind the tasks are imported in the task bodies: `invoke --list`
-# and `--help` pay only for what they show (issue 13 P1).
+# and `--help` pay only for what they show.
 program.adopt()
 
 
@@ -60,29 +60,28 @@ def builder(
     from bakery.engine import reaper as reaper_module
     from bakery.tree import bakefile
 
-    with guard():
-        settings = load(
-            {
-                "BAKERY_DRIVER": driver,
-                "BAKERY_BUILDER": name,
-                "BAKERY_BUILDER_SCOPE": scope,
-                "BAKERY_BOOTSTRAP": "false" if no_bootstrap else None,
-            }
-        )
-        if rm:
-            print(builder_module.remove(settings))
-        elif reap:
-            reaper_module.reap(reaper_module.parse_age(reap), keep=[builder_module.name(settings)])
-        elif prune:
-            print(builder_module.prune(settings, keep_storage, tuple(filter or ()), everything=prune_all))
-        elif append:
-            print(builder_module.append(settings, append))
-        elif status:
-            print("\n".join(builder_module.status_lines(settings)))
-        else:
-            needed = bakefile.tree_entitlements(settings)
-            for line in builder_module.ensure(settings, needed, settings.run_dir / "builders"):
-                print(line)
+    settings = load(
+        {
+            "BAKERY_DRIVER": driver,
+            "BAKERY_BUILDER": name,
+            "BAKERY_BUILDER_SCOPE": scope,
+            "BAKERY_BOOTSTRAP": "false" if no_bootstrap else None,
+        }
+    )
+    if rm:
+        print(builder_module.remove(settings))
+    elif reap:
+        reaper_module.reap(reaper_module.parse_age(reap), keep=[builder_module.name(settings)])
+    elif prune:
+        print(builder_module.prune(settings, keep_storage, tuple(filter or ()), everything=prune_all))
+    elif append:
+        print(builder_module.append(settings, append))
+    elif status:
+        print("\n".join(builder_module.status_lines(settings)))
+    else:
+        needed = bakefile.tree_entitlements(settings)
+        for line in builder_module.ensure(settings, needed, settings.run_dir / "builders"):
+            print(line)
 
 
 @axis_task(
@@ -98,13 +97,12 @@ def bake(c, axes, targets=None, matrix=None, print=False, file=None, progress="a
     """Bake targets for the selected vectors (default: the default group, default vector)."""
     from bakery.build import bake as bake_module
 
-    with guard():
-        if progress not in ("auto", "plain", "rawjson", "quiet"):
-            raise UsageError(f"--progress={progress!r} is not allowed; allowed: auto, plain, rawjson, quiet")
-        flags, use_matrix = selection(axes, matrix)
-        settings = load({**flags, "BAKERY_BAKE_FILE": file})
-        vectors = settings.vectors(use_matrix=use_matrix)
-        bake_module.run(settings, _targets(targets), vectors, print_only=print, progress_mode=progress)
+    if progress not in ("auto", "plain", "rawjson", "quiet"):
+        raise UsageError(f"--progress={progress!r} is not allowed; allowed: auto, plain, rawjson, quiet")
+    flags, use_matrix = selection(axes, matrix)
+    settings = load({**flags, "BAKERY_BAKE_FILE": file})
+    vectors = settings.vectors(use_matrix=use_matrix)
+    bake_module.run(settings, _targets(targets), vectors, print_only=print, progress_mode=progress)
 
 
 @axis_task(help={"format": "table, json or github", "matrix": "matrix name (default: BAKERY_MATRIX)"})
@@ -112,17 +110,16 @@ def matrix(c, axes, format="table", matrix=None):
     """Print the expanded matrix as a table, JSON, or a GitHub Actions strategy.matrix."""
     from bakery.tree import report
 
-    with guard():
-        settings = load({**axes, "BAKERY_MATRIX": matrix})
-        vectors = settings.vectors(use_matrix=True)
-        if format not in ("table", "json", "github"):
-            raise UsageError(f"--format={format!r} is not allowed; allowed: table, json, github")
-        names = None
-        if format == "github":
-            from bakery.cli import sessions
+    settings = load({**axes, "BAKERY_MATRIX": matrix})
+    vectors = settings.vectors(use_matrix=True)
+    if format not in ("table", "json", "github"):
+        raise UsageError(f"--format={format!r} is not allowed; allowed: table, json, github")
+    names = None
+    if format == "github":
+        from bakery.cli import sessions
 
-            names = sessions.names(matrix)
-        print(report.matrix_text(settings, vectors, format, names))
+        names = sessions.names(matrix)
+    print(report.matrix_text(settings, vectors, format, names))
 
 
 @axis_task(
@@ -137,14 +134,13 @@ def plan(c, axes, targets=None, matrix=None, out="runs/plan", instances=False):
     """Show shared instances, the total against a naive build, and a DOT graph of the tree."""
     from bakery.tree import plan as plan_module
 
-    with guard():
-        flags, use_matrix = selection(axes, matrix)
-        settings = load(flags)
-        out_dir = plan_module.prepare_out(settings.run_dir.parent / out)
-        result = plan_module.build(settings, _targets(targets), settings.vectors(use_matrix=use_matrix))
-        print("\n".join(plan_module.report(result)))
-        for path in plan_module.write_graph(result, out_dir, instances=instances):
-            print(f"wrote {path}")
+    flags, use_matrix = selection(axes, matrix)
+    settings = load(flags)
+    out_dir = plan_module.prepare_out(settings.run_dir.parent / out)
+    result = plan_module.build(settings, _targets(targets), settings.vectors(use_matrix=use_matrix))
+    print("\n".join(plan_module.report(result)))
+    for path in plan_module.write_graph(result, out_dir, instances=instances):
+        print(f"wrote {path}")
 
 
 @task
@@ -152,12 +148,11 @@ def doctor(c):
     """Check docker, the daemon, buildx, the builder, the root image and free disk."""
     from bakery.engine import doctor as doctor_module
 
-    with guard():
-        checks = doctor_module.run(load({}))
-        for check in checks:
-            print(f"{'ok  ' if check.ok else 'FAIL'} {check.name}: {check.detail}")
-        if not all(check.ok for check in checks):
-            raise BakeryError("doctor found problems; see the FAIL lines", exit_code=EXIT_ENVIRONMENT)
+    checks = doctor_module.run(load({}))
+    for check in checks:
+        print(f"{'ok  ' if check.ok else 'FAIL'} {check.name}: {check.detail}")
+    if not all(check.ok for check in checks):
+        raise BakeryError("doctor found problems; see the FAIL lines", exit_code=EXIT_ENVIRONMENT)
 
 
 @task
@@ -165,10 +160,9 @@ def clean(c):
     """Remove the per-vector :latest images and the run directories bakery created."""
     from bakery.build import clean as clean_module
 
-    with guard():
-        settings = load({})
-        for line in clean_module.run(settings, settings.run_dir):
-            print(line)
+    settings = load({})
+    for line in clean_module.run(settings, settings.run_dir):
+        print(line)
 
 
 @axis_task(
@@ -183,27 +177,29 @@ def system_image(c, axes, refresh=False, mirror=None, suite=None):
     """Build the root image <sys_name>:<sys_version> with mmdebstrap and load it into the engine."""
     from bakery.engine import system_image as system_image_module
 
-    with guard():
-        settings = load({**axes, "BAKERY_MIRROR": mirror, "BAKERY_SUITE": suite})
-        roots = {(v["sys_name"], v["sys_version"]): v for v in settings.vectors()}
-        for vector in roots.values():
-            print(system_image_module.ensure(settings, vector, refresh=refresh))
+    settings = load({**axes, "BAKERY_MIRROR": mirror, "BAKERY_SUITE": suite})
+    roots = {(v["sys_name"], v["sys_version"]): v for v in settings.vectors()}
+    for vector in roots.values():
+        print(system_image_module.ensure(settings, vector, refresh=refresh))
 
 
 @task(help={"check": "only check for drift; exit 1 if bake.hcl is out of date"})
 def generate(c, check=False):
-    """Regenerate bake.hcl's axis variables from docker/matrix.toml."""
+    """Regenerate bake.hcl's generated sections and the settings table of docs/settings.md."""
+    from bakery.config import reference
     from bakery.tree import bakefile, hclgen
 
-    with guard():
-        settings = load({})
-        path = bakefile.bake_file(settings)
-        if check:
-            if hclgen.drifted(path, settings.definition):
-                raise BakeryError(f"{path} has drifted from docker/matrix.toml; run: invoke generate")
-            print(f"{path}: up to date")
-        else:
-            print(f"{path}: {'rewritten' if hclgen.write(path, settings.definition) else 'up to date'}")
+    settings = load({})
+    path = bakefile.bake_file(settings)
+    if check:
+        if hclgen.drifted(path, settings.definition):
+            raise BakeryError(f"{path} has drifted from docker/matrix.toml; run: invoke generate")
+        if reference.drifted():
+            raise BakeryError(f"{reference.DOCS} has drifted from the settings; run: invoke generate")
+        print(f"{path}, {reference.DOCS}: up to date")
+    else:
+        print(f"{path}: {'rewritten' if hclgen.write(path, settings.definition) else 'up to date'}")
+        print(f"{reference.DOCS}: {'rewritten' if reference.write() else 'up to date'}")
 
 
 @axis_task(
@@ -237,23 +233,22 @@ def complement(
 
     from bakery.complement import run as complement_module
 
-    with guard():
-        settings = load({**axes, "BAKERY_RESULTS_DIR": results_dir, "BAKERY_BASELINE": baseline})
-        if new and compare is None:
-            raise UsageError(f"unexpected argument {new!r}; to compare two results files: --compare OLD NEW")
-        if compare is not None:
-            # `--compare OLD NEW` as people type it; `--compare OLD,NEW` as before.
-            old, new_path = (Path(compare), Path(new)) if new else complement_module.split_compare(compare)
-            complement_module.compare_files(settings, old, new_path, update=update_baseline)
-            return
-        options = complement_module.Options(
-            no_build=no_build,
-            tester_image=tester_image,
-            testee_image=testee_image,
-            run_id=run_id,
-            update_baseline=update_baseline,
-        )
-        complement_module.run(settings, settings.vectors(), options)
+    settings = load({**axes, "BAKERY_RESULTS_DIR": results_dir, "BAKERY_BASELINE": baseline})
+    if new and compare is None:
+        raise UsageError(f"unexpected argument {new!r}; to compare two results files: --compare OLD NEW")
+    if compare is not None:
+        # `--compare OLD NEW` as people type it; `--compare OLD,NEW` as before.
+        old, new_path = (Path(compare), Path(new)) if new else complement_module.split_compare(compare)
+        complement_module.compare_files(settings, old, new_path, update=update_baseline)
+        return
+    options = complement_module.Options(
+        no_build=no_build,
+        tester_image=tester_image,
+        testee_image=testee_image,
+        run_id=run_id,
+        update_baseline=update_baseline,
+    )
+    complement_module.run(settings, settings.vectors(), options)
 
 
 @task(
@@ -264,12 +259,11 @@ def complement(
 )
 def bench(c, quick=False, only="front,plan,edit,cold"):
     """Run the benchmarks (bakery's own cost, plan scaling, edit loop, cold) into bench/results/."""
-    # bench/ is beside the package, not in it (issue 10 deliver 5).
+    # bench/ is beside the package, not in it (docs/architecture.md).
     from bench import run as bench_run
 
-    with guard():
-        load({})
-        print(f"wrote {bench_run.run(quick, [s for s in only.split(',') if s])}")
+    load({})
+    print(f"wrote {bench_run.run(quick, [s for s in only.split(',') if s])}")
 
 
 @task(help={"no_runner": "the two registries only, without runner B"})
@@ -279,7 +273,7 @@ def lab(c, no_runner=False):
 
     from lab import runners as lab_module
 
-    with guard(), lab_module.running(runner=not no_runner) as running:
+    with lab_module.running(runner=not no_runner) as running:
         print("\n".join(running.describe()), flush=True)
         signal.pause()
 
@@ -293,18 +287,17 @@ def cache(c, prune=None):
     from bakery.cache import store as cache_store
     from bakery.engine import reaper
 
-    with guard():
-        if prune is None:
-            raise UsageError("say what to do: invoke cache --prune AGE (e.g. 14d)")
-        settings = load({})
-        max_age = reaper.parse_age(prune).total_seconds()
-        lines = []
-        shared = settings.values.get("BAKERY_CACHE_DIR", "")
-        if shared.startswith("/"):
-            lines += cache_store.prune_root(Path(shared), max_age)
-        scopes = settings.values.get("BAKERY_CACHE_SCOPES_DIR") or str(cache_module.default_scopes_dir())
-        lines += cache_store.prune_scopes(Path(scopes), max_age)
-        print("\n".join(lines or [f"nothing older than {prune}"]))
+    if prune is None:
+        raise UsageError("say what to do: invoke cache --prune AGE (e.g. 14d)")
+    settings = load({})
+    max_age = reaper.parse_age(prune).total_seconds()
+    lines = []
+    shared = cache_module.Location.parse(settings.cache_dir) if settings.cache_dir else None
+    if shared is not None and shared.kind == "local":
+        lines += cache_store.prune_root(Path(shared.base), max_age)
+    scopes = settings.cache_scopes_dir or str(cache_module.default_scopes_dir())
+    lines += cache_store.prune_scopes(Path(scopes), max_age)
+    print("\n".join(lines or [f"nothing older than {prune}"]))
 
 
 @task(
@@ -337,25 +330,22 @@ def act(
     import time
     from pathlib import Path
 
-    from invoke.exceptions import Exit
-
     from bakery import ROOT
     from bakery.cli import act as act_module
 
-    with guard():
-        load({})
-        run = act_module.command(
-            event=event,
-            workflow=workflow,
-            branch=branch,
-            fork=fork,
-            variables=var or [],
-            secrets=secret or [],
-            job=job,
-            out=Path(out) if out else ROOT / "runs" / "act" / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()),
-            repository=repository,
-        )
-        result = act_module.execute(run, capture=False)
+    load({})
+    run = act_module.command(
+        event=event,
+        workflow=workflow,
+        branch=branch,
+        fork=fork,
+        variables=var or [],
+        secrets=secret or [],
+        job=job,
+        out=Path(out) if out else ROOT / "runs" / "act" / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()),
+        repository=repository,
+    )
+    result = act_module.execute(run, capture=False)
     if result.returncode != 0:
-        raise Exit(f"act: a job failed (exit {result.returncode}); artifacts in {run.artifacts}", code=1)
+        raise BakeryError(f"act: a job failed (act exit {result.returncode}); artifacts in {run.artifacts}")
     print(f"act: every job passed; artifacts in {run.artifacts}")

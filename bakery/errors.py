@@ -1,10 +1,10 @@
-"""Typed errors and the exit codes they map to (README: "Exit codes")."""
+"""Typed errors and the exit codes they map to (docs/exit-codes.md)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-# Documented in the README's failure-modes table; tests assert these numbers.
+# Documented in docs/exit-codes.md; tests assert these numbers.
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_ENVIRONMENT = 3  # docker CLI, daemon, buildx, builder or root image missing
@@ -80,8 +80,18 @@ class ProcessError(BakeryError):
         head = " ".join(self.argv[:3])
         super().__init__(
             redact_message(f"{head} failed with exit code {returncode}: {last or 'no output'}"),
-            exit_code=returncode if 0 < returncode < 128 else EXIT_FAILURE,
         )
+
+
+class BakeFailed(BakeryError):
+    """bake itself failed: its exit code is the command's (a bake killed by a
+    signal exits 128 + N, as a shell would). The one child whose code passes
+    through; other programs' failures exit 1, so their 2 or 3 never reads as
+    bakery's own usage or environment error."""
+
+    def __init__(self, message: str, returncode: int) -> None:
+        super().__init__(message, exit_code=returncode if returncode > 0 else 128 - returncode)
+        self.returncode = returncode
 
 
 class DockerError(ProcessError):

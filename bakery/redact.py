@@ -1,4 +1,4 @@
-"""Keep secrets out of logs and error messages (issue 7)."""
+"""Keep secrets out of logs and error messages."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Benchmark: a fresh runner with the shared registry cache, against cold (issue 12 deliver 5).
+"""Benchmark: a fresh runner with the shared registry cache, against cold (docs/fleet.md).
 
 Run as root from the repository root: `.venv/bin/python bench/fresh_runner.py`.
 It starts the lab (lab/runners.py: registries and runner B) and, on runner B,

@@ -1,4 +1,4 @@
-# The naive peer for the sharing benchmark (issue 6): one self-contained
+# The naive peer for the sharing benchmark (bench/README.md): one self-contained
 # build per vector, FROM the root, sharing nothing with the tree.
 
 # naive: toolchain, source, build and smoke test in one image per vector.

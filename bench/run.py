@@ -1,4 +1,4 @@
-"""Benchmarks (issues 6 and 13), outside the runtime package: every figure
+"""Benchmarks (bench/README.md), outside the runtime package: every figure
 measured side by side in one run on this machine, runs alternated in pairs,
 medians with their interquartile range. Nothing here asserts a time.
 
@@ -32,7 +32,7 @@ BIN = Path(sys.executable).parent
 INVOKE = str(BIN / "invoke")
 RESULTS = ROOT / "bench" / "results"
 SECTIONS = ("front", "plan", "edit", "cold")
-# Plan scaling (issue 13 P5): matrix name -> vectors (docker/matrix.toml).
+# Plan scaling (P5): matrix name -> vectors (docker/matrix.toml).
 PLAN_MATRICES = {"ci": 11, "plan72": 72, "plan288": 288}
 TOOLCHAIN_IMAGE = "bakery-bench-toolchain:latest"
 
@@ -113,7 +113,7 @@ def seam_calls(argv: Sequence[str], env: Mapping[str, str]) -> list[list[str]]:
 
 
 def overhead(ours: Sequence[float], raw: Sequence[float], start: Sequence[float]) -> dict[str, float]:
-    """bakery's own cost per pair: ours - raw - invoke's start (issue 13 P1)."""
+    """bakery's own cost per pair: ours - raw - invoke's start (P1)."""
     return stats.summary(stats.paired(ours, raw, start))
 
 

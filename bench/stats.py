@@ -1,4 +1,4 @@
-"""The arithmetic behind every bench figure (issue 13): medians, quartiles,
+"""The arithmetic behind every bench figure (bench/README.md): medians, quartiles,
 paired differences and ratios. Pure functions; tests/unit/test_bench.py
 checks them against values written out by hand."""
 

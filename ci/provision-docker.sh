@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Provision a Docker engine and the buildx plugin on a Debian host, then start
-# dockerd. Idempotent; run as root. Handles three states (issue 2):
+# dockerd. Idempotent; run as root. Handles three states:
 #   running            -> print versions, change nothing
 #   installed, stopped -> start dockerd
 #   absent             -> install from Debian packages, then start dockerd
-# DESIGN.md §5: containerd/runc/tini/iptables come from the host's own suite;
+# containerd/runc/tini/iptables come from the host's own suite;
 # dockerd and buildx come from Debian testing (then unstable), unpacked with
 # `dpkg -x` into /usr/local so no host package is replaced and libc is never
 # upgraded. If neither unpacks, fall back to Debian stable's versions.
@@ -93,7 +93,7 @@ install_engine() {
   local pkgs=(containerd runc tini iptables ca-certificates)
   command -v docker >/dev/null || pkgs+=(docker-cli)
   mkdir -p "$STATE_DIR"
-  # dpkg prints per-package progress even under -qq: keep it in a log, shown on failure (issue 10).
+  # dpkg prints per-package progress even under -qq: keep it in a log, shown on failure.
   apt-get -qq install -y --no-install-recommends "${pkgs[@]}" >"$STATE_DIR/apt-install.log" 2>&1 ||
     { cat "$STATE_DIR/apt-install.log" >&2; die "apt-get install ${pkgs[*]} failed (log above)"; }
   for suite in $SUITES; do
@@ -103,7 +103,7 @@ install_engine() {
 }
 
 # Turn on the containerd image store so the docker driver can export cache
-# (DESIGN.md §5). Merge into an existing daemon.json rather than replace it.
+# (docs/decisions/engine-from-debian.md). Merge into an existing daemon.json rather than replace it.
 configure_daemon() {
   mkdir -p /etc/docker
   python3 - <<'PY'

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Provision the test lab's registry (issue 12): Debian bookworm's
+# Provision the test lab's registry (lab/runners.py): Debian bookworm's
 # docker-registry (the OCI distribution registry 2.8), unpacked with `dpkg -x`
 # into $LAB_PREFIX. Not `apt-get install`: the package's config listens on
 # :5000 and its maintainer scripts may start it. Idempotent; run as root.

@@ -18,14 +18,14 @@ if [ "${#need[@]}" -gt 0 ]; then
   say "installing host tools: ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  # dpkg's progress and debconf's notes go to a log, shown only on failure (issue 10).
+  # dpkg's progress and debconf's notes go to a log, shown only on failure.
   log=$(mktemp)
   apt-get install -y -qq --no-install-recommends "${need[@]}" >"$log" 2>&1 || { cat "$log" >&2; exit 1; }
   rm -f "$log"
 fi
 
 bash ci/provision-docker.sh
-# The test lab's registry (issue 12): docker-registry 2.8 unpacked, never installed.
+# The runners lab's registry (lab/runners.py): docker-registry 2.8 unpacked, never installed.
 bash ci/provision-lab.sh
 
 if [ ! -x .venv/bin/invoke ] || [ pyproject.toml -nt .venv/.installed ]; then

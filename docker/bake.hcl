@@ -1,11 +1,11 @@
 # The unified tree: every target is a leaf or branch leading to one root,
 # `system`. Families vary only over the axes they depend on, so matrix cells
-# share every layer below the first one that differs (DESIGN.md §3, issue 2).
+# share every layer below the first one that differs (docs/tree.md).
 #
 # Run from the repository root: `docker buildx bake -f docker/bake.hcl <target>`.
 # Bare, it builds the default vector. Wider selections come in through the
 # plural JSON-array variables (cargo_profiles, feat_sets, ...), a full cross
-# product, or through `vectors`, any list of vectors (issue 10).
+# product, or through `vectors`, any list of vectors.
 #
 # Each family's matrix is one key, `v`, whose values are vector objects: the
 # selection projected to the family's axes, each cell once (BuildKit's own
@@ -16,7 +16,7 @@
 # Minimum buildx: 0.13.1 (Debian trixie). It rejects a variable's
 # `description` and `validation`, so descriptions are comments. Name no
 # function parameter `v` (the matrix key): bake then evaluated the tree about
-# three times slower (issue 10).
+# three times slower (docs/decisions/buildx-minimum.md).
 #
 # Layout: variables (axes, settings, the computed cells), functions,
 # templates, families from the root to the leaves, groups.
@@ -69,6 +69,7 @@ variable "vectors" { default = "" }
 ###############################################################################
 # Settings: the project being built. Defaults point at the embedded example.
 
+# BEGIN GENERATED SETTINGS (invoke generate; source: docker/variables.toml)
 # Project name; the source is placed at /usr/src/<project_name>
 variable "project_name" { default = "mxd" }
 # Name of the server binary the project builds
@@ -92,15 +93,13 @@ variable "kitchen_packages" { default = "gcc libc6-dev pkg-config git" }
 # apt packages for Rust tooling on the distro toolchain
 variable "chef_distro_packages" { default = "rust-clippy rustfmt mdbook" }
 # cargo-installed tools on rustup toolchains
-variable "chef_cargo_tools" { default = "cargo-chef cargo-audit cargo-deb cargo-generate-rpm lychee mdbook typos-cli" }
+variable "chef_cargo_tools" {
+  default = "cargo-chef cargo-audit cargo-deb cargo-generate-rpm lychee mdbook typos-cli"
+}
 # Debian mirror URL for builds (empty: the root image's own sources)
 variable "apt_mirror" { default = "" }
 # apt.conf lines written into the root, e.g. Acquire::Check-Valid-Until "false";
 variable "apt_options" { default = "" }
-# Namespace for cache mounts that carry untrusted content (issue 5)
-variable "cache_scope" { default = "local" }
-# Parallel jobs for cargo (empty: cargo's default)
-variable "nprocs" { default = "" }
 # Arguments for smoketest-version
 variable "smoke_version_args" { default = "-V" }
 # Arguments for smoketest-startup and its valgrind and perf variants
@@ -111,7 +110,7 @@ variable "smoke_ready" { default = "" }
 variable "smoke_timeout" { default = "30" }
 # Ports the server images expose, space-separated
 variable "expose_ports" { default = "8008 8448" }
-# JSON array: the targets of the `default` group (issue 11)
+# JSON array: the targets of the `default` group
 variable "default_targets" {
   default = jsonencode(["check", "clippy", "fmt", "tests-unit", "tests-smoke", "complement-testee"])
 }
@@ -135,6 +134,13 @@ variable "registry_github" { default = "ghcr.io/example/mxd" }
 variable "registry_dockerhub" { default = "docker.io/example/mxd" }
 # Tag for publish targets; empty: <profile>-<feat_set>-<sys_target>
 variable "publish_tag" { default = "" }
+# END GENERATED SETTINGS
+
+# Set by bakery itself on every bake; not settings.
+# Namespace for cache mounts that carry untrusted content (the trust scope)
+variable "cache_scope" { default = "local" }
+# Parallel jobs for cargo (empty: cargo's default)
+variable "nprocs" { default = "" }
 
 # Computed, not a setting: each family's matrix values (function "cells"),
 # once for the whole tree: a variable is evaluated once, a function call in a
@@ -332,7 +338,7 @@ target "_image" {
   output = ["type=docker"]
 }
 
-# The smoke settings, for every target that runs the installed binary (issue 11).
+# The smoke settings, for every target that runs the installed binary.
 target "_smoke" {
   args = {
     smoke_version_args = smoke_version_args
@@ -951,7 +957,7 @@ target "dockerhub" {
 }
 
 ###############################################################################
-# Groups. `default` departs from the original: it builds offline (README).
+# Groups. `default` departs from the original: it builds offline (docs/tree.md, "Groups").
 
 group "default" { targets = jsondecode(default_targets) }
 group "lints" { targets = ["audit", "check", "clippy", "fmt", "lychee"] }

@@ -1,4 +1,5 @@
-"""The test lab: registries and a second runner on this machine (issue 12).
+"""The test lab: registries and a second runner on this machine
+(docs/fleet.md).
 
 What a CI fleet has, here on one host:
 - two OCI distribution registries (Debian's docker-registry 2.8, unpacked by
@@ -44,11 +45,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bakery.config import settings
 from bakery.engine import docker, process
 from bakery.errors import BakeryError, EnvironmentNotReady
 
-PREFIX = Path(os.environ.get("BAKERY_LAB_PREFIX", "/opt/bakery-lab"))
-REGISTRY_BIN = PREFIX / "usr/bin/docker-registry"
+
+def registry_bin() -> Path:
+    """Debian's docker-registry, unpacked under BAKERY_LAB_PREFIX by ci/provision-lab.sh."""
+    return Path(settings.load({}).lab_prefix) / "usr/bin/docker-registry"
+
+
 PROVISION_HINT = "provision it: sudo ci/provision-lab.sh"
 MARK = "bakery-lab"  # names, comments and temp directories carry it
 SOCKET_MAX = 107  # sun_path is 108 bytes with its NUL
@@ -147,8 +153,8 @@ class Registry:
 
     def start(self) -> None:
         """Start (or restart, on the same port and storage) this registry."""
-        if not REGISTRY_BIN.is_file():
-            raise EnvironmentNotReady(f"lab: {REGISTRY_BIN} is missing; {PROVISION_HINT}")
+        if not registry_bin().is_file():
+            raise EnvironmentNotReady(f"lab: {registry_bin()} is missing; {PROVISION_HINT}")
         config = self.root / "config.yml"
         storage = self.root / "storage"
         storage.mkdir(parents=True, exist_ok=True)
@@ -166,7 +172,7 @@ class Registry:
         log = self.root / "registry.log"
         with log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [str(REGISTRY_BIN), "serve", str(config)], stdout=out, stderr=out, stdin=subprocess.DEVNULL
+                [str(registry_bin()), "serve", str(config)], stdout=out, stderr=out, stdin=subprocess.DEVNULL
             )
         _wait(f"registry {self.name}", self.alive, 30, self.proc, log)
 
@@ -527,7 +533,7 @@ def snapshot(env: Mapping[str, str] | None = None) -> Snapshot:
             cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
         except OSError:
             continue
-        if MARK in cmdline or str(REGISTRY_BIN) in cmdline:
+        if MARK in cmdline or str(registry_bin()) in cmdline:
             processes.add(cmdline)
     mounts = {line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines()}
     links = {

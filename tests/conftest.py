@@ -25,7 +25,7 @@ from bakery.config import matrix
 from bakery.config.settings import SPECS
 from bakery.engine import docker
 
-# Data the tests need, copied into the repository (tests/data/SOURCES.md, issue 11).
+# Data the tests need, copied into the repository (tests/data/SOURCES.md).
 DATA = Path(__file__).resolve().parent / "data"
 VENV_BIN = Path(sys.executable).parent
 # Read before the autouse fixture cleans the environment.
@@ -35,7 +35,7 @@ IN_CI = os.environ.get("CI", "").lower() in ("true", "1")
 _AXES = matrix.load().names
 OURS = {s.name for s in SPECS} | set(_AXES) | {a + "s" for a in _AXES}
 
-# The default vector, written out once for every test (issue 10 deliver 6). It is
+# The default vector, written out once for every test. It is
 # docker/matrix.toml's default; tests/unit/test_matrix.py checks the two agree.
 DEFAULT_VECTOR = {
     "cargo_profile": "release",

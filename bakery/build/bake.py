@@ -2,10 +2,10 @@
 original's bake.sh, plus excludes, --allow, run records and summaries).
 
 A bake is resolved once, per cross-product block of the selection, into a
-typed frozen `Request` (issue 10 deliver 3) that can be printed and tested,
+typed frozen `Request` that can be printed and tested,
 and then run. Resolving reads the probe cache (bakery.engine.probe) and the cached
 entitlements (bakery.tree.bakefile.declared): on a warm cache the bake itself is
-the only docker call (issue 13 P1).
+the only docker call.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from bakery import ROOT, runs
 from bakery.argv import options
 from bakery.config import matrix
 from bakery.config.settings import Settings
-from bakery.errors import BakeryError, EnvironmentNotReady, UsageError
+from bakery.errors import BakeFailed, EnvironmentNotReady, UsageError
 from bakery.tree import bakefile
 from bakery.tree.bakefile import check_targets, split_targets
 
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from bakery.cache import policy as cache
 
 # Modules only a build needs (builder, probe, disk, progress, cache) are imported
-# where they are used: `--print` and the fronts' start do not pay for them (issue 13 P1).
+# where they are used: `--print` and the fronts' start do not pay for them.
 
 log = logging.getLogger("bakery")
 
@@ -113,11 +113,11 @@ def bake_argv(
             file=str(bakefile.bake_file(settings)),
             progress=progress_mode,
             metadata_file=str(metadata_file) if metadata_file else None,
-            provenance="true" if settings.flag("BAKERY_PROVENANCE") else "false",
+            provenance="true" if settings.provenance else "false",
             set=sets or None,
             allow=list(allow) if allow_supported else None,
-            secret=list(settings.items("BAKERY_SECRETS")),
-            ssh=list(settings.items("BAKERY_SSH")),
+            secret=list(settings.secrets),
+            ssh=list(settings.ssh),
         ),
         *targets,
     ]
@@ -134,7 +134,7 @@ def _parts(
     settings: Settings, vectors: Sequence[matrix.Vector]
 ) -> list[tuple[dict[str, tuple[str, ...]], list[dict[str, str]]]]:
     """(arrays, exact vectors) per bake run. A tree that declares `vectors`
-    (the contract of issue 10 deliver 2) gets the whole selection at once;
+    (the tree's contract, docs/tree.md) gets the whole selection at once;
     otherwise excludes are kept out by cross-product blocks."""
     unique = list(dict.fromkeys(vectors))
     if bakefile.declares(settings, bakefile.VECTORS):
@@ -175,7 +175,7 @@ def resolve(
         allow=allow,
         allow_supported=found.allow,
         metadata_file=record.directory / "metadata.json",
-        progress_mode="quiet" if settings.flag("CI_SILENT_BAKE") and mode != "rawjson" else mode,
+        progress_mode="quiet" if settings.ci_silent_bake and mode != "rawjson" else mode,
         cache_sets=cache_sets,
     )
     variables = {k: v for k, v in env.items() if os.environ.get(k) != v}
@@ -212,8 +212,8 @@ def run(
     if not vectors:
         raise UsageError("the selection matches no vector of the matrix; see `invoke matrix`")
     parts = _parts(settings, vectors)
-    print_only = print_only or settings.flag("NO_BAKE")
-    if settings.flag("CI_VERBOSE_ENV"):
+    print_only = print_only or settings.no_bake
+    if settings.ci_verbose_env:
         from bakery.redact import redact_env
 
         for key, value in sorted(redact_env(os.environ).items()):
@@ -230,7 +230,7 @@ def run(
         request, definition = resolve(
             settings, targets, block, plan, vectors=selected, progress_mode=progress_mode, part=part
         )
-        if settings.flag("CI_PRINT_BAKE"):
+        if settings.ci_print_bake:
             definition = definition or bakefile.print_definition(settings, targets, request.env)
             out(json.dumps(definition, indent=2))
         runs.append(execute(settings, request, plan, progress_mode=progress_mode, out=out))
@@ -260,7 +260,7 @@ def execute(
     plan.prepare(request.instances)
     mode = "rawjson" if progress_mode == "auto" else progress_mode
     (request.record / "command.json").write_text(json.dumps(request.describe(), indent=2))
-    silent = settings.flag("CI_SILENT_BAKE")
+    silent = settings.ci_silent_bake
     tracker = progress.Progress(echo=None if silent or progress_mode != "auto" else out)
     # Line-buffered: the record shows the progress while the bake runs, and
     # keeps it up to the last line if bakery itself is killed.
@@ -295,9 +295,7 @@ def execute(
     targets = " ".join(request.targets)
     if result.returncode != 0:
         out(f"ERROR {targets} [{request.label}] exit {result.returncode} (record: {request.record})")
-        # A bake killed by a signal has a negative code: exit as a shell would (128 + N).
-        code = result.returncode if result.returncode > 0 else 128 - result.returncode
-        raise BakeryError(f"bake failed with exit code {result.returncode}; see {request.record}", exit_code=code)
+        raise BakeFailed(f"bake failed with exit code {result.returncode}; see {request.record}", result.returncode)
     for line in plan.publish(request.instances):
         log.info(line)
     out(f"ACCEPT {targets} [{request.label}] (record: {request.record})")

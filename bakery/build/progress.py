@@ -159,7 +159,7 @@ def parse(lines: Iterable[str]) -> Progress:
     return progress
 
 
-# docker/scripts/smoke says this when a run's arguments are empty (issue 11 §3).
+# docker/scripts/smoke says this when a run's arguments are empty.
 _SKIPPED = re.compile(r"^bakery-smoke: ([A-Za-z0-9_-]+): skipped \((.*)\)$")
 
 

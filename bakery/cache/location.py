@@ -1,5 +1,6 @@
-"""Where a cache lives (issue 10 deliver 3: split from the policy in
-bakery/cache/policy.py and the on-disk store in bakery/cache/store.py).
+"""Where a cache lives: a directory or a registry repository (docs/cache.md),
+apart from the policy in bakery/cache/policy.py and the on-disk store in
+bakery/cache/store.py.
 
 A location is an absolute local directory or a registry repository. Each
 target instance has its own entry in it: `<root>/<instance>` (a symlink into
@@ -57,7 +58,7 @@ class Location:
 
     def destination(self, instance: str, run_id: str) -> str:
         # Registry: BuildKit's own cache manifest, pushed as it is; registry
-        # 2.8 accepts it (checked in the lab, issue 12), so no image-manifest
+        # 2.8 accepts it (checked in the runners lab), so no image-manifest
         # option is needed. A push replaces the tag atomically.
         if self.kind == "registry":
             return f"type=registry,ref={self.entry(instance)},mode=max"

@@ -1,4 +1,4 @@
-"""Cache sharing that untrusted runs cannot poison (issue 5).
+"""Cache sharing that untrusted runs cannot poison (docs/cache.md).
 
 The workflow is the first boundary: only jobs on protected refs are given
 the shared cache location and write credentials. This module is the second
@@ -35,9 +35,9 @@ an id with trusted ones. Unknown events are untrusted: the list of trusted
 events is an allowlist.
 
 Locations (local directories, registry repositories) are in
-bakery/cache/location.py, the on-disk store in bakery/cache/store.py
-(issue 10 deliver 3). A registry shared cache takes a registry scopes
-repository (BAKERY_CACHE_SCOPES_REF, issue 12): an untrusted run exports to
+bakery/cache/location.py, the on-disk store in bakery/cache/store.py. A
+registry shared cache takes a registry scopes repository
+(BAKERY_CACHE_SCOPES_REF): an untrusted run exports to
 `<scopes ref>/<scope>:<instance>`, never under the shared repository.
 """
 
@@ -128,8 +128,8 @@ class CachePlan:
         fs.write entitlement on the nearest existing directory, so a missing
         root would ask for write access to its parent. Each instance's new
         version starts with hard links to the blobs of its current entry, so
-        the export writes only what changed (issue 12: a fully cached trusted
-        run exported 374 MB in 64 s)."""
+        the export writes only what changed (without the links, a fully cached
+        trusted run re-wrote every blob: bench/README.md)."""
         if self.export is not None and self.export.kind == "local":
             root = Path(self.export.base)
             root.mkdir(parents=True, exist_ok=True)
@@ -177,7 +177,7 @@ def cache_plan(
                 f"BAKERY_CACHE_SCOPES_REF={scopes_ref!r} must be a registry repository; "
                 "for a directory set BAKERY_CACHE_SCOPES_DIR"
             )
-        # Registry 2.8 has no per-repository rights (issue 12): untrusted
+        # Registry 2.8 has no per-repository rights (docs/fleet.md): untrusted
         # exports must not land in or under the shared repository.
         if location.contains(scopes) or scopes.contains(location):
             raise UsageError(
@@ -202,23 +202,22 @@ def from_settings(
 ) -> CachePlan:
     """cache_plan from bakery settings (BAKERY_CACHE_DIR, BAKERY_CACHE_SCOPES_DIR,
     BAKERY_CACHE_SCOPES_REF, BAKERY_DEFAULT_BRANCH); keyword arguments override."""
-    values = settings.values
     return cache_plan(
-        event=values["GITHUB_EVENT_NAME"],
-        ref=values["GITHUB_REF"],
-        shared=values.get("BAKERY_CACHE_DIR", "") if shared is None else shared,
-        scopes_dir=(values.get("BAKERY_CACHE_SCOPES_DIR") or None) if scopes_dir is None else scopes_dir,
-        actor=values["GITHUB_ACTOR"],
-        repository=values["GITHUB_REPOSITORY"],
-        ref_name=values["GITHUB_REF_NAME"],
-        default_branch=(values.get("BAKERY_DEFAULT_BRANCH") or "main") if default_branch is None else default_branch,
-        scopes_ref=values.get("BAKERY_CACHE_SCOPES_REF", ""),
+        event=settings.github_event_name,
+        ref=settings.github_ref,
+        shared=settings.cache_dir if shared is None else shared,
+        scopes_dir=(settings.cache_scopes_dir or None) if scopes_dir is None else scopes_dir,
+        actor=settings.github_actor,
+        repository=settings.github_repository,
+        ref_name=settings.github_ref_name,
+        default_branch=settings.default_branch if default_branch is None else default_branch,
+        scopes_ref=settings.cache_scopes_ref,
     )
 
 
 def export_problem(plan: CachePlan, driver: str, containerd_store: bool) -> str | None:
     """The docker driver drops cache-to silently without the containerd
-    image store (DESIGN.md §5): say so instead."""
+    image store (docs/decisions/engine-from-debian.md): say so instead."""
     if plan.export is not None and driver == "docker" and not containerd_store:
         return (
             "cache export needs the containerd image store on the docker driver: set "

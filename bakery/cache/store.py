@@ -1,5 +1,5 @@
-"""The on-disk cache store (issue 10 deliver 3: split from the policy in
-bakery/cache/policy.py).
+"""The on-disk cache store (docs/cache.md, "Locations"), apart from the
+policy in bakery/cache/policy.py.
 
 Layout. A multi-target bake that exports every target to one local directory
 fails (measured, buildx 0.29: the exports race on the directory's `ingest/`).
@@ -113,7 +113,7 @@ def prune_versions(versions: Path, current: str, now: float | None = None) -> No
 
 
 def prune_root(root: Path, max_age: float, now: float | None = None) -> list[str]:
-    """Upkeep of one cache root (issue 12): remove the entries not published
+    """Upkeep of one cache root (docs/cache.md, "Upkeep"): remove the entries not published
     for max_age seconds, version directories no entry points at that are as
     old (an interrupted run), and pooled blobs no version links any more.
     Only bakery's own layout is touched: an entry is a symlink

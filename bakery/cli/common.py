@@ -1,4 +1,4 @@
-"""What every command shares: logging, signals and exit codes (issue 3 §7).
+"""What every command shares: logging, signals and exit codes (docs/exit-codes.md).
 
 `guard` runs a command body: SIGINT and SIGTERM become Interrupted (children
 are ended by the docker seam on the way out), and every BakeryError becomes
@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from types import FrameType
-from typing import Any
+from typing import Any, NoReturn
 
 from invoke import task
 from invoke.exceptions import Exit
@@ -22,10 +22,11 @@ from invoke.exceptions import Exit
 from bakery.config import matrix
 from bakery.config import settings as settings_module
 from bakery.config.settings import Settings
+from bakery.engine import process
 from bakery.errors import EXIT_SIGINT, BakeryError, Interrupted
 from bakery.redact import redact_message
 
-# Help for the options every vector-selecting task shares (one scheme, issue 10).
+# Help for the options every vector-selecting task shares (one scheme for all of them).
 SELECTION_HELP = {
     "targets": "targets or groups, comma-separated (default: the default group)",
     "matrix": "take the vectors of this named matrix (docker/matrix.toml) instead of the default vector",
@@ -61,37 +62,59 @@ def error_line(exc: BaseException) -> str:
     return f"bakery: error: {redact_message(str(exc))}"
 
 
+def exit_for(exc: BakeryError | KeyboardInterrupt) -> Exit:
+    """The one place that decides how a command ends: its exit code and the
+    one line it prints (docs/exit-codes.md). Each BakeryError carries its
+    code; a child's own exit code passes through only as BakeFailed."""
+    if isinstance(exc, Interrupted):
+        return Exit(f"bakery: {exc}; cleaned up", code=exc.exit_code)
+    if isinstance(exc, KeyboardInterrupt):
+        return Exit("bakery: interrupted by SIGINT; cleaned up", code=EXIT_SIGINT)
+    return Exit(error_line(exc), code=exc.exit_code)
+
+
 @contextmanager
 def guard() -> Iterator[None]:
-    """Run a task body: signals handled, every BakeryError one redacted line
-    and its exit code."""
+    """Run a command: SIGINT and SIGTERM handled, and every BakeryError one
+    redacted line and its exit code (exit_for). The invoke program wraps
+    every task in it, and so do the nox sessions."""
     try:
         with signals():
             yield
-    except Interrupted as exc:
-        print(f"bakery: {exc}; cleaned up", file=sys.stderr)
-        raise Exit(code=exc.exit_code) from None
-    except KeyboardInterrupt:
-        raise Exit("bakery: interrupted", code=EXIT_SIGINT) from None
-    except BakeryError as exc:
-        raise Exit(error_line(exc), code=exc.exit_code) from None
+    except (BakeryError, KeyboardInterrupt) as exc:
+        raise exit_for(exc) from None
+
+
+def exit_now(exc: BakeryError) -> NoReturn:
+    """Outside invoke's run loop (before a program exists): print the line and exit."""
+    ending = exit_for(exc)
+    print(ending.message, file=sys.stderr)
+    raise SystemExit(ending.code)
+
+
+# A broken docker/matrix.toml found while tasks.py is imported: the program
+# reports it (exit_for) before it parses any task, so it is one line and exit
+# 2 for every command, `invoke --list` included.
+_definition_error: list[BakeryError] = []
+
+
+def definition_error() -> BakeryError | None:
+    return _definition_error[0] if _definition_error else None
 
 
 def axis_task(help: Mapping[str, str], **task_options: Any) -> Callable[[Callable[..., Any]], Any]:
     """@task for a command that selects vectors: one long option per axis of
     docker/matrix.toml (--<flag>, with its help), so that adding an axis there
-    adds it to every such task (issue 10 deliver 1). The body takes an `axes`
+    adds it to every such task. The body takes an `axes`
     parameter: axis name -> the raw option value, or None.
 
     Automatic short flags are off: with this many options invoke runs out of
     letters and prints broken ones (`--=STRING`)."""
     try:
-        axes = matrix.load().axes
+        axes: tuple[matrix.Axis, ...] = tuple(matrix.load().axes)
     except BakeryError as exc:
-        # tasks.py is being imported, outside any guard(): a bad matrix.toml
-        # must still be one line and exit 2, for every command.
-        print(error_line(exc), file=sys.stderr)
-        raise SystemExit(exc.exit_code) from None
+        _definition_error[:] = [exc]
+        axes = ()
 
     def wrap(body: Callable[..., Any]) -> Any:
         signature = inspect.signature(body)
@@ -124,5 +147,6 @@ def selection(axes: Mapping[str, str | None], matrix_name: str | None) -> tuple[
 def load(flags: Mapping[str, str | None]) -> Settings:
     """Settings from all layers; flags are (setting name -> value or None)."""
     loaded = settings_module.load(flags)
-    configure_logging(loaded.flag("CI_VERBOSE"))
+    configure_logging(loaded.ci_verbose)
+    process.record_to(loaded.seam_log)
     return loaded

@@ -1,5 +1,5 @@
 """A custom invoke Program, so the exit codes and the command lines are ours
-(issue 3 §7): a bad flag or unknown task exits 2, not invoke's 1, and
+(docs/exit-codes.md): a bad flag or unknown task exits 2, not invoke's 1, and
 `invoke bake [TARGET...]` takes its targets as an optional positional.
 
 `bakery` (console script) and `python -m bakery` run it directly. Under the
@@ -16,7 +16,8 @@ import invoke.main
 from invoke import Program
 from invoke.exceptions import Exit, ParseError
 
-from bakery.errors import EXIT_USAGE
+from bakery.cli.common import definition_error, exit_for, exit_now, guard
+from bakery.errors import EnvironmentNotReady, UsageError
 
 # Tasks whose first positional may be left out (invoke makes positionals required).
 OPTIONAL_POSITIONAL = {"bake", "plan", "complement"}
@@ -25,6 +26,12 @@ _HELP = ("-h", "--help")
 
 class BakeryProgram(Program):
     def parse_tasks(self) -> None:
+        # tasks.py is loaded by now (the stock `invoke` adopts this class while
+        # importing it): a broken matrix.toml ends every command here, before
+        # `--list` or any task.
+        failed = definition_error()
+        if failed is not None:
+            raise exit_for(failed)
         tokens = list(self.core.unparsed)
         # `invoke bake --help`: invoke would take --help as the missing target.
         if len(tokens) >= 2 and tokens[0] in OPTIONAL_POSITIONAL and tokens[-1] in _HELP:
@@ -45,7 +52,13 @@ class BakeryProgram(Program):
                     return
                 except ParseError as again:
                     exc = again
-            raise Exit(f"bakery: usage error: {exc}", code=EXIT_USAGE) from None
+            raise exit_for(UsageError(str(exc))) from None
+
+    def execute(self) -> None:
+        """Every task runs inside one guard: how it ends maps to an exit code
+        in one function (exit_for), whichever task it is."""
+        with guard():
+            super().execute()
 
 
 def adopt() -> None:
@@ -64,7 +77,7 @@ def main() -> None:
     # tasks.py lives in the checkout, not in the package.
     spec = importlib.util.spec_from_file_location("tasks", ROOT / "tasks.py")
     if spec is None or spec.loader is None:
-        raise SystemExit(f"bakery: error: {ROOT / 'tasks.py'} not found; run from a checkout")
+        exit_now(EnvironmentNotReady(f"{ROOT / 'tasks.py'} not found; run bakery from its checkout"))
     tasks = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tasks)
     program = BakeryProgram(namespace=Collection.from_module(tasks), name="bakery", binary="bakery")

@@ -1,5 +1,5 @@
-"""nox session ids for matrix vectors (issue 3 §5; derived from
-docker/matrix.toml since issue 10).
+"""nox session ids for matrix vectors (docs/commands.md, "nox"), derived from
+docker/matrix.toml.
 
 Format: `bake(` then `key=value` pairs joined by commas, then `)`. The keys are
 the axes' `nox` keys. The axes of `[nox] always` (sys and feat) always appear,
@@ -8,7 +8,7 @@ for them, in axis order. Values are axis values, which never need quoting
 inside the outer pair (`nox -s "bake(sys=debian,feat=all)"`). Every axis value
 is also a tag, so `nox -t all` selects the sessions with feature set `all`.
 
-The noxfile registers them with nox.parametrize (issue 10 deliver 4). Nothing
+The noxfile registers them with nox.parametrize. Nothing
 here configures logging: nox's own handler (the `nox >` prefix) stays in
 charge of the output.
 """
@@ -20,11 +20,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import nox
+from invoke.exceptions import Exit
 
+from bakery.cli.common import exit_for, guard, load
 from bakery.config import settings
 from bakery.config.matrix import Definition, Vector
 from bakery.errors import BakeryError
-from bakery.redact import redact_message
 
 INVALID = "invalid-settings"
 
@@ -59,10 +60,6 @@ def names(matrix_name: str | None = None) -> dict[Vector, str]:
     return {entry.vector: entry.name for entry in sessions(loaded.definition, loaded.vectors(use_matrix=True))}
 
 
-def _error_line(exc: BakeryError) -> str:
-    return f"bakery: error: {redact_message(str(exc))}"
-
-
 def params() -> list[object]:
     """One param per vector; a bad setting gives one `bake(invalid-settings)`
     session that reports it, and says it now, so that a named session is not
@@ -71,8 +68,9 @@ def params() -> list[object]:
         loaded = settings.load({})
         vectors = loaded.vectors(use_matrix=True)
     except BakeryError as exc:
-        print(_error_line(exc), file=sys.stderr)
-        return [nox.param(_error_line(exc), id=INVALID)]
+        line = str(exit_for(exc).message)
+        print(line, file=sys.stderr)
+        return [nox.param(line, id=INVALID)]
     return [
         nox.param(entry.vector, id=entry.id, tags=list(entry.tags)) for entry in sessions(loaded.definition, vectors)
     ]
@@ -82,15 +80,15 @@ def bake(session: nox.Session, vector: object) -> None:
     """Bake one vector; nox exits 1 for any failed session (`invoke bake`
     gives bakery's own exit codes)."""
     from bakery.build import bake as bake_module
-    from bakery.cli.common import signals
 
     if not isinstance(vector, Vector):
         session.error(str(vector))
     try:
-        with signals():
-            loaded = settings.load({})
+        with guard():
+            loaded = load({})
             targets = bake_module.split_targets(session.posargs)
             bake_module.run(loaded, targets, [vector], out=session.log)
-    except BakeryError as exc:
-        print(_error_line(exc), file=sys.stderr)
-        session.error(_error_line(exc))
+    except Exit as ending:
+        # nox exits 1 for any failed session; the line is bakery's own.
+        print(ending.message, file=sys.stderr)
+        session.error(str(ending.message))

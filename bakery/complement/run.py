@@ -1,5 +1,5 @@
 """`invoke complement`: run the Matrix compliance suite for one vector and
-judge it against a baseline (issue 4).
+judge it against a baseline (docs/commands.md, "invoke complement").
 
 A run: validate everything that can be checked without docker (results
 directory, run id, baseline file, run/skip patterns); build the tester and
@@ -29,7 +29,7 @@ from bakery import ROOT, runs
 from bakery.build import bake
 from bakery.complement import containers, results
 from bakery.config.matrix import Vector
-from bakery.config.settings import Settings
+from bakery.config.settings import SPEC_BY_NAME, Settings
 from bakery.engine import docker
 from bakery.errors import BakeryError, DockerError, EnvironmentNotReady, InfraError, UsageError
 from bakery.tree import bakefile, hclgen
@@ -67,10 +67,6 @@ LOG_FILE = "tester.log"
 BASELINE_FILE = "baseline.jsonl"
 SUMMARY_FILE = "summary.txt"
 OWNED_FILES = (RESULTS_FILE, GO_TEST_FILE, LOG_FILE, BASELINE_FILE, SUMMARY_FILE)
-# Defaults of the bake variables source_location and complement_baseline
-# (docker/bake.hcl); overrides come from the layered settings (Settings.tree).
-DEFAULT_SOURCE = "example"
-DEFAULT_BASELINE = "tests/complement/results.jsonl"
 
 _UNSAFE = re.compile(r"[^a-zA-Z0-9_.-]+")
 _REMOTE = re.compile(r"^[a-z][a-z0-9+.-]*://|^git@")
@@ -123,8 +119,7 @@ def sanitize_run_id(raw: str | None) -> str:
 
 def image(vector: Vector, family: str, family_axes: Mapping[str, Sequence[str]]) -> str:
     """The tag the tree gives this vector's instance of a family: its name
-    over the axes the family varies by (hclgen, from matrix.toml and bake.hcl;
-    issue 10 deliver 1)."""
+    over the axes the family varies by (hclgen, from matrix.toml and bake.hcl)."""
     return f"{vector.instance(family, family_axes[family])}:latest"
 
 
@@ -171,9 +166,9 @@ def prepare_results_dir(path: Path) -> Path:
 def project_baseline(settings: Settings) -> Path:
     """The baseline in the project source, which complement-config copies
     into the testee image: <source_location>/<complement_baseline>. Read from
-    the layered settings, so a value in .env counts (issue 11 §6)."""
-    source = settings.tree.get("source_location") or DEFAULT_SOURCE
-    relative = settings.tree.get("complement_baseline") or DEFAULT_BASELINE
+    the layered settings, so a value in .env counts."""
+    source = settings.tree_value("source_location")
+    relative = settings.tree_value("complement_baseline")
     if _REMOTE.match(source):
         raise UsageError(
             f"source_location={source!r} is remote, so --update-baseline has no file to write; pass --baseline FILE"
@@ -187,7 +182,7 @@ def make_plan(settings: Settings, vectors: Sequence[Vector], options: Options) -
     vector = vectors[0]
     run_id = sanitize_run_id(options.run_id)
     results_dir = prepare_results_dir(settings.results_dir)
-    baseline = ROOT / settings["BAKERY_BASELINE"] if settings["BAKERY_BASELINE"] else None
+    baseline = ROOT / settings.baseline if settings.baseline else None
     update_target = (baseline or project_baseline(settings)) if options.update_baseline else None
     tester, testee = images(settings, vector, options)
     return Plan(
@@ -207,7 +202,7 @@ def make_plan(settings: Settings, vectors: Sequence[Vector], options: Options) -
 def run_filter(settings: Settings) -> Callable[[str], bool]:
     """Which tests this run's COMPLEMENT_RUN/SKIP leave out (exit 2 if invalid)."""
     try:
-        return results.make_filter(settings["COMPLEMENT_RUN"], settings["COMPLEMENT_SKIP"])
+        return results.make_filter(settings.complement_run, settings.complement_skip)
     except ValueError as exc:
         raise UsageError(f"COMPLEMENT_RUN/COMPLEMENT_SKIP: {exc}") from None
 
@@ -243,7 +238,8 @@ def passthrough(environ: Mapping[str, str] | None = None) -> list[str]:
 
 def tester_argv(settings: Settings, plan: Plan, *, detach: bool) -> list[str]:
     """`docker run` for the tester. No --rm: results are copied out after it exits."""
-    run_env = [part for name in RUN_SETTINGS if settings[name] for part in ("-e", f"{name}={settings[name]}")]
+    values = {name: str(getattr(settings, SPEC_BY_NAME[name].attr)) for name in RUN_SETTINGS}
+    run_env = [part for name, value in values.items() if value for part in ("-e", f"{name}={value}")]
     return [
         "run",
         *(["-d"] if detach else []),

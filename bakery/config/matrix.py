@@ -2,7 +2,7 @@
 
 A matrix is a list of values per axis plus GitHub Actions' `exclude` and
 `include` rules. Bake's own `matrix` blocks are always full cross products, so
-`blocks` splits a selection into cross-product blocks (issue 3).
+`blocks` splits a selection into cross-product blocks.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ _SAFE = re.compile(r"^[a-z0-9_]([a-z0-9._-]*[a-z0-9_])?$")
 
 @dataclass(frozen=True)
 class Arch:
-    """What a sys_target arch maps to (matrix.toml [axes.sys_target.arch.*], issue 11)."""
+    """What a sys_target arch maps to (matrix.toml [axes.sys_target.arch.*])."""
 
     platform: str
     # rustc -C target-cpu when the value names no level, and per level.
@@ -54,7 +54,7 @@ class Axis:
     pattern: re.Pattern[str] | None = None
     values: tuple[str, ...] | None = None
     # The lowest family of bake.hcl that uses the axis; it and every family
-    # above it vary over the axis (hclgen, issue 10).
+    # above it vary over the axis (hclgen).
     used_by: str = ""
     # Whether used_by gets the axis as a build arg of the same name; the
     # original seven are passed by hand in bake.hcl.
@@ -64,7 +64,7 @@ class Axis:
     arches: tuple[tuple[str, Arch], ...] = ()
     # False for another bake file (--file): only the safety checks apply.
     vocabulary: bool = True
-    # The command lines (issue 10): --<flag> on every task that selects
+    # The command lines: --<flag> on every task that selects
     # vectors, its help, and the key in nox session ids.
     flag: str = ""
     help: str = ""
@@ -108,7 +108,7 @@ class Axis:
         return value
 
     def relaxed(self) -> Axis:
-        """The same axis checking only safety, for another tree (issue 11 §5)."""
+        """The same axis checking only safety, for another tree (`--file`)."""
         return replace(self, vocabulary=False)
 
     def _allows(self, value: str) -> bool:
@@ -128,7 +128,7 @@ def _show(value: object) -> str:
 
 
 def name_safe(value: str) -> str:
-    """The name rule: bake target names allow only [a-zA-Z0-9_-] (README "Names")."""
+    """The name rule: bake target names allow only [a-zA-Z0-9_-] (docs/tree.md, "Names")."""
     return value.replace(".", "_")
 
 
@@ -203,7 +203,7 @@ class Definition:
 
     def relaxed(self) -> Definition:
         """Safety checks only: for a bake file other than ours, whose
-        vocabulary we do not know (`--file`, issue 11 §5)."""
+        vocabulary we do not know (`--file`)."""
         return replace(self, axes=tuple(a.relaxed() for a in self.axes))
 
 

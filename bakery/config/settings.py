@@ -1,4 +1,4 @@
-"""Layered settings (issue 3). Lowest to highest precedence:
+"""Layered settings (docs/settings.md). Lowest to highest precedence:
 
 1. defaults (this module, and docker/matrix.toml for the axes);
 2. `.env` (python-dotenv; path from BAKERY_DOTENV, default ./.env);
@@ -12,13 +12,15 @@ Everything is validated before anything runs: a bad value raises UsageError
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 import os
 import re
+import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 from dotenv import dotenv_values
 
@@ -27,166 +29,228 @@ from bakery.config.matrix import Axis, Definition, Vector, cross
 from bakery.config.matrix import load as load_definition
 from bakery.errors import UsageError
 
-Kind = Literal["bool", "str", "int", "choice", "list"]
+# One declaration per setting: the environment name, the typed default and the
+# help, as field metadata of a frozen dataclass (the model is nox's own
+# `_options.py`: options declared once, read as typed attributes). The kind is
+# the annotation: bool, str, int, `int | None` (empty: unset), a Literal of
+# choices, or tuple[str, ...] (a JSON array of strings).
+
+
+def setting(env: str, default: object, help: str, *, pattern: str = "") -> Any:
+    """A field of Options: read from the variable `env` (or its flag)."""
+    return field(default=default, metadata={"env": env, "help": help, "pattern": pattern})
+
+
+@dataclass(frozen=True, kw_only=True)
+class Options:
+    """Every setting of bakery's own. The original's variables first, then ours.
+    Axis variables (singular and plural) come from docker/matrix.toml, and the
+    tree's bake variables from docker/variables.toml."""
+
+    ci: bool = setting("CI", False, "running in CI: plain progress, detached logs")
+    ci_verbose: bool = setting("CI_VERBOSE", False, "log every docker command and its context")
+    ci_verbose_env: bool = setting("CI_VERBOSE_ENV", False, "print the environment (secrets redacted) before baking")
+    ci_silent_bake: bool = setting("CI_SILENT_BAKE", False, "quiet bake progress")
+    ci_print_bake: bool = setting("CI_PRINT_BAKE", False, "print the bake definition before baking")
+    no_bake: bool = setting("NO_BAKE", False, "print the bake definition only; build nothing")
+    runner_name: str = setting("RUNNER_NAME", "", "CI runner name; <name>.<n> is a numbered runner")
+    github_actor: str = setting("GITHUB_ACTOR", "", "who triggered the run; scopes the builder")
+    github_repository: str = setting("GITHUB_REPOSITORY", "", "owner/repo; scopes the builder")
+    github_ref: str = setting("GITHUB_REF", "", "refs/heads/<b>, refs/tags/<t> or refs/pull/<n>/merge")
+    github_ref_name: str = setting("GITHUB_REF_NAME", "", "branch or tag name; scopes the builder")
+    github_event_name: str = setting("GITHUB_EVENT_NAME", "", "push, pull_request, ...; decides cache trust")
+    matrix: str = setting("BAKERY_MATRIX", "default", "the active named matrix in docker/matrix.toml")
+    # No commas: these go into `--set *.cache-from=type=local,src=...`.
+    cache_dir: str = setting(
+        "BAKERY_CACHE_DIR",
+        "",
+        "shared cache: an absolute directory or a registry repository; empty: none",
+        pattern=r"[A-Za-z0-9._/:@-]{1,500}",
+    )
+    cache_scopes_dir: str = setting(
+        "BAKERY_CACHE_SCOPES_DIR",
+        "",
+        "untrusted runs export their cache here; empty: ~/.cache/bakery/scopes",
+        pattern=r"/[A-Za-z0-9._/-]{1,500}",
+    )
+    cache_scopes_ref: str = setting(
+        "BAKERY_CACHE_SCOPES_REF",
+        "",
+        "registry repository for untrusted runs' cache; never the shared one or under it",
+        pattern=r"[a-z0-9._/:-]{1,300}",
+    )
+    default_branch: str = setting(
+        "BAKERY_DEFAULT_BRANCH", "main", "pushes to this branch (and tags) may write the shared cache"
+    )
+    bake_file_name: str = setting(
+        "BAKERY_BAKE_FILE", "docker/bake.hcl", "the bake file (another tree with the same variables works)"
+    )
+    builder: str = setting("BAKERY_BUILDER", "", "builder name; empty: derived from the scope")
+    driver: Literal["docker", "docker-container", "remote", "kubernetes"] = setting(
+        "BAKERY_DRIVER", "docker", "buildx driver"
+    )
+    builder_scope: Literal["actor", "branch", "runner"] = setting("BAKERY_BUILDER_SCOPE", "actor", "builder name scope")
+    buildkit_image: str = setting(
+        "BAKERY_BUILDKIT_IMAGE", "", "BuildKit image for docker-container builders (air-gapped mirrors)"
+    )
+    driver_opts: tuple[str, ...] = setting(
+        "BAKERY_DRIVER_OPTS", (), "JSON array of extra --driver-opt values (remote, kubernetes, ...)"
+    )
+    endpoint: str = setting(
+        "BAKERY_ENDPOINT",
+        "",
+        "builder endpoint (remote: tcp://..., kubernetes: context)",
+        pattern=r"[A-Za-z0-9][A-Za-z0-9._:/@+=-]*",
+    )
+    bootstrap: bool = setting("BAKERY_BOOTSTRAP", True, "pass --bootstrap when creating a docker-container builder")
+    gc_reserved: str = setting("BAKERY_GC_RESERVED", "10GB", "buildkitd GC: space always kept for cache")
+    gc_max_used: str = setting("BAKERY_GC_MAX_USED", "60GB", "buildkitd GC: most space the cache may use")
+    gc_min_free: str = setting("BAKERY_GC_MIN_FREE", "10GB", "buildkitd GC: free space to keep on disk")
+    gc_keep: str = setting("BAKERY_GC_KEEP", "336h", "buildkitd GC: keep cache younger than this")
+    gc_filters: tuple[str, ...] = setting(
+        "BAKERY_GC_FILTERS", ("label!=cache==pin",), "buildkitd GC: JSON array of filters"
+    )
+    registry_mirrors: tuple[str, ...] = setting(
+        "BAKERY_REGISTRY_MIRRORS", (), "JSON array of registry mirrors for docker.io"
+    )
+    run_dir_name: str = setting("BAKERY_RUN_DIR", "runs", "where run records (metadata, rawjson progress) go")
+    nprocs_setting: int | None = setting(
+        "BAKERY_NPROCS", None, "cargo jobs passed as nprocs; empty: the CPU count (not on numbered runners)"
+    )
+    min_free_gb: int = setting("BAKERY_MIN_FREE_GB", 5, "free-space gate: refuse to bake below this many GB free")
+    lock_timeout: int = setting(
+        "BAKERY_LOCK_TIMEOUT", 300, "seconds to wait for another create/remove/prune on the same builder"
+    )
+    provenance: bool = setting("BAKERY_PROVENANCE", False, "attach provenance attestations (off: clean manifests)")
+    secrets: tuple[str, ...] = setting(
+        "BAKERY_SECRETS", (), 'JSON array of buildx --secret specs, e.g. ["id=gh,env=GH_TOKEN"]'
+    )
+    ssh: tuple[str, ...] = setting("BAKERY_SSH", (), 'JSON array of buildx --ssh specs, e.g. ["default"]')
+    mirror: str = setting(
+        "BAKERY_MIRROR",
+        "",
+        "Debian mirror for `invoke system-image` (empty: mmdebstrap's default)",
+        pattern=r"(https?|file)://[A-Za-z0-9._~:/?#@!$&'()*+,;=%-]+",
+    )
+    suite: str = setting(
+        "BAKERY_SUITE",
+        "",
+        "Debian suite for `invoke system-image` (empty: from sys_version)",
+        pattern=r"[a-z][a-z0-9.-]{0,40}",
+    )
+    dotenv: str = setting("BAKERY_DOTENV", ".env", "the .env file read below the environment")
+    results_dir_name: str = setting(
+        "BAKERY_RESULTS_DIR", "results", "where `invoke complement` extracts results and logs"
+    )
+    baseline: str = setting("BAKERY_BASELINE", "", "Complement baseline file; empty: the one in the project source")
+    seam_log: str = setting(
+        "BAKERY_SEAM_LOG", "", "append every program bakery runs to this file as a JSON line (tests and bench)"
+    )
+    lab_prefix: str = setting(
+        "BAKERY_LAB_PREFIX", "/opt/bakery-lab", "where ci/provision-lab.sh unpacked the lab's registry"
+    )
+    complement_run: str = setting("COMPLEMENT_RUN", "", "go test -run pattern")
+    complement_skip: str = setting("COMPLEMENT_SKIP", "", "go test -skip pattern")
+    complement_count: int = setting("COMPLEMENT_COUNT", 1, "go test -count")
+    complement_parallel: int = setting("COMPLEMENT_PARALLEL", 4, "go test -parallel")
+    complement_timeout: str = setting("COMPLEMENT_TIMEOUT", "1h", "go test -timeout")
+    complement_tags: str = setting("COMPLEMENT_TAGS", "", "go test -tags")
 
 
 @dataclass(frozen=True)
 class Spec:
+    """One setting of Options, as the layers and the docs see it."""
+
+    attr: str
     name: str
-    kind: Kind
-    default: str
+    kind: Literal["bool", "str", "int", "optional-int", "choice", "list"]
+    default: object
     help: str
     choices: tuple[str, ...] = ()
     pattern: str = ""
 
+    @property
+    def default_text(self) -> str:
+        """The default as it is written in the environment."""
+        if self.kind == "bool":
+            return "true" if self.default else "false"
+        if self.kind == "list":
+            return json.dumps(list(self.default))  # type: ignore[call-overload]
+        return "" if self.default is None else str(self.default)
 
-# The original's variables first, then ours. Axis variables (singular and
-# plural) come from docker/matrix.toml and are handled separately.
-SPECS: tuple[Spec, ...] = (
-    Spec("CI", "bool", "false", "running in CI: plain progress, detached logs"),
-    Spec("CI_VERBOSE", "bool", "false", "log every docker command and its context"),
-    Spec("CI_VERBOSE_ENV", "bool", "false", "print the environment (secrets redacted) before baking"),
-    Spec("CI_SILENT_BAKE", "bool", "false", "quiet bake progress"),
-    Spec("CI_PRINT_BAKE", "bool", "false", "print the bake definition before baking"),
-    Spec("NO_BAKE", "bool", "false", "print the bake definition only; build nothing"),
-    Spec("RUNNER_NAME", "str", "", "CI runner name; <name>.<n> is a numbered runner"),
-    Spec("GITHUB_ACTOR", "str", "", "who triggered the run; scopes the builder"),
-    Spec("GITHUB_REPOSITORY", "str", "", "owner/repo; scopes the builder"),
-    Spec("GITHUB_REF", "str", "", "refs/heads/<b>, refs/tags/<t> or refs/pull/<n>/merge"),
-    Spec("GITHUB_REF_NAME", "str", "", "branch or tag name; scopes the builder"),
-    Spec("GITHUB_EVENT_NAME", "str", "", "push, pull_request, ...; decides cache trust"),
-    Spec("BAKERY_MATRIX", "str", "default", "the active named matrix in docker/matrix.toml"),
-    # No commas: these go into `--set *.cache-from=type=local,src=...`.
-    Spec(
-        "BAKERY_CACHE_DIR",
-        "str",
-        "",
-        "shared cache: an absolute directory or a registry repository; empty: none",
-        pattern=r"[A-Za-z0-9._/:@-]{1,500}",
-    ),
-    Spec(
-        "BAKERY_CACHE_SCOPES_DIR",
-        "str",
-        "",
-        "untrusted runs export their cache here; empty: ~/.cache/bakery/scopes",
-        pattern=r"/[A-Za-z0-9._/-]{1,500}",
-    ),
-    Spec(
-        "BAKERY_CACHE_SCOPES_REF",
-        "str",
-        "",
-        "registry repository for untrusted runs' cache (issue 12); never the shared one or under it",
-        pattern=r"[a-z0-9._/:-]{1,300}",
-    ),
-    Spec("BAKERY_DEFAULT_BRANCH", "str", "main", "pushes to this branch (and tags) may write the shared cache"),
-    Spec("BAKERY_BAKE_FILE", "str", "docker/bake.hcl", "the bake file (another tree with the same variables works)"),
-    Spec("BAKERY_BUILDER", "str", "", "builder name; empty: derived from the scope"),
-    Spec("BAKERY_DRIVER", "choice", "docker", "buildx driver", ("docker", "docker-container", "remote", "kubernetes")),
-    Spec("BAKERY_BUILDER_SCOPE", "choice", "actor", "builder name scope", ("actor", "branch", "runner")),
-    Spec("BAKERY_BUILDKIT_IMAGE", "str", "", "BuildKit image for docker-container builders (air-gapped mirrors)"),
-    Spec("BAKERY_DRIVER_OPTS", "list", "[]", "JSON array of extra --driver-opt values (remote, kubernetes, ...)"),
-    Spec(
-        "BAKERY_ENDPOINT",
-        "str",
-        "",
-        "builder endpoint (remote: tcp://..., kubernetes: context)",
-        pattern=r"[A-Za-z0-9][A-Za-z0-9._:/@+=-]*",
-    ),
-    Spec("BAKERY_BOOTSTRAP", "bool", "true", "pass --bootstrap when creating a docker-container builder"),
-    Spec("BAKERY_GC_RESERVED", "str", "10GB", "buildkitd GC: space always kept for cache"),
-    Spec("BAKERY_GC_MAX_USED", "str", "60GB", "buildkitd GC: most space the cache may use"),
-    Spec("BAKERY_GC_MIN_FREE", "str", "10GB", "buildkitd GC: free space to keep on disk"),
-    Spec("BAKERY_GC_KEEP", "str", "336h", "buildkitd GC: keep cache younger than this"),
-    Spec("BAKERY_GC_FILTERS", "list", '["label!=cache==pin"]', "buildkitd GC: JSON array of filters"),
-    Spec("BAKERY_REGISTRY_MIRRORS", "list", "[]", "JSON array of registry mirrors for docker.io"),
-    Spec("BAKERY_RUN_DIR", "str", "runs", "where run records (metadata, rawjson progress) go"),
-    Spec("BAKERY_NPROCS", "int", "", "cargo jobs passed as nprocs; empty: the CPU count (not on numbered runners)"),
-    Spec("BAKERY_MIN_FREE_GB", "int", "5", "free-space gate: refuse to bake below this many GB free"),
-    Spec("BAKERY_LOCK_TIMEOUT", "int", "300", "seconds to wait for another create/remove/prune on the same builder"),
-    Spec("BAKERY_PROVENANCE", "bool", "false", "attach provenance attestations (off: clean manifests)"),
-    Spec("BAKERY_SECRETS", "list", "[]", 'JSON array of buildx --secret specs, e.g. ["id=gh,env=GH_TOKEN"]'),
-    Spec("BAKERY_SSH", "list", "[]", 'JSON array of buildx --ssh specs, e.g. ["default"]'),
-    Spec(
-        "BAKERY_MIRROR",
-        "str",
-        "",
-        "Debian mirror for `invoke system-image` (empty: mmdebstrap's default)",
-        pattern=r"(https?|file)://[A-Za-z0-9._~:/?#@!$&'()*+,;=%-]+",
-    ),
-    Spec(
-        "BAKERY_SUITE",
-        "str",
-        "",
-        "Debian suite for `invoke system-image` (empty: from sys_version)",
-        pattern=r"[a-z][a-z0-9.-]{0,40}",
-    ),
-    Spec("BAKERY_DOTENV", "str", ".env", "the .env file read below the environment"),
-    Spec("BAKERY_RESULTS_DIR", "str", "results", "where `invoke complement` extracts results and logs"),
-    Spec("BAKERY_BASELINE", "str", "", "Complement baseline file; empty: the one in the project source"),
-    Spec("COMPLEMENT_RUN", "str", "", "go test -run pattern"),
-    Spec("COMPLEMENT_SKIP", "str", "", "go test -skip pattern"),
-    Spec("COMPLEMENT_COUNT", "int", "1", "go test -count"),
-    Spec("COMPLEMENT_PARALLEL", "int", "4", "go test -parallel"),
-    Spec("COMPLEMENT_TIMEOUT", "str", "1h", "go test -timeout"),
-    Spec("COMPLEMENT_TAGS", "str", "", "go test -tags"),
-)
+
+def _specs() -> tuple[Spec, ...]:
+    hints = get_type_hints(Options)
+    found = []
+    for f in fields(Options):
+        hint = hints[f.name]
+        choices: tuple[str, ...] = ()
+        if hint is bool:
+            kind = "bool"
+        elif hint is int:
+            kind = "int"
+        elif hint == (int | None):
+            kind = "optional-int"
+        elif get_origin(hint) is Literal:
+            kind, choices = "choice", get_args(hint)
+        elif get_origin(hint) is tuple:
+            kind = "list"
+        else:
+            kind = "str"
+        meta = f.metadata
+        found.append(Spec(f.name, meta["env"], kind, f.default, meta["help"], choices, meta["pattern"]))  # type: ignore[arg-type]
+    return tuple(found)
+
+
+SPECS: tuple[Spec, ...] = _specs()
 SPEC_BY_NAME = {s.name: s for s in SPECS}
 
-# The tree's own bake variables (docker/bake.hcl), each with the pattern its
-# value must match. They are layered like every setting (.env, environment)
-# and reach bake only through Settings.tree: inherited copies are dropped, so
-# nothing unvalidated reaches a build arg, a sed expression or BUILDKIT_SYNTAX.
-# cache_scope and nprocs are not here: bakery sets them itself.
-_LINE = r"[^\n\x00]{0,500}"
-_WORDS = r"[A-Za-z0-9 @._+=-]{0,500}"
-_REF = r"[A-Za-z0-9][A-Za-z0-9._/-]{0,199}"
-_URL = r"(https?|ssh|git|file)://[A-Za-z0-9._~:/?@!$&'()*+,;=%-]+"
-# A TCP port, 1-65535.
-_PORT = r"([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
-# smoke_ready (issue 11 §3): tcp:PORT, or an http:// URL the smoke script
-# probes. No shell characters: the value reaches a build arg and a probe.
-_READY = rf"(tcp:{_PORT}|http://[A-Za-z0-9]([A-Za-z0-9.-]{{0,252}})(:{_PORT})?(/[A-Za-z0-9._~/%=?-]{{0,400}})?)?"
-_EXPOSE = rf"({_PORT}(/(tcp|udp))?( {_PORT}(/(tcp|udp))?){{0,31}})?"
-_TARGET_LIST = r"\[[A-Za-z0-9_\", -]{0,2000}\]"
-TREE_VARIABLES: dict[str, str] = {
-    "project_name": r"[a-z0-9][a-z0-9_-]{0,63}",
-    "bin_name": r"[a-z0-9][a-z0-9_-]{0,63}",
-    "source_location": rf"({_URL}|/?[A-Za-z0-9._][A-Za-z0-9._/-]{{0,499}})",
-    "git_checkout": _REF,
-    "feat_set_cargo_args": r"\{[A-Za-z0-9 \",:._+=-]{0,1000}\}",
-    "feat_set_runtime_packages": r"\{[a-z0-9 \",:.+-]{0,1000}\}",
-    "feat_set_build_packages": r"\{[a-z0-9 \",:.+-]{0,1000}\}",
-    "use_chef": r"auto|true|false",
-    "kitchen_packages": r"[a-z0-9 .+-]{0,500}",
-    "chef_distro_packages": r"[a-z0-9 .+-]{0,500}",
-    "chef_cargo_tools": _WORDS,
-    # A mirror goes into a sed replacement (Dockerfile.system): no `#`, `&`, `\\` or space.
-    "apt_mirror": r"(https?|file)://[A-Za-z0-9._~:/@%+-]+",
-    "apt_options": _LINE,
-    "smoke_version_args": _WORDS,
-    "smoke_startup_args": _WORDS,
-    "smoke_ready": _READY,
-    "smoke_timeout": r"[0-9]{1,4}",
-    "expose_ports": _EXPOSE,
-    "default_targets": _TARGET_LIST,
-    "labs_frontend": r"[a-z0-9][a-z0-9./:@_-]{0,199}",
-    "pkg_maintainer": _LINE,
-    "pkg_description": _LINE,
-    "pkg_license": r"[A-Za-z0-9 .()+-]{1,100}",
-    "complement_url": rf"({_URL}|git@[A-Za-z0-9.-]+:[A-Za-z0-9._/-]+)",
-    "complement_ref": _REF,
-    "complement_baseline": r"[A-Za-z0-9_][A-Za-z0-9._/-]{0,199}",
-    "registry_github": r"[a-z0-9][a-z0-9./:_-]{0,199}",
-    "registry_dockerhub": r"[a-z0-9][a-z0-9./:_-]{0,199}",
-    "publish_tag": r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}",
-}
-# What a tree variable allows, in words, where its pattern alone would not say it.
-TREE_HELP: dict[str, str] = {
-    "smoke_ready": "empty (run to exit), tcp:PORT, or http://HOST[:PORT][/PATH] without shell characters",
-    "smoke_timeout": "whole seconds from 1 to 3600",
-    "expose_ports": "space-separated ports 1-65535, each optionally /tcp or /udp; empty: none",
-    "default_targets": 'a JSON array of target or group names, e.g. ["check", "install"]',
-}
+VARIABLES = ROOT / "docker" / "variables.toml"
+
+
+@dataclass(frozen=True)
+class TreeVariable:
+    """One of the tree's bake variables (docker/variables.toml)."""
+
+    name: str
+    help: str
+    default: str
+    # How bake.hcl writes the default: a quoted string, or jsonencode(...) of a value.
+    default_value: object
+    pattern: str
+    allowed: str = ""
+    range: tuple[int, int] | None = None
+
+
+def load_variables(path: Path = VARIABLES) -> dict[str, TreeVariable]:
+    """The tree's settings, declared once in docker/variables.toml."""
+    try:
+        raw = tomllib.loads(path.read_text())["variables"]
+    except (OSError, KeyError, tomllib.TOMLDecodeError) as exc:
+        raise UsageError(f"cannot read the tree's settings {path}: {exc}") from exc
+    found = {}
+    for name, spec in raw.items():
+        default = spec.get("default", "")
+        text = default if isinstance(default, str) else json.dumps(default, separators=(",", ":"))
+        bounds = spec.get("range")
+        try:
+            re.compile(spec["pattern"])
+            found[name] = TreeVariable(
+                name, spec["help"], text, default, spec["pattern"], spec.get("allowed", ""),
+                (int(bounds[0]), int(bounds[1])) if bounds else None,
+            )  # fmt: skip
+        except (KeyError, TypeError, re.error) as exc:
+            raise UsageError(f"{path.name} variable {name}: needs help and a valid pattern ({exc})") from exc
+    return found
+
+
+@functools.cache
+def tree_variables() -> dict[str, TreeVariable]:
+    """docker/variables.toml, read once per process, on first use (a broken
+    file is then one line and exit 2, like every bad setting)."""
+    return load_variables()
+
+
 _BOOLS = {"true": True, "1": True, "false": False, "0": False}
 NUMBERED_RUNNER = re.compile(r"^[^.]+\.\d+$")
 # Only these prefixes are checked for misspellings: a CI environment holds many
@@ -195,52 +259,41 @@ NUMBERED_RUNNER = re.compile(r"^[^.]+\.\d+$")
 _OUR_PREFIXES = ("BAKERY_", "CI_")
 
 
-@dataclass(frozen=True)
-class Settings:
+@dataclass(frozen=True, kw_only=True)
+class Settings(Options):
+    """Options plus the selection: read `settings.driver`, `settings.cache_dir`..."""
+
     definition: Definition
-    values: Mapping[str, str]
     # Axis choices from singular, plural or flag forms; absent axes are unset.
     choices: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # The tree's bake variables that were set (validated); unset ones keep bake.hcl's default.
     tree: Mapping[str, str] = field(default_factory=dict)
 
-    def __getitem__(self, name: str) -> str:
-        return self.values[name]
-
-    def flag(self, name: str) -> bool:
-        return _BOOLS[self.values[name]]
-
-    def number(self, name: str) -> int | None:
-        return int(self.values[name]) if self.values[name] else None
-
-    def items(self, name: str) -> tuple[str, ...]:
-        return tuple(json.loads(self.values[name]))
-
-    @property
-    def ci(self) -> bool:
-        return self.flag("CI")
-
     @property
     def numbered_runner(self) -> bool:
-        return bool(NUMBERED_RUNNER.match(self["RUNNER_NAME"]))
+        return bool(NUMBERED_RUNNER.match(self.runner_name))
 
     @property
     def bake_file(self) -> Path:
-        return ROOT / self["BAKERY_BAKE_FILE"]
+        return ROOT / self.bake_file_name
 
     @property
     def run_dir(self) -> Path:
-        return ROOT / self["BAKERY_RUN_DIR"]
+        return ROOT / self.run_dir_name
 
     @property
     def results_dir(self) -> Path:
-        return ROOT / self["BAKERY_RESULTS_DIR"]
+        return ROOT / self.results_dir_name
+
+    def tree_value(self, name: str) -> str:
+        """A tree variable's value: as set, else its declared default."""
+        return self.tree.get(name, tree_variables()[name].default)
 
     def nprocs(self) -> int | None:
         """nprocs for bake: explicit, else the CPU count, never on numbered
         runners (they share a machine; the original left cargo's default)."""
-        if self.number("BAKERY_NPROCS"):
-            return self.number("BAKERY_NPROCS")
+        if self.nprocs_setting:
+            return self.nprocs_setting
         return None if self.numbered_runner else os.cpu_count()
 
     def vectors(self, *, use_matrix: bool = False) -> list[Vector]:
@@ -249,7 +302,7 @@ class Settings:
         active matrix (excludes and includes applied), filtered by choices."""
         if not use_matrix:
             return _distinct_names(cross(self.definition, self.choices))
-        spec = self.definition.matrix(self["BAKERY_MATRIX"])
+        spec = self.definition.matrix(self.matrix)
         chosen = [v for v in self.definition.expand(spec) if all(v[a] in vals for a, vals in self.choices.items())]
         return _distinct_names(chosen)
 
@@ -281,22 +334,22 @@ def load(
 
     axis_names = {a.name for a in definition.axes} | {a.plural for a in definition.axes}
     for source, layer in ((str(dotenv_path), dotenv), ("environment", environ)):
-        _check_spelling(layer, axis_names | set(TREE_VARIABLES), source)
+        _check_spelling(layer, axis_names | set(tree_variables()), source)
 
     merged: dict[str, str] = {}
     for layer in (dotenv, environ):
         merged.update({k: v for k, v in layer.items() if v != ""})
 
-    values = {}
+    values: dict[str, Any] = {}
     for spec in SPECS:
         if spec.name in flags:
             raw, source = flags[spec.name], f"--{_flag_name(spec.name)}"
         else:
-            raw, source = merged.get(spec.name, spec.default), spec.name
-        values[spec.name] = _check(spec, str(raw), source)
+            raw, source = merged.get(spec.name, spec.default_text), spec.name
+        values[spec.attr] = _check(spec, str(raw), source)
 
-    if values["BAKERY_BAKE_FILE"] != SPEC_BY_NAME["BAKERY_BAKE_FILE"].default:
-        # Another tree (--file): check axis values for safety, not our vocabulary (issue 11 §5).
+    if values["bake_file_name"] != SPEC_BY_NAME["BAKERY_BAKE_FILE"].default:
+        # Another tree (--file): check axis values for safety, not our vocabulary.
         definition = definition.relaxed()
     choices = {}
     for axis in definition.axes:
@@ -319,17 +372,17 @@ def load(
         if not raw_values:
             raise UsageError(f"{source}: an empty list selects nothing; allowed: {axis.allowed()}")
         choices[axis.name] = tuple(dict.fromkeys(axis.check(v, source) for v in raw_values))
-    return Settings(definition, values, choices, _tree(dotenv, environ))
+    return Settings(definition=definition, choices=choices, tree=_tree(dotenv, environ), **values)
 
 
 def _tree(dotenv: Mapping[str, str], environ: Mapping[str, str]) -> dict[str, str]:
     """The tree's bake variables that were set, validated. An empty value is
     kept where the variable allows it (empty smoke_version_args skips the
-    version run, issue 11 §3); elsewhere empty means unset, as for every setting."""
+    version run); elsewhere empty means unset, as for every setting."""
     tree = {}
-    for name, pattern in TREE_VARIABLES.items():
+    for name, variable in tree_variables().items():
         for layer in (environ, dotenv):
-            if name in layer and (layer[name] != "" or re.fullmatch(pattern, "")):
+            if name in layer and (layer[name] != "" or re.fullmatch(variable.pattern, "")):
                 tree[name] = check_tree(name, layer[name])
                 break
     return tree
@@ -337,10 +390,11 @@ def _tree(dotenv: Mapping[str, str], environ: Mapping[str, str]) -> dict[str, st
 
 def check_tree(name: str, value: str) -> str:
     """One tree variable's value, or a UsageError naming what is allowed."""
-    allowed = TREE_HELP.get(name, f"a value matching {TREE_VARIABLES[name]}")
-    if re.fullmatch(TREE_VARIABLES[name], value) is None:
+    variable = tree_variables()[name]
+    allowed = variable.allowed or f"a value matching {variable.pattern}"
+    if re.fullmatch(variable.pattern, value) is None:
         raise UsageError(f"{name}={_quote(value)} is not allowed; allowed: {allowed}")
-    if name == "smoke_timeout" and not 1 <= int(value) <= 3600:
+    if variable.range and not variable.range[0] <= int(value) <= variable.range[1]:
         raise UsageError(f"{name}={_quote(value)} is out of range; allowed: {allowed}")
     if name == "default_targets":
         _check_targets(name, value, allowed)
@@ -364,7 +418,7 @@ def _check_targets(name: str, value: str, allowed: str) -> None:
 def _check_shadowed(axis: Axis, flagged: bool, dotenv: Mapping[str, str], environ: Mapping[str, str]) -> None:
     """An axis value that a flag or a higher layer overrides is validated too:
     a bad value in .env or the environment is an error, never silently
-    ignored (issue 7 §5). The value that wins is checked where it is chosen."""
+    ignored. The value that wins is checked where it is chosen."""
     layers = [layer for layer in (dotenv, environ) if layer.get(axis.name) or layer.get(axis.plural)]
     shadowed = layers if flagged else layers[:-1]
     for layer in shadowed:
@@ -379,17 +433,22 @@ def _flag_name(name: str) -> str:
     return name.lower().removeprefix("bakery_").replace("_", "-")
 
 
-def _check(spec: Spec, raw: str, source: str) -> str:
+def _check(spec: Spec, raw: str, source: str) -> object:
+    """The typed value of one setting, or a UsageError naming what is allowed."""
     if spec.kind == "bool":
         if raw not in _BOOLS:
             raise UsageError(f"{source}={_quote(raw)} is not a boolean; allowed: true, false, 1, 0")
-        return raw
-    if spec.kind == "int" and raw and not re.fullmatch(r"[0-9]{1,9}", raw):
-        raise UsageError(f"{source}={_quote(raw)} is not a whole number")
+        return _BOOLS[raw]
+    if spec.kind in ("int", "optional-int"):
+        if spec.kind == "int" and not raw:
+            raw = spec.default_text
+        if raw and not re.fullmatch(r"[0-9]{1,9}", raw):
+            raise UsageError(f"{source}={_quote(raw)} is not a whole number")
+        return int(raw) if raw else None
     if spec.kind == "choice" and raw not in spec.choices:
         raise UsageError(f"{source}={_quote(raw)} is not allowed; allowed: {', '.join(spec.choices)}")
     if spec.kind == "list":
-        _json_list(raw, source)
+        return tuple(_json_list(raw, source))
     if spec.pattern and raw and not re.fullmatch(spec.pattern, raw):
         raise UsageError(f"{source}={_quote(raw)} is not allowed; allowed: a value matching {spec.pattern}")
     if "\n" in raw or "\x00" in raw:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bakery.argv import options
-from bakery.config.settings import SPEC_BY_NAME, Settings
+from bakery.config.settings import Settings
 from bakery.engine import docker
 from bakery.engine.lock import builder_lock
 from bakery.errors import EnvironmentNotReady, UsageError
@@ -44,25 +44,25 @@ def sanitize(*parts: str) -> str:
 def name(settings: Settings) -> str:
     """The builder to use. Explicit, else scoped from settings; the docker
     driver always means the engine's own builder (the scope does not apply)."""
-    explicit = settings["BAKERY_BUILDER"]
+    explicit = settings.builder
     if explicit:
         if not _NAME.match(explicit):
             raise UsageError(
                 f"BAKERY_BUILDER={explicit!r} is not a valid builder name; allowed: [a-z][a-z0-9_-], 63 at most"
             )
         return explicit
-    if settings["BAKERY_DRIVER"] == "docker":
+    if settings.driver == "docker":
         # The engine's own builder is named after the docker context; resolved
-        # as the CLI does, without running it (issue 13 P1).
+        # as the CLI does, without running it: no docker call.
         from bakery.engine import probe
 
         return probe.endpoint().context
-    actor = settings["GITHUB_ACTOR"] or getpass.getuser()
-    scope = settings["BAKERY_BUILDER_SCOPE"]
+    actor = settings.github_actor or getpass.getuser()
+    scope = settings.builder_scope
     if scope == "branch":
-        return sanitize(actor, settings["GITHUB_REPOSITORY"], settings["GITHUB_REF_NAME"])
+        return sanitize(actor, settings.github_repository, settings.github_ref_name)
     if scope == "runner":
-        return sanitize(settings["RUNNER_NAME"] or socket.gethostname())
+        return sanitize(settings.runner_name or socket.gethostname())
     return sanitize(actor)
 
 
@@ -70,17 +70,17 @@ def render_config(settings: Settings, entitlements: tuple[str, ...]) -> str:
     """buildkitd.toml for a docker-container builder. All entitlements are
     listed: buildx stops adding network.host itself once any is passed."""
     gc = {
-        "reservedSpace": settings["BAKERY_GC_RESERVED"],
-        "maxUsedSpace": settings["BAKERY_GC_MAX_USED"],
-        "minFreeSpace": settings["BAKERY_GC_MIN_FREE"],
+        "reservedSpace": settings.gc_reserved,
+        "maxUsedSpace": settings.gc_max_used,
+        "minFreeSpace": settings.gc_min_free,
     }
     lines = [f"insecure-entitlements = {json.dumps(sorted(set(entitlements)))}", ""]
     lines += ["[worker.oci]", "  gc = true", *(f"  {k} = {json.dumps(v)}" for k, v in gc.items()), ""]
     lines += ["[[worker.oci.gcpolicy]]", *(f"  {k} = {json.dumps(v)}" for k, v in gc.items())]
-    lines += [f"  keepDuration = {json.dumps(settings['BAKERY_GC_KEEP'])}"]
-    lines += [f"  filters = {json.dumps(list(settings.items('BAKERY_GC_FILTERS')))}", "  all = true", ""]
+    lines += [f"  keepDuration = {json.dumps(settings.gc_keep)}"]
+    lines += [f"  filters = {json.dumps(list(settings.gc_filters))}", "  all = true", ""]
     lines += ["[[worker.oci.gcpolicy]]", f"  minFreeSpace = {json.dumps(gc['minFreeSpace'])}", "  all = true", ""]
-    mirrors = settings.items("BAKERY_REGISTRY_MIRRORS")
+    mirrors = settings.registry_mirrors
     if mirrors:
         lines += ['[registry."docker.io"]', f"  mirrors = {json.dumps(list(mirrors))}", ""]
     return "\n".join(lines)
@@ -122,19 +122,19 @@ def require(builder: str) -> Status:
 
 def containerd_store() -> bool:
     """Whether the engine uses the containerd image store (needed for cache
-    export on the docker driver, DESIGN.md §5)."""
+    export on the docker driver: docs/decisions/engine-from-debian.md)."""
     out = docker.run(["info", "--format", "{{json .DriverStatus}}"], check=False, quiet=True).stdout
     return "io.containerd.snapshotter" in out
 
 
 def ensure(settings: Settings, entitlements: tuple[str, ...], config_dir: Path) -> list[str]:
     """Inspect, create what is missing, and say what was found or done."""
-    driver = settings["BAKERY_DRIVER"]
+    driver = settings.driver
     builder = name(settings)
     report = []
     if driver == "docker":
         docker.require_daemon()
-        if settings["BAKERY_BUILDER_SCOPE"] != "actor" or settings["GITHUB_ACTOR"]:
+        if settings.builder_scope != "actor" or settings.github_actor:
             report.append("note: the docker driver uses the engine's own builder; the builder scope does not apply")
         status = require(builder)
         report.append(f"builder {builder}: driver {status.driver or driver}, exists (the engine's own)")
@@ -150,7 +150,7 @@ def ensure(settings: Settings, entitlements: tuple[str, ...], config_dir: Path) 
 
 
 def _create_missing(settings: Settings, builder: str, entitlements: tuple[str, ...], config_dir: Path) -> list[str]:
-    driver = settings["BAKERY_DRIVER"]
+    driver = settings.driver
     report: list[str] = []
     status = inspect(builder)
     if status.exists:
@@ -163,14 +163,12 @@ def _create_missing(settings: Settings, builder: str, entitlements: tuple[str, .
         config.write_text(render_config(settings, entitlements))
         argv += options(buildkitd_config=str(config))
         report.append(f"rendered {config}")
-    driver_opts = list(settings.items("BAKERY_DRIVER_OPTS"))
-    if settings["BAKERY_BUILDKIT_IMAGE"]:
-        driver_opts.append(f"image={settings['BAKERY_BUILDKIT_IMAGE']}")
-    argv += options(
-        driver_opt=driver_opts, bootstrap=driver == "docker-container" and settings.flag("BAKERY_BOOTSTRAP")
-    )
-    if settings["BAKERY_ENDPOINT"]:
-        argv.append(settings["BAKERY_ENDPOINT"])
+    driver_opts = list(settings.driver_opts)
+    if settings.buildkit_image:
+        driver_opts.append(f"image={settings.buildkit_image}")
+    argv += options(driver_opt=driver_opts, bootstrap=driver == "docker-container" and settings.bootstrap)
+    if settings.endpoint:
+        argv.append(settings.endpoint)
     docker.run(argv)
     report.append(f"builder {builder}: created with driver {driver}")
     return report
@@ -179,8 +177,7 @@ def _create_missing(settings: Settings, builder: str, entitlements: tuple[str, .
 def _lock(settings: Settings, builder: str) -> AbstractContextManager[Path]:
     """The builder lock (bakery.engine.lock) for create, remove, prune and append;
     bakes never take it."""
-    timeout = settings.number("BAKERY_LOCK_TIMEOUT")
-    return builder_lock(builder, int(SPEC_BY_NAME["BAKERY_LOCK_TIMEOUT"].default) if timeout is None else timeout)
+    return builder_lock(builder, settings.lock_timeout)
 
 
 _ENDPOINT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@+=-]*")
@@ -189,7 +186,7 @@ _ENDPOINT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@+=-]*")
 def append(settings: Settings, endpoint: str) -> str:
     if not _ENDPOINT.fullmatch(endpoint):
         raise UsageError(f"--append {endpoint!r} is not an endpoint; allowed: a value matching {_ENDPOINT.pattern}")
-    if settings["BAKERY_DRIVER"] == "docker":
+    if settings.driver == "docker":
         raise UsageError("--append needs a docker-container, remote or kubernetes builder, not the engine's own")
     builder = name(settings)
     with _lock(settings, builder):
@@ -198,7 +195,7 @@ def append(settings: Settings, endpoint: str) -> str:
             [
                 "buildx",
                 "create",
-                *options(append=True, name=builder, driver_opt=list(settings.items("BAKERY_DRIVER_OPTS"))),
+                *options(append=True, name=builder, driver_opt=list(settings.driver_opts)),
                 endpoint,
             ]
         )
@@ -206,7 +203,7 @@ def append(settings: Settings, endpoint: str) -> str:
 
 
 def remove(settings: Settings) -> str:
-    if settings["BAKERY_DRIVER"] == "docker":
+    if settings.driver == "docker":
         raise UsageError("the docker driver's builder is the engine's own and cannot be removed; use --prune")
     builder = name(settings)
     with _lock(settings, builder):

@@ -19,7 +19,7 @@ def free_space(root_dir: str) -> tuple[Path, float]:
 
 def gate(settings: Settings, root_dir: str) -> str:
     where, free_gb = free_space(root_dir)
-    need = settings.number("BAKERY_MIN_FREE_GB") or 0
+    need = settings.min_free_gb or 0
     if free_gb < need:
         raise DiskSpaceError(
             f"only {free_gb:.1f} GB free under {where}, below BAKERY_MIN_FREE_GB={need}; "

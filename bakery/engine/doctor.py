@@ -11,7 +11,7 @@ from bakery.engine import builder, disk, docker
 from bakery.errors import BakeryError
 
 # The oldest buildx the tree parses with (trixie's 0.13.1, checked on its
-# --print; issue 10): bake.hcl uses no variable `description` or `validation`
+# --print; docs/decisions/buildx-minimum.md): bake.hcl uses no variable `description` or `validation`
 # for that reason. Older bakes fail on object-valued matrices.
 MIN_BUILDX = (0, 13, 1)
 _VERSION = re.compile(r"\bv?(\d+)\.(\d+)\.(\d+)")

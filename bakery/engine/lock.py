@@ -1,4 +1,4 @@
-"""The builder lock (issue 5): create, remove, prune and append must not overlap
+"""The builder lock: create, remove, prune and append must not overlap
 on one builder.
 
 One lock file per builder, in a per-host place every checkout shares: next to

@@ -1,5 +1,5 @@
 """What a bake needs to know about the engine, probed once per endpoint and
-cached (issue 13 P1): on a warm cache no docker call runs besides the bake.
+cached: on a warm cache no docker call runs besides the bake.
 
 The cache is keyed on the endpoint (docker context and host, resolved here
 without running docker, the way the docker CLI resolves them), the builder,

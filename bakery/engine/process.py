@@ -1,4 +1,4 @@
-"""The one process seam (issue 10 deliver 3): every program bakery runs, docker
+"""The one process seam (docs/architecture.md): every program bakery runs, docker
 included, goes through `run`.
 
 `run` logs the command with shlex.join (secrets redacted), appends it to
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Protocol
 
-from bakery.errors import EnvironmentNotReady, ProcessError
+from bakery.errors import EnvironmentNotReady, ProcessError, UsageError
 
 log = logging.getLogger("bakery")
 
@@ -151,7 +151,7 @@ def run(
 
 
 def run_all(argvs: Sequence[Sequence[str]], *, env: Mapping[str, str] | None = None) -> list[Completed]:
-    """Run read-only probes concurrently (issue 13 P1), results in the given
+    """Run read-only probes concurrently (they are a bake's start-up cost), results in the given
     order, none checked: each caller judges its own exit code."""
     if len(argvs) < 2:
         return [run(argv, check=False, quiet=True, env=env) for argv in argvs]
@@ -161,15 +161,27 @@ def run_all(argvs: Sequence[Sequence[str]], *, env: Mapping[str, str] | None = N
         return list(pool.map(lambda argv: run(argv, check=False, quiet=True, env=env), argvs))
 
 
+_seam_log: list[str] = []
+
+
+def record_to(path: str) -> None:
+    """Append every argv that reaches the seam to `path` (BAKERY_SEAM_LOG,
+    set by the command line's settings): how tests and the bench see, from
+    another process, which programs a command ran. Empty: off."""
+    if path and os.path.isdir(path):
+        raise UsageError(f"BAKERY_SEAM_LOG={path!r} is a directory; give a file to append to")
+    _seam_log[:] = [path] if path else []
+
+
 def _audit(argv: Sequence[str]) -> None:
-    """With BAKERY_SEAM_LOG set, append each argv as a JSON line: how tests in
-    other processes see what reached the seam (issue 7's validation grid)."""
-    path = os.environ.get("BAKERY_SEAM_LOG")
-    if path:
+    for path in _seam_log:
         import json
 
-        with open(path, "a") as log_file:
-            log_file.write(json.dumps(list(argv)) + "\n")
+        try:
+            with open(path, "a") as log_file:
+                log_file.write(json.dumps(list(argv)) + "\n")
+        except OSError as exc:
+            raise UsageError(f"BAKERY_SEAM_LOG={path!r}: cannot append to it ({exc.strerror})") from None
 
 
 def environment(overrides: Mapping[str, str], drop: Sequence[str] = ()) -> dict[str, str]:

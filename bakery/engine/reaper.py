@@ -1,4 +1,4 @@
-"""Reap scoped builders that have been idle too long (issue 5).
+"""Reap scoped builders that have been idle too long.
 
 Scoped builders (`bakery-...`, see builder.sanitize) pile up: one per actor,
 branch or runner. The reaper removes those idle longer than a given age.

@@ -1,4 +1,5 @@
-"""`invoke system-image`: the root image without a registry (issue 2).
+"""`invoke system-image`: the root image without a registry
+(docs/decisions/root-without-registry.md).
 
 mmdebstrap builds `<sys_name>:<sys_version>` from a Debian mirror and
 `docker import` loads it under exactly that tag. This is how air-gapped
@@ -20,11 +21,11 @@ from bakery.errors import BakeryError, EnvironmentNotReady, UsageError
 def suite_for(settings: Settings, sys_version: str) -> str:
     """The Debian suite: the BAKERY_SUITE setting, else the tag without the
     image variant (testing-slim -> testing, bookworm-slim -> bookworm)."""
-    return settings["BAKERY_SUITE"] or sys_version.removesuffix("-slim")
+    return settings.suite or sys_version.removesuffix("-slim")
 
 
 def mmdebstrap_argv(suite: str, mirror: str, out: Path) -> list[str]:
-    # Some mirrors serve Release files past Valid-Until (DESIGN.md §5);
+    # Some mirrors serve Release files past Valid-Until;
     # mmdebstrap records the option in the image, so apt inside works too.
     argv = [
         "mmdebstrap",
@@ -51,7 +52,7 @@ def ensure(settings: Settings, vector: Vector, *, refresh: bool = False) -> str:
     suite = suite_for(settings, vector["sys_version"])
     with tempfile.TemporaryDirectory(prefix="bakery-root-") as tmp:
         tarball = Path(tmp) / "root.tar"
-        argv = mmdebstrap_argv(suite, settings["BAKERY_MIRROR"], tarball)
+        argv = mmdebstrap_argv(suite, settings.mirror, tarball)
         # Not docker: mmdebstrap is its own tool, on the same process seam.
         result = process.run(argv, check=False)
         if result.returncode != 0:

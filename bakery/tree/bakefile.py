@@ -1,4 +1,4 @@
-"""The bake-file client (issue 10 deliver 3): target names, the environment
+"""The bake-file client: target names, the environment
 that carries a selection to bake, `docker buildx bake --print`, and what a
 definition declares (entitlements, instances). Used by `invoke bake`, plan,
 clean, doctor, builder and complement; it builds nothing.
@@ -15,7 +15,7 @@ from pathlib import Path
 from bakery import ROOT
 from bakery.argv import options
 from bakery.config.matrix import Vector
-from bakery.config.settings import TREE_VARIABLES, Settings
+from bakery.config.settings import Settings, tree_variables
 from bakery.engine import docker
 from bakery.errors import BakeryError, UsageError
 
@@ -23,8 +23,8 @@ _TARGET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
 DEFAULT_TARGETS = ("default",)
 # The docker CLI's own exit code for a command line it cannot parse (buildx's are 1).
 DOCKER_CLI_USAGE = 125
-# The bake variable that carries an explicit list of vectors (issue 10 deliver 2,
-# the contract with the tree): when set, it wins over the plural arrays.
+# The bake variable that carries an explicit list of vectors (the
+# contract with the tree, docs/tree.md): when set, it wins over the plural arrays.
 VECTORS = "vectors"
 
 
@@ -60,7 +60,7 @@ def bake_env(
     given. Any axis variable inherited from the caller is dropped, so only
     validated values reach bake; cache_scope (bakery.cache.policy) is ours alone."""
     axes = settings.definition.axes
-    drop = [a.name for a in axes] + [a.plural for a in axes] + [VECTORS, "cache_scope", "nprocs", *TREE_VARIABLES]
+    drop = [a.name for a in axes] + [a.plural for a in axes] + [VECTORS, "cache_scope", "nprocs", *tree_variables()]
     variables = {a.plural: json.dumps(list(block[a.name])) for a in axes}
     if vectors:
         variables[VECTORS] = json.dumps([dict(v) for v in vectors], separators=(",", ":"))
@@ -158,7 +158,7 @@ def _declared_key(settings: Settings, targets: Sequence[str], env: Mapping[str, 
 
 def declared(settings: Settings, targets: Sequence[str], env: Mapping[str, str]) -> tuple[Declared, dict | None]:
     """Entitlements and instances without a `--print` when the same bake file
-    and variables were printed before (issue 13 P1); the definition too when
+    and variables were printed before (it saves a docker call); the definition too when
     this call printed it."""
     from bakery.engine import probe
 

@@ -1,4 +1,4 @@
-"""Generate bake.hcl's axis-driven parts from docker/matrix.toml (issues 3, 10).
+"""Generate bake.hcl's axis-driven parts from docker/matrix.toml.
 
 Two marked sections are generated; everything else in bake.hcl is written by
 hand:
@@ -23,15 +23,18 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from bakery.config.matrix import Definition
+from bakery.config.settings import TreeVariable, tree_variables
 from bakery.errors import UsageError
 
 BEGIN = "# BEGIN GENERATED AXES (invoke generate; source: docker/matrix.toml)\n"
 END = "# END GENERATED AXES\n"
+SETTINGS_BEGIN = "# BEGIN GENERATED SETTINGS (invoke generate; source: docker/variables.toml)\n"
+SETTINGS_END = "# END GENERATED SETTINGS\n"
 TREE_BEGIN = "# BEGIN GENERATED TREE (invoke generate; source: docker/matrix.toml and the family blocks below)\n"
 TREE_END = "# END GENERATED TREE\n"
 
@@ -187,6 +190,34 @@ def _render_arches(definition: Definition) -> str:
     )
 
 
+def render_settings(variables: Mapping[str, TreeVariable]) -> str:
+    """The tree's settings as bake variables: each with its help as a comment
+    and its default (a JSON value through jsonencode, as bake passes it)."""
+    out = []
+    for variable in variables.values():
+        out.append(f"# {_line(variable.help)}")
+        default = variable.default_value
+        value = _hcl_string(default) if isinstance(default, str) else f"jsonencode({_hcl_value(default)})"
+        line = f'variable "{variable.name}" {{ default = {value} }}'
+        out.append(line if len(line) <= _WIDTH else f'variable "{variable.name}" {{\n  default = {value}\n}}')
+    return "\n".join(out) + "\n"
+
+
+def _hcl_string(text: str) -> str:
+    # JSON's escapes are HCL's; `${` and `%{` would start a template.
+    return json.dumps(text).replace("${", "$${").replace("%{", "%%{")
+
+
+def _hcl_value(value: object) -> str:
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_hcl_value(v)}" for k, v in value.items()) + " }"
+    if isinstance(value, list):
+        return "[" + ", ".join(_hcl_value(v) for v in value) + "]"
+    if isinstance(value, str):
+        return _hcl_string(value)
+    raise UsageError(f"docker/variables.toml: a default may hold strings, tables and arrays, not {value!r}")
+
+
 def _quote(values: Iterable[str]) -> list[str]:
     return [json.dumps(v) for v in values]
 
@@ -207,13 +238,14 @@ def _wrap(items: Sequence[str], indent: str) -> str:
 
 def _line(text: str) -> str:
     # Descriptions are comments, not `description` attributes: buildx 0.13.1
-    # (Debian trixie, our minimum) rejects a variable's `description` (issue 10).
+    # (Debian trixie, our minimum) rejects a variable's `description`
+    # (docs/decisions/buildx-minimum.md).
     return " ".join(text.split())
 
 
 def _split(text: str, path: Path, begin: str = BEGIN, end: str = END) -> tuple[str, str, str]:
     if text.count(begin) != 1 or text.count(end) != 1:
-        kind = "generated-axes" if begin == BEGIN else "generated-tree"
+        kind = {BEGIN: "generated-axes", SETTINGS_BEGIN: "generated-settings"}.get(begin, "generated-tree")
         raise UsageError(f"{path}: expected one {kind} section between its BEGIN and END markers")
     head, rest = text.split(begin)
     body, tail = rest.split(end)
@@ -229,6 +261,8 @@ def expected(path: Path, definition: Definition) -> str:
     text = path.read_text()
     head, _, tail = _split(text, path)
     text = head + render(definition) + tail
+    head, _, tail = _split(text, path, SETTINGS_BEGIN, SETTINGS_END)
+    text = head + render_settings(tree_variables()) + tail
     head, _, tail = _split(text, path, TREE_BEGIN, TREE_END)
     return head + render_tree(definition, families(text)) + tail
 
@@ -238,7 +272,7 @@ def drifted(path: Path, definition: Definition) -> bool:
 
 
 def write(path: Path, definition: Definition) -> bool:
-    """Rewrite both sections; True when the file changed."""
+    """Rewrite the generated sections; True when the file changed."""
     fresh = expected(path, definition)
     if fresh == path.read_text():
         return False

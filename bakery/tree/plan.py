@@ -2,13 +2,13 @@
 `docker buildx bake --print` output: which instances are shared and by how
 many vectors, the total against a naive per-vector build, and a picture.
 
-One `--print` covers the whole selection (issue 13 P5): bakery passes the
+One `--print` covers the whole selection: bakery passes the
 selection's cross-product arrays and the exact `vectors` list (the tree uses
 the list when it knows it). Each vector's instances are then its own closure
 over the `target:` links, starting from its instances of the requested
 targets, so excluded vectors never count even when the tree printed them.
 
-The picture (issue 10 deliver 7) is a family graph: one box per family with
+The picture is a family graph: one box per family with
 its instance count for the selection and its sharing. The instance graph is
 an option (`instances=True`).
 """
@@ -242,7 +242,7 @@ def write_graph(
     dot.write_text(plan.dot() if instances else plan.family_dot(fill))
     written = [dot]
     if shutil.which("dot"):
-        # SVG and PNG concurrently: the PNG (cairo) is most of graphviz's time (issue 13 P5).
+        # SVG and PNG concurrently: the PNG (cairo) is most of graphviz's time.
         paths = [directory / f"tree.{fmt}" for fmt in ("svg", "png")]
         argvs = [("dot", f"-T{path.suffix[1:]}", str(dot), "-o", str(path)) for path in paths]
         for path, result in zip(paths, process.run_all(argvs), strict=True):

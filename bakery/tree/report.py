@@ -28,5 +28,5 @@ def matrix_text(
     widths = [max(len(n), *(len(r[n]) for r in rows)) if rows else len(n) for n in names]
     lines = ["  ".join(n.ljust(w) for n, w in zip(names, widths, strict=True))]
     lines += ["  ".join(r[n].ljust(w) for n, w in zip(names, widths, strict=True)) for r in rows]
-    lines.append(f"{len(rows)} vectors (matrix {settings['BAKERY_MATRIX']})")
+    lines.append(f"{len(rows)} vectors (matrix {settings.matrix})")
     return "\n".join(lines)

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Complement tester entrypoint: runs the suite against the testee image in $1.
 # Run, skip, count, parallel, timeout and tags arrive as environment at run
-# time, so changing them needs no rebuild (DESIGN.md §3).
+# time, so changing them needs no rebuild (docs/commands.md, "invoke complement").
 # Results: /results/go-test.jsonl (raw go test -json) and /results/results.jsonl
 # (one {"Action","Test"} line per test), extracted by `invoke complement`.
 set -uo pipefail

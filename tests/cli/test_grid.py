@@ -1,4 +1,4 @@
-"""The bad-input grid (issue 7 §1): every entry point against every kind of
+"""The bad-input grid: every entry point against every kind of
 bad input, through the real command line in a subprocess.
 
 Each case asserts:

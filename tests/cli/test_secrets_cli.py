@@ -1,4 +1,4 @@
-"""Secrets with planted values through the real command line (issue 7 §4):
+"""Secrets with planted values through the real command line:
 `invoke bake --print` with CI_VERBOSE_ENV prints the definition only; it needs
 the docker CLI and buildx, not the daemon."""
 

@@ -1,4 +1,4 @@
-"""The adoptable workflows in ci/workflows (issue 5): schema, pins, hygiene,
+"""The adoptable workflows in ci/workflows (ci/README.md): schema, pins, hygiene,
 zizmor, and the nox session ids they build."""
 
 from __future__ import annotations

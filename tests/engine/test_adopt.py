@@ -1,4 +1,4 @@
-"""A project we did not write, built from settings alone (issue 11 §4).
+"""A project we did not write, built from settings alone (docs/adopt.md).
 
 tests/fixtures/hitcount is a single crate whose package (hitcount) and binary
 (hitcountd) differ, with one dependency (itoa) vendored for offline builds. Its
@@ -137,10 +137,10 @@ def test_a_server_that_never_gets_ready_fails_its_smoke_within_the_timeout() -> 
     print(f"\nnever-ready: smoke step {duration:.2f} s for smoke_timeout={timeout}; whole bake {elapsed:.1f} s")
 
 
-# The README section "Use it for your project": its fenced sh blocks run
-# verbatim, except those that say they are not run by the tests.
-README = ROOT / "README.md"
-SECTION = "## Use it for your project\n"
+# The page "Use it for your project": its fenced sh blocks run verbatim,
+# except those that say they are not run by the tests.
+ADOPT = ROOT / "docs" / "adopt.md"
+TITLE = "# Use it for your project\n"
 NOT_RUN = "# Not run by the tests:"
 _COPY_IGNORE = shutil.ignore_patterns(
     ".venv", ".git", "runs", "results", "out", "target", "__pycache__", ".mypy_cache", ".ruff_cache", ".nox"
@@ -148,10 +148,9 @@ _COPY_IGNORE = shutil.ignore_patterns(
 
 
 def doc_blocks() -> list[str]:
-    text = README.read_text()
-    assert SECTION in text, "README.md has no section 'Use it for your project'"
-    section = text.split(SECTION, 1)[1].split("\n## ", 1)[0]
-    return re.findall(r"^```sh\n(.*?)^```$", section, re.MULTILINE | re.DOTALL)
+    text = ADOPT.read_text()
+    assert text.startswith(TITLE), "docs/adopt.md does not start with its title 'Use it for your project'"
+    return re.findall(r"^```sh\n(.*?)^```$", text, re.MULTILINE | re.DOTALL)
 
 
 def test_the_adopt_doc_has_blocks_to_run_and_says_which_it_skips() -> None:
@@ -207,7 +206,7 @@ def _git(repo: Path, *args: str) -> None:
 
 
 def test_a_git_source_builds_the_ref_it_names(tmp_path: Path) -> None:
-    """source_location as a git URL and git_checkout as a ref (issue 11 §2).
+    """source_location as a git URL and git_checkout as a ref.
     A local `git daemon` serves the fixture: the tag v0.1.0 builds, while the
     branch head after it does not compile, so a pass proves the ref was used."""
     repo = tmp_path / "hitcount"

@@ -1,4 +1,4 @@
-"""Trusted and untrusted cache flows on a real engine (issue 5).
+"""Trusted and untrusted cache flows on a real engine (docs/cache.md).
 
 A tiny two-target bake of our own (FROM debian:testing-slim, RUN echo) on the
 engine's own builder (docker driver, containerd image store), with the cache

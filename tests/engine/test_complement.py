@@ -1,4 +1,4 @@
-"""`invoke complement` end to end on a real engine (issue 4): the stand-in
+"""`invoke complement` end to end on a real engine: the stand-in
 tester (tests/standin) against the real testee the tree builds, through the
 real socket and the host network.
 

@@ -1,4 +1,4 @@
-"""A one-line source edit reruns only the compile (issue 13 P2, the tree's part).
+"""A one-line source edit reruns only the compile (docs/tree.md, "Inputs of the fetch").
 
 fetch (ingredients' `cargo fetch`), recipe and the deps layers see only the
 manifests (Dockerfile.source `manifests`): every Cargo.toml and Cargo.lock,

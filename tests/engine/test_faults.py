@@ -1,6 +1,6 @@
-"""Faults, simulated cheaply and deterministically (issue 7 §2), through the
-real command line. Each asserts the exit code of the README's failure-modes
-table, one clear error line that names the fault and its fix, and, where the
+"""Faults, simulated cheaply and deterministically, through the real command
+line. Each asserts the exit code of the failure-modes table in
+docs/exit-codes.md, one clear error line that names the fault and its fix, and, where the
 fault should stop the run early, that no build reached the docker seam
 (BAKERY_SEAM_LOG records every argv bakery passes to docker).
 

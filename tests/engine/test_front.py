@@ -1,5 +1,5 @@
-"""The Python front on a real engine (issue 3): builders, nox sessions, and the
-probe cache (issue 13 P1)."""
+"""The Python front on a real engine: builders, nox sessions, and the probe
+cache (docs/commands.md, "The probe cache")."""
 
 from __future__ import annotations
 
@@ -115,7 +115,7 @@ def _seam(path: Path) -> list[list[str]]:
 
 
 def test_a_warm_probe_cache_leaves_only_the_bake_and_still_sees_faults(tmp_path: Path) -> None:
-    """Issue 13 P1 on the real engine: with a warm probe cache the only docker
+    """On the real engine: with a warm probe cache the only docker
     call is the bake; the disk gate still exits 4 and a stopped daemon still
     exits 3, neither reaching a bake."""
     proxy = SocketProxy(tmp_path / "docker.sock")

@@ -1,4 +1,4 @@
-"""SIGINT and SIGTERM during `invoke bake` (issue 7 §3); the same during
+"""SIGINT and SIGTERM during `invoke bake`; the same during
 `invoke complement` is in tests/engine/test_complement.py.
 
 A tiny bake file of our own, in tmp_path: one target whose only real step is

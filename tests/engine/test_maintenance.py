@@ -1,4 +1,4 @@
-"""Builder maintenance on a real engine (issue 5): the reaper and the builder lock.
+"""Builder maintenance on a real engine: the reaper and the builder lock.
 
 Every test points BUILDX_CONFIG at its own directory under tmp_path, for this
 process and the `invoke` children alike. buildx keeps its builder store there,

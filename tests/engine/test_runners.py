@@ -1,4 +1,4 @@
-"""Many runners, one cache: a real registry and a second engine (issue 12).
+"""Many runners, one cache: a real registry and a second engine (docs/fleet.md).
 
 The lab (lab/runners.py) gives two docker-registry 2.8 processes on 127.0.0.1
 (`shared`, which trusted runs write, and `scopes`, for untrusted runs) and
@@ -11,7 +11,7 @@ with the registry as BAKERY_CACHE_DIR, as a CI runner would run it. The
 cached/ran counts of each run are written to runs/lab/counts.json for the
 report.
 
-Root cause of b)'s miss (issue 12 item 1, measured on runner B): per-instance
+Root cause of b)'s miss (measured on runner B; docs/fleet.md): per-instance
 cache entries do not chain across bake `target:` links on buildx 0.29 /
 BuildKit in dockerd 28.5. Each linked target is its own solve; a parent's
 vertices are evaluated in the parent's solve, with the parent's cache import,

@@ -1,4 +1,4 @@
-"""The tree on a real engine (issue 2): the default vector builds, and a
+"""The tree on a real engine: the default vector builds, and a
 one-line source edit rebuilds only what sits above the source."""
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def test_default_group_builds_tests_smoke_and_tests_unit(default_build: subproce
     assert {"cargo", "workspace", "smoketest-version", "smoketest-startup", "smoketest-valgrind"} <= stages
     assert "complement-testee" in stages
     texts = " ".join(" ".join(v.text.split()) for v in steps)
-    # Each smoke run goes through docker/scripts/smoke, bounded by smoke_timeout (issue 11 §3).
+    # Each smoke run goes through docker/scripts/smoke, bounded by smoke_timeout.
     assert "-- valgrind --error-exitcode=1" in texts
     assert 'smoke smoketest-version "30" "" --skip-if-empty "-V" -- /usr/local/bin/entrypoint -V' in texts
     assert (record / "metadata.json").is_file()

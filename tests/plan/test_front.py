@@ -1,4 +1,4 @@
-"""The Python front against the real buildx, at the plan level (issue 3)."""
+"""The Python front against the real buildx, at the plan level."""
 
 from __future__ import annotations
 
@@ -106,7 +106,7 @@ def test_plan_can_draw_the_instance_graph(tmp_path) -> None:
 
 
 def test_the_family_picture_of_the_ci_matrix_is_legible(tmp_path) -> None:
-    """Issue 10 deliver 7: for the ci matrix's default group, SVG and PNG at
+    """The family picture (docs/commands.md, "invoke plan"): for the ci matrix's default group, SVG and PNG at
     most 4,000 px wide at 96 dpi, every font at least 10 pt, no shrinking."""
     import re
     import shutil

@@ -1,4 +1,4 @@
-"""A new axis reaches the tree from matrix.toml alone (issue 10 deliver 1, HCL side).
+"""A new axis reaches the tree from matrix.toml alone (the HCL side).
 
 In a temporary copy of docker/: add a value to an axis and a new axis that one
 family (kitchen) uses as a build arg, run the generator, and read real

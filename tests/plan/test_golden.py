@@ -1,12 +1,12 @@
-"""Golden `--print` of the whole tree (issue 10, deliver 0).
+"""Golden `--print` of the whole tree.
 
-`tests/plan/golden/<matrix>.json` was made from the tree as it stood before the
-refactor of issue 10, with raw `docker buildx bake --print` of every group and
-every family, under the default, `ci` and `bench` matrices. This test renders
-the same selection from today's tree and compares every key except
-`description` (the refactor adds descriptions). Only the adoption (11) and
-runners (12) issues may change the golden, and each lists its diff.
-Regenerated once for issue 11's new smoke settings: smoketest-version,
+`tests/plan/golden/<matrix>.json` was made from the tree as it stood before
+bake.hcl moved to object-valued matrices, with raw `docker buildx bake --print`
+of every group and every family, under the default, `ci` and `bench` matrices.
+This test renders the same selection from today's tree and compares every key
+except `description` (the refactor added descriptions). A change that alters
+the golden must say so and list its diff.
+Regenerated once for the smoke settings of docs/adopt.md: smoketest-version,
 -startup, -valgrind, -perf, pkg-deb-install and pkg-rpm-install gained the
 build args smoke_version_args, smoke_startup_args, smoke_ready and
 smoke_timeout; image and complement-testee gained expose_ports. Nothing else
@@ -135,7 +135,7 @@ DEFAULT_AXES = {
 
 
 def test_vectors_variable_gives_the_ci_golden_in_one_print(buildx_cli: None):
-    """`vectors` (issue 10): any selection, excludes included, in one --print.
+    """`vectors`: any selection, excludes included, in one --print.
     The contract the speed helper passes from Python: raw values, all seven keys."""
     vectors = [DEFAULT_AXES | v for v in CI_VECTORS]
     assert len(vectors) == 11 and all(len(v) == 7 for v in vectors)

@@ -1,6 +1,6 @@
-"""The tree's shape from real `docker buildx bake --print` (issue 2).
+"""The tree's shape from real `docker buildx bake --print`.
 
-The family-to-axes table is written here by hand (it is also in the README);
+The family-to-axes table is written here by hand (it is also in docs/tree.md);
 it is not read from bakery's code.
 """
 
@@ -209,7 +209,7 @@ def test_single_axis_difference_shares_exactly(axis: str, other: str, shared: li
     ],
 )
 def test_sys_target_maps_to_its_platform_and_cpu_level(sys_target: str, platform: str, cpu: str) -> None:
-    """Issue 11 §5: the mapping comes from matrix.toml through invoke generate."""
+    """The sys_target mapping comes from matrix.toml through invoke generate."""
     printed = bake_print(vector_lists(sys_target=sys_target), ["system", "install", "build-bins"])["target"]
     assert len(printed) > 10
     for name, target in printed.items():
@@ -245,7 +245,7 @@ SMOKE_FAMILIES = [
 
 
 def test_smoke_settings_reach_every_smoke_run_as_build_args() -> None:
-    """Issue 11 deliver 3: the contract with the smoke side, by these exact names."""
+    """The contract with the smoke side, by these exact names."""
     printed = bake_print(vector_lists(), list(FAMILY_AXES))["target"]
     for name, target in printed.items():
         family = name.split("--")[0]

@@ -457,7 +457,7 @@ def test_plain_progress_is_passed_through_and_not_summarised(monkeypatch, tmp_pa
 
 
 def test_a_tree_that_takes_vectors_gets_the_whole_selection_in_one_run(seam: Recorder, tmp_path: Path):
-    """The tree contract (issue 10 deliver 2): with `variable "vectors"` in the
+    """The tree contract (docs/tree.md): with `variable "vectors"` in the
     bake file, one run covers the ci matrix's 11 vectors, the exclude kept out
     by the list; the arrays carry their cross product."""
     tree = tmp_path / "bake.hcl"

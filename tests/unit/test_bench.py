@@ -1,5 +1,5 @@
-"""Unit tests for the pieces of bench/ that compute figures (issue 10
-deliver 5): medians, quartiles, paired differences, ratios, and reading a
+"""Unit tests for the pieces of bench/ that compute figures:
+medians, quartiles, paired differences, ratios, and reading a
 run record back into the raw command. Expected values are worked by hand."""
 
 from __future__ import annotations

@@ -107,7 +107,7 @@ def test_explicit_name_wins_and_is_checked(seam: Recorder):
 
 
 def test_docker_driver_uses_the_current_context(seam: Recorder, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
-    # Resolved as the docker CLI resolves it, without running docker (issue 13 P1).
+    # Resolved as the docker CLI resolves it, without running docker.
     monkeypatch.delenv("DOCKER_HOST", raising=False)
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
     monkeypatch.setenv("DOCKER_CONTEXT", "rootless")

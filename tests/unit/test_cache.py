@@ -1,4 +1,4 @@
-"""The cache trust rules (issue 5): every event and ref combination mapped to
+"""The cache trust rules (docs/cache.md): every event and ref combination mapped to
 its exact cache flags, plus scope naming, locations and local publishing."""
 
 from __future__ import annotations
@@ -318,7 +318,7 @@ def test_entitlements_grant_write_only_on_the_export_root(tmp_path: Path) -> Non
     assert registry.entitlements() == []
 
 
-# Registry scopes (issue 12): untrusted runs export to their own repository,
+# Registry scopes: untrusted runs export to their own repository,
 # never the shared one or under it.
 SHARED_REF = "127.0.0.1:5001/bakery/cache"
 
@@ -376,7 +376,7 @@ def test_scopes_ref_beside_the_shared_repository_is_accepted():
 
 
 def test_a_new_version_starts_with_links_to_the_current_blobs(tmp_path: Path):
-    """Issue 12: a fully cached trusted run re-wrote every blob (374 MB in
+    """Before seeding, a fully cached trusted run re-wrote every blob (374 MB in
     64 s); seeded versions let BuildKit skip the blobs it already exported."""
     old = tmp_path / ".versions" / "leaf" / "r1"
     (old / "blobs" / "sha256").mkdir(parents=True)

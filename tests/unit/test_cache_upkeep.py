@@ -1,4 +1,4 @@
-"""Upkeep of local cache roots (issue 12 deliver 4): entries not published
+"""Upkeep of local cache roots (docs/cache.md): entries not published
 for the age go, with their versions and the blobs no one links any more;
 nothing outside bakery's layout is touched. Real files in tmp, real times."""
 

@@ -1,4 +1,4 @@
-"""Code paths that depend on the environment (issue 7 §6), each tested with
+"""Code paths that depend on the environment, each tested with
 CI=true and with CI unset, whatever the environment the suite runs in
 (.ci/run sets CI=true; a developer usually does not).
 

@@ -1,5 +1,5 @@
 """`invoke clean` removes bakery's `:latest` images and run records, and
-nothing else (issue 10 deliver 6: a positive test). The seam answers
+nothing else (a positive test). The seam answers
 `docker image ls` and `buildx bake --print` as the engine would."""
 
 from __future__ import annotations

@@ -548,7 +548,7 @@ def test_update_baseline_from_the_image_targets_the_project_source(monkeypatch: 
 
 
 def test_project_baseline_reads_dotenv(tmp_path: Path) -> None:
-    """Issue 11 §6: a tree setting in .env reaches every reader, not only bake."""
+    """A tree setting in .env reaches every reader, not only bake."""
     dotenv = tmp_path / "project.env"
     dotenv.write_text("source_location=../proj\ncomplement_baseline=ci/baseline.jsonl\n")
     settings = settings_module.load({}, {"BAKERY_DOTENV": str(dotenv)})

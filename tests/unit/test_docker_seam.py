@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from bakery.config.settings import load
 from bakery.engine import docker, process
 from bakery.errors import EXIT_ENVIRONMENT, DockerError, EnvironmentNotReady, ProcessError
 from tests.conftest import Recorder
@@ -72,7 +73,8 @@ def test_docker_error_without_output_and_exit_code_mapping(seam: Recorder):
     with pytest.raises(DockerError) as info:
         docker.run(["version"])
     assert str(info.value) == "docker version failed with exit code 125: no output"
-    assert info.value.exit_code == 125
+    # A child's code is kept on the error, never passed on as ours: only bake's is (BakeFailed).
+    assert (info.value.returncode, info.value.exit_code) == (125, 1)
     seam.respond = fail(137, "Killed\n")
     with pytest.raises(DockerError) as info:
         docker.run(["run", "x"])
@@ -112,7 +114,8 @@ def test_use_runner_restores_the_previous_runner():
 
 def test_seam_log_appends_each_argv_as_a_json_line(seam: Recorder, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     log = tmp_path / "seam.jsonl"
-    monkeypatch.setenv("BAKERY_SEAM_LOG", str(log))
+    monkeypatch.setattr(process, "_seam_log", [])
+    process.record_to(str(load({}, {"BAKERY_SEAM_LOG": str(log)}).seam_log))
     seam.respond = fail(1, "bad\n")
     docker.run(["buildx", "bake", "--print", "a b"], check=False)
     with pytest.raises(DockerError):
@@ -125,7 +128,8 @@ def test_seam_log_appends_each_argv_as_a_json_line(seam: Recorder, monkeypatch: 
 
 
 def test_without_seam_log_nothing_is_written(seam: Recorder, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
-    monkeypatch.delenv("BAKERY_SEAM_LOG", raising=False)
+    monkeypatch.setattr(process, "_seam_log", [])
+    process.record_to(load({}, {}).seam_log)
     monkeypatch.chdir(tmp_path)
     docker.run(["version"])
     assert list(tmp_path.iterdir()) == []
@@ -241,14 +245,22 @@ def test_real_runner_captures_and_streams_stderr_lines():
 
 def test_other_programs_use_the_same_seam(seam: Recorder):
     """The process seam runs any program (graphviz, mmdebstrap, the bench's
-    timed commands); docker is its `docker` prefix (issue 10 deliver 3)."""
+    timed commands); docker is its `docker` prefix (docs/architecture.md)."""
     seam.respond = lambda call: process.Completed(call.argv, 3, "", "dot: syntax error in line 1\n")
     with pytest.raises(ProcessError) as info:
         process.run(["dot", "-Tsvg", "tree.dot"])
     assert seam.argvs == [("dot", "-Tsvg", "tree.dot")]
     assert not isinstance(info.value, DockerError)
     assert str(info.value) == "dot -Tsvg tree.dot failed with exit code 3: dot: syntax error in line 1"
-    assert info.value.exit_code == 3
+    # dot's 3 must not read as bakery's "environment not ready" (3).
+    assert (info.value.returncode, info.value.exit_code) == (3, 1)
+
+
+@pytest.mark.parametrize(("returncode", "exit_code"), [(1, 1), (2, 2), (17, 17), (-9, 137), (-15, 143)])
+def test_only_bake_passes_its_exit_code_through(returncode: int, exit_code: int):
+    from bakery.errors import BakeFailed
+
+    assert BakeFailed("bake failed", returncode).exit_code == exit_code
 
 
 def test_run_all_keeps_the_order_and_checks_nothing(seam: Recorder):

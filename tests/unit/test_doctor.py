@@ -1,4 +1,4 @@
-"""The buildx minimum that `invoke doctor` checks (issue 10 deliver 2):
+"""The buildx minimum that `invoke doctor` checks (docs/decisions/buildx-minimum.md):
 version lines as `docker buildx version` prints them."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The fresh-runner benchmark's figures (issue 12 deliver 5)."""
+"""The fresh-runner benchmark's figures (bench/fresh_runner.py)."""
 
 from __future__ import annotations
 

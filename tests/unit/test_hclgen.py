@@ -21,7 +21,7 @@ BAKE_HCL = ROOT / "docker" / "bake.hcl"
 
 
 def test_committed_bake_hcl_has_not_drifted_from_the_definition():
-    """The drift test (issue 3 §1): fix a failure with `invoke generate`."""
+    """The drift test: fix a failure with `invoke generate`."""
     assert hclgen.current(BAKE_HCL) == hclgen.render(load())
     assert hclgen.expected(BAKE_HCL, load()) == BAKE_HCL.read_text()
     assert hclgen.drifted(BAKE_HCL, load()) is False
@@ -121,9 +121,9 @@ def test_a_file_without_exactly_one_section_is_refused(tmp_path: Path, text: str
 
 
 def test_bake_hcl_variables_use_only_what_buildx_0_13_1_parses():
-    """Our minimum buildx is Debian trixie's 0.13.1 (DESIGN §5). It rejects a
+    """Our minimum buildx is Debian trixie's 0.13.1 (docs/decisions/buildx-minimum.md). It rejects a
     variable's `description`, `validation` and `type` ("Unsupported argument"),
-    so descriptions are comments above each variable (issue 10)."""
+    so descriptions are comments above each variable."""
     lines = BAKE_HCL.read_text().splitlines()
     starts = [i for i, line in enumerate(lines) if line.startswith("variable ")]
     assert len(starts) > 40
@@ -216,3 +216,23 @@ def test_a_broken_tree_is_refused_with_one_line(tree: str, used_by: dict[str, st
 def test_a_family_reading_another_familys_cells_is_refused():
     with pytest.raises(UsageError, match=r'target "mid" reads family_cells\["root"\]'):
         hclgen.families(SMALL_TREE.replace('family_cells["mid"]', 'family_cells["root"]'))
+
+
+def test_the_docs_settings_table_is_generated_from_the_declarations(tmp_path):
+    from bakery.config import reference
+
+    page = tmp_path / "settings.md"
+    page.write_text("# Settings\n\n" + reference.BEGIN + "old\n" + reference.END + "\nAfter.\n")
+    assert reference.drifted(page) is True
+    assert reference.write(page) is True
+    text = page.read_text()
+    assert "| `BAKERY_MIN_FREE_GB` | whole number | `5` |" in text
+    assert "| `smoke_timeout` | `30` | whole seconds from 1 to 3600 |" in text
+    assert text.startswith("# Settings\n\n") and text.endswith("\nAfter.\n")
+    assert reference.write(page) is False
+
+
+def test_the_committed_settings_page_has_not_drifted():
+    from bakery.config import reference
+
+    assert reference.drifted() is False

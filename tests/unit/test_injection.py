@@ -1,4 +1,4 @@
-"""Injection (issue 7 §5): no shell strings anywhere in the code that runs
+"""Injection: no shell strings anywhere in the code that runs
 commands, and every value that reaches bake as a variable or through `--set`
 is validated first.
 
@@ -38,7 +38,7 @@ NON_DEFAULT = {
     "sys_target": "aarch64-v8-linux-gnu",
 }
 DEFAULT = DEFAULT_VECTOR  # tests/conftest.py: written out once
-# What an axis value may look like once validated (README: "Names").
+# What an axis value may look like once validated (docs/tree.md, "Names").
 SAFE_VALUE = re.compile(r"^[a-z0-9._-]+$")
 
 

@@ -1,4 +1,4 @@
-"""The lab's pure parts (issue 12): what it tells users, and how teardown
+"""The lab's pure parts (lab/runners.py): what it tells users, and how teardown
 leftovers are found. Starting the lab is covered by tests/engine/test_runners.py."""
 
 from __future__ import annotations

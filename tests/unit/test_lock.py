@@ -1,4 +1,4 @@
-"""The builder lock (issue 5): holders in separate processes, through flock.
+"""The builder lock: holders in separate processes, through flock.
 
 Every test points BUILDX_CONFIG at its own tmp_path, so no lock file lands in
 ~/.docker/buildx and tests cannot meet each other's locks.

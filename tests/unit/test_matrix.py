@@ -345,7 +345,7 @@ def axis(name: str) -> Axis:
         ("sys_version", "bookworm-slim"),
         ("sys_version", "12.5"),
         ("sys_target", "aarch64-v8-linux-gnu"),
-        # Issue 11 §5: general target triples and other distributions.
+        # General target triples and other distributions.
         ("sys_target", "x86_64-linux-gnu"),
         ("sys_target", "x86_64-v3-linux-gnu"),
         ("sys_target", "aarch64-linux-gnu"),

@@ -1,4 +1,4 @@
-"""Unit tests for bakery.engine.probe (issue 13 P1): on a warm probe cache a bake
+"""Unit tests for bakery.engine.probe: on a warm probe cache a bake
 runs no docker call but the bake itself; the cache is per endpoint; and a
 stopped daemon (exit 3) and the disk gate (exit 4) still stop a bake."""
 

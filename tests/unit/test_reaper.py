@@ -1,4 +1,4 @@
-"""The reaper's selection, scripted through the docker seam (issue 5)."""
+"""The reaper's selection, scripted through the docker seam."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Unit tests for bakery.redact and the places it guards (issue 7 §4):
+"""Unit tests for bakery.redact and the places it guards:
 verbose environment output, error messages, the command log."""
 
 from __future__ import annotations

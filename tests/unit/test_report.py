@@ -1,4 +1,4 @@
-"""`invoke matrix`'s three formats (issue 10 deliver 6: a positive test for
+"""`invoke matrix`'s three formats (a positive test for
 report). Expected text written by hand for the `default` matrix."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Secrets with planted values (issue 7 §4): the verbose environment output
+"""Secrets with planted values: the verbose environment output
 (CI_VERBOSE_ENV), the command log and every error message must show the
 names of secret-looking variables with *** and never their values.
 

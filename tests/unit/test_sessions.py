@@ -1,6 +1,6 @@
 """Unit tests for bakery.cli.sessions: nox session ids and tags.
 
-The ids are written out by hand (issue 3 §5: `bake(` k=v pairs `)`, sys and
+The ids are written out by hand (docs/commands.md, "nox": `bake(` k=v pairs `)`, sys and
 feat always, other axes only when they vary, in a fixed order).
 """
 

@@ -51,26 +51,26 @@ def usage_error(flags=None, **environ: str) -> str:
 
 
 def test_plain_setting_default(dotenv):
-    assert settings.load({}, dotenv(""))["BAKERY_RUN_DIR"] == "runs"
+    assert settings.load({}, dotenv("")).run_dir_name == "runs"
 
 
 def test_plain_setting_dotenv_over_default(dotenv):
-    assert settings.load({}, dotenv("BAKERY_RUN_DIR=from-dotenv\n"))["BAKERY_RUN_DIR"] == "from-dotenv"
+    assert settings.load({}, dotenv("BAKERY_RUN_DIR=from-dotenv\n")).run_dir_name == "from-dotenv"
 
 
 def test_plain_setting_environment_over_dotenv(dotenv):
     env = dotenv("BAKERY_RUN_DIR=from-dotenv\n", BAKERY_RUN_DIR="from-env")
-    assert settings.load({}, env)["BAKERY_RUN_DIR"] == "from-env"
+    assert settings.load({}, env).run_dir_name == "from-env"
 
 
 def test_plain_setting_flag_over_environment(dotenv):
     env = dotenv("BAKERY_RUN_DIR=from-dotenv\n", BAKERY_RUN_DIR="from-env")
-    assert settings.load({"BAKERY_RUN_DIR": "from-flag"}, env)["BAKERY_RUN_DIR"] == "from-flag"
+    assert settings.load({"BAKERY_RUN_DIR": "from-flag"}, env).run_dir_name == "from-flag"
 
 
 def test_a_flag_of_none_means_not_given(dotenv):
     env = dotenv("", BAKERY_RUN_DIR="from-env")
-    assert settings.load({"BAKERY_RUN_DIR": None}, env)["BAKERY_RUN_DIR"] == "from-env"
+    assert settings.load({"BAKERY_RUN_DIR": None}, env).run_dir_name == "from-env"
 
 
 def test_axis_default_is_the_default_vector(dotenv):
@@ -130,7 +130,7 @@ def test_the_process_environment_is_read_when_none_is_given(monkeypatch: pytest.
     monkeypatch.setenv("BAKERY_GC_KEEP", "48h")
     monkeypatch.setenv("sys_version", "bookworm-slim")
     loaded = settings.load({})
-    assert loaded["BAKERY_GC_KEEP"] == "48h"
+    assert loaded.gc_keep == "48h"
     assert loaded.choices == {"sys_version": ("bookworm-slim",)}
 
 
@@ -202,7 +202,7 @@ def test_choice_and_number_settings():
 def test_list_settings_must_be_json_arrays_of_strings():
     assert "BAKERY_SECRETS='id=gh' is not valid JSON" in usage_error(BAKERY_SECRETS="id=gh")
     assert usage_error(BAKERY_DRIVER_OPTS="[1]") == "BAKERY_DRIVER_OPTS='[1]' is not a JSON array of strings"
-    assert load(BAKERY_SSH='["default", "gh=/tmp/key"]').items("BAKERY_SSH") == ("default", "gh=/tmp/key")
+    assert load(BAKERY_SSH='["default", "gh=/tmp/key"]').ssh == ("default", "gh=/tmp/key")
 
 
 def test_a_newline_in_a_string_setting_is_refused():
@@ -270,14 +270,13 @@ def test_misspelt_variable_in_dotenv(dotenv, line: str, name: str, suggestion: s
         "RUNNER_OS",
         "http_proxy",
         "CI_COMMIT_SHA",
-        "BAKERY_SEAM_LOG",
         "COMPLEMENT_CA",
     ],
 )
 def test_unrelated_names_are_ignored(name: str):
     loaded = load(**{name: "/some/value"})
     assert loaded.choices == {}
-    assert loaded["BAKERY_MATRIX"] == "default"
+    assert loaded.matrix == "default"
 
 
 # --- numbered runners and nprocs --------------------------------------------------------
@@ -312,3 +311,36 @@ def test_nprocs_explicit_wins_even_on_a_numbered_runner():
 
 def test_nprocs_is_the_cpu_count_elsewhere():
     assert load(RUNNER_NAME="laptop").nprocs() == os.cpu_count()
+
+
+# --- one declaration per setting ------------------------------------------------------
+
+
+def test_settings_are_typed_attributes_with_their_declared_defaults():
+    loaded = load()
+    assert loaded.min_free_gb == 5 and loaded.lock_timeout == 300
+    assert loaded.nprocs_setting is None
+    assert loaded.bootstrap is True and loaded.ci is False
+    assert loaded.gc_filters == ("label!=cache==pin",)
+    assert loaded.driver == "docker" and loaded.default_branch == "main"
+
+
+def test_values_are_converted_once_where_they_are_read():
+    loaded = load(BAKERY_MIN_FREE_GB="12", BAKERY_NPROCS="3", CI="1", BAKERY_SSH='["default"]')
+    assert (loaded.min_free_gb, loaded.nprocs_setting, loaded.ci, loaded.ssh) == (12, 3, True, ("default",))
+
+
+def test_settings_are_frozen():
+    loaded = load()
+    with pytest.raises(AttributeError):
+        loaded.driver = "remote"  # type: ignore[misc]
+
+
+def test_every_tree_variable_is_declared_once_with_help_and_pattern():
+    variables = settings.tree_variables()
+    assert list(variables)[:4] == ["project_name", "bin_name", "source_location", "git_checkout"]
+    assert variables["smoke_timeout"].range == (1, 3600)
+    assert variables["feat_set_cargo_args"].default == (
+        '{"none":"--no-default-features","default":"","all":"--all-features"}'
+    )
+    assert all(v.help and v.pattern for v in variables.values())

@@ -1,4 +1,4 @@
-"""docker/scripts/smoke on the host (issue 11 §3): the same script the smoke
+"""docker/scripts/smoke on the host: the same script the smoke
 stages bind-mount, run with sh against small servers written here in Python.
 No docker: the script needs only sh, coreutils' timeout and bash's /dev/tcp."""
 

@@ -1,4 +1,4 @@
-"""Smoke and adoption settings (issue 11 §2, §3): validated before bake starts,
+"""Smoke and adoption settings (docs/adopt.md): validated before bake starts,
 layered like every tree setting, and skipped runs named in the run summary."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from invoke.exceptions import Exit
 
 import tasks
 from bakery.build import bake, progress
+from bakery.cli.common import guard
 from bakery.config import settings
 from bakery.engine import docker
 from bakery.errors import UsageError
@@ -49,7 +50,7 @@ def test_a_bad_smoke_or_adoption_value_exits_2_before_bake(
     seam: Recorder, monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str
 ) -> None:
     monkeypatch.setenv(name, value)
-    with pytest.raises(Exit) as info:
+    with pytest.raises(Exit) as info, guard():
         tasks.bake.body(Context())
     assert info.value.code == 2
     assert str(info.value.message).startswith(f"bakery: error: {message}")

@@ -1,5 +1,5 @@
 """Unit tests for bakery.engine.system_image through the process seam: mmdebstrap
-and docker are both programs on it (issue 10 deliver 3)."""
+and docker are both programs on it."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The tree's own bake variables are validated and layered (review of issue 7 §5)."""
+"""The tree's own bake variables are validated and layered (docs/settings.md)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from bakery import ROOT
 from bakery.build import bake
 from bakery.config import settings
-from bakery.config.settings import TREE_VARIABLES
+from bakery.config.settings import tree_variables
 from bakery.engine import docker
 from bakery.errors import UsageError
 
@@ -20,9 +20,9 @@ AXES = {"cargo_profile", "rust_toolchain", "rust_target", "feat_set", "sys_name"
 
 def test_every_bake_variable_has_a_pattern_or_is_set_by_bakery() -> None:
     declared = set(re.findall(r'^variable "([a-z_]+)"', (ROOT / "docker" / "bake.hcl").read_text(), re.MULTILINE))
-    # vectors: the selection bakery passes (issue 10); family_cells: computed by the tree itself.
+    # vectors: the selection bakery passes; family_cells: computed by the tree itself.
     by_bakery = {"cache_scope", "nprocs", "vectors", "family_cells"} | AXES | {a + "s" for a in AXES}
-    assert declared - by_bakery == set(TREE_VARIABLES)
+    assert declared - by_bakery == set(tree_variables())
 
 
 @pytest.mark.parametrize(
