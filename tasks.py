@@ -55,11 +55,32 @@ def builder(
     append=None,
     no_bootstrap=False,
 ):
-    """Create, check or maintain the persistent buildx builder (idempotent)."""
+    """Create, check or maintain the persistent buildx builder (idempotent).
+
+    Without an action it creates the builder if needed. The actions --rm, --status, --prune,
+    --reap and --append are one per call: combined, they are a usage error (exit 2), not run in
+    an order the command line does not show; run one `invoke builder` per action.
+    """
+    from bakery.cli.actions import one_action, require_action
     from bakery.engine import builder as builder_module
     from bakery.engine import reaper as reaper_module
     from bakery.tree import bakefile
 
+    action = one_action(
+        "invoke builder",
+        {"--rm": rm, "--status": status, "--prune": prune, "--reap": reap, "--append": append},
+        default="create",
+    )
+    require_action(
+        action,
+        {
+            "--keep-storage": (keep_storage, "--prune"),
+            "--filter": (filter, "--prune"),
+            "--prune-all": (prune_all, "--prune"),
+            "--no-bootstrap": (no_bootstrap, "create"),
+        },
+        default="create",
+    )
     settings = load(
         {
             "BAKERY_DRIVER": driver,
@@ -68,15 +89,15 @@ def builder(
             "BAKERY_BOOTSTRAP": "false" if no_bootstrap else None,
         }
     )
-    if rm:
+    if action == "--rm":
         print(builder_module.remove(settings))
-    elif reap:
+    elif action == "--reap":
         reaper_module.reap(reaper_module.parse_age(reap), keep=[builder_module.name(settings)])
-    elif prune:
+    elif action == "--prune":
         print(builder_module.prune(settings, keep_storage, tuple(filter or ()), everything=prune_all))
-    elif append:
+    elif action == "--append":
         print(builder_module.append(settings, append))
-    elif status:
+    elif action == "--status":
         print("\n".join(builder_module.status_lines(settings)))
     else:
         needed = bakefile.tree_entitlements(settings)
@@ -254,11 +275,13 @@ def complement(
 @task(
     help={
         "quick": "fewer rounds (5 instead of 15)",
-        "only": "comma-separated sections: front, plan, edit, cold (default: all)",
+        "only": "comma-separated sections (default: all): front (bakery's own cost per command), "
+        "plan (plan time against raw buildx), edit (edit-loop time against cargo), cold (a --no-cache build)",
     }
 )
 def bench(c, quick=False, only="front,plan,edit,cold"):
-    """Run the benchmarks (bakery's own cost, plan scaling, edit loop, cold) into bench/results/."""
+    """Run the benchmarks into bench/results/: bakery's own cost per command, plan time against
+    raw buildx, edit-loop time against cargo, and a cold build (bench/README.md)."""
     # bench/ is beside the package, not in it (docs/architecture.md).
     from bench import run as bench_run
 

@@ -1,4 +1,11 @@
-"""bench/results/<date>.md and .png from the figures bench/run.py measured."""
+"""bench/results/<date>.md and .png from the figures bench/run.py measured.
+
+Headings and chart titles say what is measured, in the words of bench/README.md; the JSON keys
+(front, plan, builds) are the sections' short names.
+
+Regenerate both from a results file without measuring again:
+`.venv/bin/python -m bench.report bench/results/<date>.json`.
+"""
 
 from __future__ import annotations
 
@@ -24,7 +31,7 @@ def markdown(r: dict) -> str:
     if "front" in r:
         f = r["front"]
         lines += [
-            "## P1: bakery's own cost (ours − raw − invoke's start)",
+            "## bakery's own cost per command (ours − raw buildx − invoke's start)",
             "",
             "| figure | ours | raw buildx | invoke --version | ours − raw − start | target |",
             "|---|---|---|---|---|---|",
@@ -45,7 +52,7 @@ def markdown(r: dict) -> str:
         ]
     if "plan" in r:
         lines += [
-            "## P5: `invoke plan --matrix NAME` against one raw `--print` + invoke's start",
+            "## Plan time against raw buildx (`invoke plan --matrix NAME` over one raw `--print` + invoke's start)",
             "",
             "| matrix | vectors | ours | raw `--print` | ratio ours / (raw + start) | target | docker calls |",
             "|---|---|---|---|---|---|---|",
@@ -61,7 +68,7 @@ def markdown(r: dict) -> str:
     if "builds" in r:
         b = r["builds"]
         lines += [
-            "## P2: the edit loop (one-line edit, incremental `install`)",
+            "## Edit-loop time against cargo (a one-line edit, then an incremental `install`)",
             "",
             "| figure | value |",
             "|---|---|",
@@ -69,7 +76,8 @@ def markdown(r: dict) -> str:
             f"| raw fully cached bake of `install` | {_fig(b['raw_cached'])} |",
             f"| incremental − raw cached − invoke's start | {_fig(b['beyond_cached'])} |",
             f"| cargo floor (`docker exec`, warm target dir) | {_fig(b['floor'])} |",
-            f"| **builds.incremental_over_floor** | **{b['incremental_over_floor']}** "
+            f"| **edit loop over cargo alone** ((incremental − raw cached − start) / floor) "
+            f"| **{b['incremental_over_floor']}** "
             f"(target ≤ {b['target']}: {_verdict(b['incremental_over_floor'], b['target'])}) |",
             f"| install + tests-smoke after an edit | {_fig(b['install_smoke'])} |",
             f"| install + tests-smoke over floor | {b['install_smoke_over_floor']} |",
@@ -83,7 +91,7 @@ def markdown(r: dict) -> str:
 
 
 def chart(r: dict, path: Path) -> bool:
-    """A bar chart of the P figures against their targets (needs matplotlib)."""
+    """A bar chart of each section's figure against its target (needs matplotlib)."""
     try:
         import matplotlib
 
@@ -97,21 +105,25 @@ def chart(r: dict, path: Path) -> bool:
     fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 4), squeeze=False)
     for ax, key in zip(axes[0], panels, strict=True):
         if key == "front":
-            names = ["print", "cached_build"]
-            values = [r["front"][n]["overhead"]["median"] for n in names]
-            targets = [r["front"][n]["target"] for n in names]
-            ax.set_title("P1: ours − raw − start (s)")
+            keys = ["print", "cached_build"]
+            values = [r["front"][n]["overhead"]["median"] for n in keys]
+            targets = [r["front"][n]["target"] for n in keys]
+            names = ["--print install", "fully cached install"]
+            ax.set_title("bakery's own cost per command\n(ours − raw buildx − invoke's start)")
+            ax.set_ylabel("seconds")
         elif key == "plan":
             names = list(r["plan"])
             values = [r["plan"][n]["ratio"]["median"] for n in names]
             targets = [r["plan"][n]["target"] for n in names]
             names = [f"{n}\n{r['plan'][n]['vectors']} vectors" for n in names]
-            ax.set_title("P5: plan / (raw --print + start)")
+            ax.set_title("plan time against raw buildx\n(ours / (raw --print + invoke's start))")
+            ax.set_ylabel("ratio")
         else:
-            names = ["install", "install+smoke"]
+            names = ["install", "install + tests-smoke"]
             values = [r["builds"]["incremental_over_floor"], r["builds"]["install_smoke_over_floor"]]
             targets = [r["builds"]["target"], float("nan")]
-            ax.set_title("P2: edit loop over cargo floor")
+            ax.set_title("edit-loop time against cargo\n(over cargo alone, warm target directory)")
+            ax.set_ylabel("ratio")
         ax.bar(names, values, color="#48c")
         ax.scatter(names, targets, color="#c44", marker="_", s=600, label="target", zorder=3)
         ax.legend()
@@ -119,3 +131,23 @@ def chart(r: dict, path: Path) -> bool:
     fig.savefig(path, dpi=96)
     plt.close(fig)
     return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Rewrite the .md and .png beside each results JSON given."""
+    import json
+    import sys
+
+    paths = [Path(a) for a in (sys.argv[1:] if argv is None else argv)]
+    if not paths:
+        print("usage: python -m bench.report bench/results/<date>.json ...", file=sys.stderr)
+        return 2
+    for path in paths:
+        results = json.loads(path.read_text())
+        path.with_suffix(".md").write_text(markdown(results))
+        chart(results, path.with_suffix(".png"))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

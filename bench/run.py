@@ -32,7 +32,7 @@ BIN = Path(sys.executable).parent
 INVOKE = str(BIN / "invoke")
 RESULTS = ROOT / "bench" / "results"
 SECTIONS = ("front", "plan", "edit", "cold")
-# Plan scaling (P5): matrix name -> vectors (docker/matrix.toml).
+# Plan time against raw buildx: matrix name -> vectors (docker/matrix.toml).
 PLAN_MATRICES = {"ci": 11, "plan72": 72, "plan288": 288}
 TOOLCHAIN_IMAGE = "bakery-bench-toolchain:latest"
 
@@ -113,12 +113,12 @@ def seam_calls(argv: Sequence[str], env: Mapping[str, str]) -> list[list[str]]:
 
 
 def overhead(ours: Sequence[float], raw: Sequence[float], start: Sequence[float]) -> dict[str, float]:
-    """bakery's own cost per pair: ours - raw - invoke's start (P1)."""
+    """bakery's own cost per pair: ours - raw - invoke's start."""
     return stats.summary(stats.paired(ours, raw, start))
 
 
 def front(pairs: int, log: Callable[[str], None] = print) -> dict:
-    """P1: `--print` and a fully cached build of install, ours against raw."""
+    """bakery's own cost per command: `--print` and a fully cached build of install, ours against raw."""
     env = clean_env()
     invoke_bake("install", env)  # built and the probe cache warm
     record = invoke_bake("install", env)
@@ -154,7 +154,7 @@ def front(pairs: int, log: Callable[[str], None] = print) -> dict:
 
 
 def plan_scaling(pairs: Mapping[str, int], log: Callable[[str], None] = print) -> dict:
-    """P5: `invoke plan --matrix NAME` against one raw `--print` of the same
+    """Plan time against raw buildx: `invoke plan --matrix NAME` against one raw `--print` of the same
     vectors (the selection's arrays) plus invoke's start."""
     from bakery.config import settings
     from bakery.tree import bakefile
@@ -189,7 +189,7 @@ def edit(source: Path) -> None:
 
 
 def edit_loop(pairs: int, log: Callable[[str], None] = print) -> dict:
-    """P2: incremental install through bakery after a one-line edit, minus the
+    """Edit-loop time against cargo: incremental install through bakery after a one-line edit, minus the
     raw fully cached bake and invoke's start, against cargo's own incremental
     build in a running toolchain container (`docker exec`, warm target dir)."""
     with tempfile.TemporaryDirectory(prefix="bakery-bench-edit-") as tmp:

@@ -298,6 +298,23 @@ function "vector_args" {
   })
 }
 
+# The build args of a deps-* family: its vector's args and the `cargo chef cook` arguments of
+# the cargo command it prebuilds for. One table, so the six deps-* blocks are one template
+# (`_deps` and this function) and differ only in name, description and parent.
+function "deps_args" {
+  params = [family, cell]
+  result = merge(vector_args(family, cell), {
+    cook_args = {
+      deps-base = ""
+      deps-check = "--check --all-targets"
+      deps-clippy = "--clippy --all-targets"
+      deps-build = "--workspace"
+      deps-build-tests = "--tests"
+      deps-build-bins = "--bins"
+    }[family]
+  })
+}
+
 ###############################################################################
 # Templates. `_common` is in every family; the others hold the fixed parts
 # that several families share.
@@ -583,7 +600,8 @@ target "book" {
   args = merge(v.args, { workspace_cmd = "mdbook build book" })
 }
 
-# deps-*: dependencies prebuilt from the recipe, per cargo command.
+# deps-*: dependencies prebuilt from the recipe, per cargo command; one template, `_deps` with
+# deps_args (functions above).
 target "deps-base" {
   description = "Dependencies prebuilt from the recipe (cargo chef cook), the base of every cargo command"
   matrix = { v = family_cells["deps-base"] }
@@ -591,7 +609,7 @@ target "deps-base" {
   inherits = ["_deps"]
   platforms = [v.platform]
   contexts = { input = v.ref.recipe }
-  args = merge(vector_args("deps-base", v), { cook_args = "" })
+  args = deps_args("deps-base", v)
 }
 
 target "deps-check" {
@@ -601,7 +619,7 @@ target "deps-check" {
   inherits = ["_deps"]
   platforms = [v.platform]
   contexts = { input = v.ref["deps-base"] }
-  args = merge(vector_args("deps-check", v), { cook_args = "--check --all-targets" })
+  args = deps_args("deps-check", v)
 }
 
 target "deps-clippy" {
@@ -611,7 +629,7 @@ target "deps-clippy" {
   inherits = ["_deps"]
   platforms = [v.platform]
   contexts = { input = v.ref["deps-base"] }
-  args = merge(vector_args("deps-clippy", v), { cook_args = "--clippy --all-targets" })
+  args = deps_args("deps-clippy", v)
 }
 
 target "deps-build" {
@@ -621,7 +639,7 @@ target "deps-build" {
   inherits = ["_deps"]
   platforms = [v.platform]
   contexts = { input = v.ref["deps-base"] }
-  args = merge(vector_args("deps-build", v), { cook_args = "--workspace" })
+  args = deps_args("deps-build", v)
 }
 
 target "deps-build-tests" {
@@ -631,7 +649,7 @@ target "deps-build-tests" {
   inherits = ["_deps"]
   platforms = [v.platform]
   contexts = { input = v.ref["deps-base"] }
-  args = merge(vector_args("deps-build-tests", v), { cook_args = "--tests" })
+  args = deps_args("deps-build-tests", v)
 }
 
 target "deps-build-bins" {
@@ -641,7 +659,7 @@ target "deps-build-bins" {
   inherits = ["_deps"]
   platforms = [v.platform]
   contexts = { input = v.ref["deps-base"] }
-  args = merge(vector_args("deps-build-bins", v), { cook_args = "--bins" })
+  args = deps_args("deps-build-bins", v)
 }
 
 # Cargo commands over the workspace, each on top of its deps layer.

@@ -320,6 +320,16 @@ CASES = [
         env={"BAKERY_REGISTRY_MIRRORS": "mirror.invalid"},
     ),
     Case("builder-bogus-flag", ("builder", "--bogus"), "No idea what '--bogus' is"),
+    Case(
+        "builder-rm-and-prune",
+        ("builder", "--rm", "--prune"),
+        "--rm and --prune cannot be combined: invoke builder does one action at a time",
+    ),
+    Case(
+        "builder-keep-storage-without-prune",
+        ("builder", "--keep-storage", "10GB"),
+        "--keep-storage applies only to --prune, not to create (no action flag); add --prune",
+    ),
     Case("cache-no-action", ("cache",), "say what to do: invoke cache --prune AGE"),
     Case("cache-bad-age", ("cache", "--prune", "forever"), "age 'forever' is not allowed", marker="forever"),
     Case("lab-bogus-flag", ("lab", "--bogus"), "No idea what '--bogus' is"),

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
-
 from bakery.argv import option, options
-
-pytestmark = pytest.mark.unit
 
 
 def test_module_docstring_example():

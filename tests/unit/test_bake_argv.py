@@ -17,8 +17,6 @@ from bakery.errors import BakeryError, DockerError, UsageError
 from bakery.tree import bakefile
 from tests.conftest import Recorder
 
-pytestmark = pytest.mark.unit
-
 BAKE_FILE = str(ROOT / "docker" / "bake.hcl")
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 DEFAULT_BLOCK = {

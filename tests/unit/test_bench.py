@@ -5,14 +5,14 @@ run record back into the raw command. Expected values are worked by hand."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 
+from bakery import ROOT
 from bakery.errors import UsageError
 from bench import report, run, stats
-
-pytestmark = pytest.mark.unit
 
 
 def test_median_and_quartiles_inclusive():
@@ -108,3 +108,20 @@ def test_results_keep_no_absolute_path_of_the_checkout():
 
     found = portable({"argv": ["docker", "-f", "/co/p/docker/bake.hcl"], "n": 3, "m": "/co/p/runs/x"}, "/co/p")
     assert found == {"argv": ["docker", "-f", "docker/bake.hcl"], "n": 3, "m": "runs/x"}
+
+
+def test_headings_say_what_is_measured_in_users_words():
+    results = json.loads((ROOT / "bench" / "results" / "2026-11-29.json").read_text())
+    text = report.markdown(results)
+    assert [line for line in text.splitlines() if line.startswith("#")] == [
+        "## bakery's own cost per command (ours − raw buildx − invoke's start)",
+        "## Plan time against raw buildx (`invoke plan --matrix NAME` over one raw `--print` + invoke's start)",
+        "## Edit-loop time against cargo (a one-line edit, then an incremental `install`)",
+    ]
+    assert re.findall(r"\bP[0-9]\b|incremental_over_floor", text) == []
+
+
+def test_committed_results_tables_are_the_report_of_their_json():
+    # Regenerate with `.venv/bin/python -m bench.report bench/results/<date>.json`.
+    path = ROOT / "bench" / "results" / "2026-11-29.json"
+    assert path.with_suffix(".md").read_text() == report.markdown(json.loads(path.read_text()))

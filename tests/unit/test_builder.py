@@ -13,8 +13,6 @@ from bakery.engine import builder, docker
 from bakery.errors import EnvironmentNotReady, UsageError
 from tests.conftest import Recorder
 
-pytestmark = pytest.mark.unit
-
 ENTITLEMENTS = ("security.insecure", "network.host", "security.insecure")
 
 

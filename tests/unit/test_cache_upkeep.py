@@ -7,11 +7,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
-
 from bakery.cache import store as cache_store
-
-pytestmark = pytest.mark.unit
 
 DAY = 86400.0
 NOW = 1_800_000_000.0

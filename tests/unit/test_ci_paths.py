@@ -22,8 +22,6 @@ from bakery.build import bake
 from bakery.config import settings
 from bakery.engine import docker
 
-pytestmark = pytest.mark.unit
-
 DEFINITION = {"group": {"default": {"targets": ["tiny"]}}, "target": {"tiny": {"context": "docker"}}}
 
 

@@ -7,14 +7,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
 from bakery.build import clean
 from bakery.config import settings
 from bakery.engine import docker
 from tests.conftest import Recorder
-
-pytestmark = pytest.mark.unit
 
 OURS = [
     "install--release--distro--x86_64-unknown-linux-gnu--default--debian--testing-slim--x86_64-v1-linux-gnu:latest",

@@ -33,8 +33,6 @@ from bakery.errors import (
 )
 from tests.conftest import DEFAULT_NAME, Recorder
 
-pytestmark = pytest.mark.unit
-
 VECTOR = "release--distro--x86_64-unknown-linux-gnu--default--debian--testing-slim--x86_64-v1-linux-gnu"
 TESTEE = f"complement-testee--{VECTOR}:latest"
 TESTER = "complement-tester--default--debian--testing-slim--x86_64-v1-linux-gnu:latest"

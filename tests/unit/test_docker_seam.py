@@ -22,8 +22,6 @@ from bakery.engine import docker, process
 from bakery.errors import EXIT_ENVIRONMENT, DockerError, EnvironmentNotReady, ProcessError
 from tests.conftest import Recorder
 
-pytestmark = pytest.mark.unit
-
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 

@@ -7,8 +7,6 @@ import pytest
 
 from bakery.engine.doctor import buildx_too_old
 
-pytestmark = pytest.mark.unit
-
 
 @pytest.mark.parametrize(
     "line",

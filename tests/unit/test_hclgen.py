@@ -15,8 +15,6 @@ from bakery.config.matrix import Axis, Definition, load
 from bakery.errors import UsageError
 from bakery.tree import hclgen
 
-pytestmark = pytest.mark.unit
-
 BAKE_HCL = ROOT / "docker" / "bake.hcl"
 
 

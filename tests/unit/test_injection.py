@@ -23,8 +23,6 @@ from bakery.engine import docker
 from bakery.errors import EXIT_USAGE, UsageError
 from tests.conftest import DEFAULT_VECTOR, Recorder
 
-pytestmark = pytest.mark.unit
-
 AXES = ("cargo_profile", "rust_toolchain", "rust_target", "feat_set", "sys_name", "sys_version", "sys_target")
 PLURALS = tuple(a + "s" for a in AXES)
 # Each axis with one allowed value other than its default (docker/matrix.toml).

@@ -24,8 +24,6 @@ from bakery.engine.lock import builder_lock, lock_path
 from bakery.errors import EXIT_LOCKED, EnvironmentNotReady, LockTimeout
 from tests.conftest import Recorder
 
-pytestmark = pytest.mark.unit
-
 # A second process that takes the lock (never waiting), says "held", keeps it
 # for HOLD seconds (negative: until its stdin closes), then says "released"
 # and stays alive until its stdin closes.

@@ -16,8 +16,6 @@ from bakery.config.matrix import Axis, Definition, MatrixSpec, Vector, blocks, c
 from bakery.errors import EXIT_USAGE, UsageError
 from tests.conftest import DEFAULT_VECTOR
 
-pytestmark = pytest.mark.unit
-
 DEFAULT = DEFAULT_VECTOR  # tests/conftest.py: written out once
 
 # A small definition for GitHub Actions semantics.

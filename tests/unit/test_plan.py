@@ -13,8 +13,6 @@ from bakery.errors import BakeryError
 from bakery.tree import plan
 from tests.conftest import Recorder
 
-pytestmark = pytest.mark.unit
-
 
 def vector(profile: str, sys: str) -> Vector:
     return Vector((("cargo_profile", profile), ("sys_name", sys)))

@@ -16,8 +16,6 @@ from bakery.engine import docker, probe
 from bakery.errors import EXIT_DISK, EXIT_ENVIRONMENT, BakeryError, DiskSpaceError, EnvironmentNotReady
 from tests.unit.test_bake_argv import BAKE_FILE, PROBES, ScriptedDocker, load
 
-pytestmark = pytest.mark.unit
-
 
 def _loaded(tmp_path: Path, **extra: str) -> settings.Settings:
     return load(**{"BAKERY_RUN_DIR": str(tmp_path / "runs"), "BAKERY_MIN_FREE_GB": "0", "BAKERY_NPROCS": "4", **extra})

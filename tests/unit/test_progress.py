@@ -37,8 +37,6 @@ import pytest
 from bakery.build.progress import Progress, Vertex, parse, summary
 from tests.conftest import DEFAULT_NAME
 
-pytestmark = pytest.mark.unit
-
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "progress-smoketest-version.jsonl"
 TAIL = "--" + DEFAULT_NAME
 SMOKE = "smoketest-version" + TAIL

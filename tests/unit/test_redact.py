@@ -17,9 +17,6 @@ from bakery.errors import BakeryError, DockerError
 from bakery.redact import redact_env, redact_text
 from tests.conftest import Recorder
 
-pytestmark = pytest.mark.unit
-
-
 # --- redact_env -----------------------------------------------------------------------------------
 
 

@@ -5,13 +5,9 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from bakery.config import settings
 from bakery.tree import report
 from tests.conftest import DEFAULT_VECTOR
-
-pytestmark = pytest.mark.unit
 
 
 def default_matrix() -> tuple[settings.Settings, list]:

@@ -28,8 +28,6 @@ from bakery.complement.results import (
 )
 from tests.conftest import DATA
 
-pytestmark = pytest.mark.unit
-
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "results"
 
 # The original project's two real results files, copied into tests/data (SOURCES.md there).

@@ -13,8 +13,6 @@ from invoke.exceptions import Exit
 from bakery.cli import common as cli
 from bakery.errors import DockerError
 
-pytestmark = pytest.mark.unit
-
 AUTH_CONFIG = '{"auths":{"r":{"auth":"cGxhbnRlZA=="}}}'
 PLANTED = {
     "GH_TOKEN": "planted-token-123",

@@ -8,12 +8,8 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from bakery.cli.sessions import sessions
 from bakery.config.matrix import cross, load
-
-pytestmark = pytest.mark.unit
 
 
 def expanded(name: str):

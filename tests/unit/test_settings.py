@@ -16,8 +16,6 @@ from bakery.config import settings
 from bakery.errors import EXIT_USAGE, UsageError
 from tests.conftest import DEFAULT_VECTOR
 
-pytestmark = pytest.mark.unit
-
 DEFAULT = DEFAULT_VECTOR  # tests/conftest.py: written out once
 
 

@@ -12,8 +12,6 @@ from bakery.engine import process, system_image
 from bakery.errors import BakeryError, EnvironmentNotReady, UsageError
 from tests.conftest import Recorder
 
-pytestmark = pytest.mark.unit
-
 
 def load(**environ: str) -> settings.Settings:
     return settings.load({}, {"BAKERY_DOTENV": "/nonexistent/bakery-test.env", **environ})
