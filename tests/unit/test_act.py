@@ -20,8 +20,6 @@ from bakery.cli import act
 from bakery.engine import process
 from bakery.errors import UsageError
 
-pytestmark = pytest.mark.unit
-
 WORKFLOWS = sorted((ROOT / "ci" / "workflows").glob("*.yml"))
 SHA = "3d3c42e5aac5ba805825da76410c181273ba90b1"
 

@@ -5,12 +5,8 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from bakery.build import progress, summary
 from bakery.tree.plan import Plan
-
-pytestmark = pytest.mark.unit
 
 T0, T1 = "2026-01-01T00:00:00Z", "2026-01-01T00:00:01Z"
 
