@@ -400,4 +400,8 @@ def test_schedule_keeps_runner_b_healthy(runs: Runs) -> None:
     assert os.readlink(old) != version
     assert all(p.is_symlink() for p in entries[1:])
     # Then a bake on that engine succeeds, from outside the workflow too.
-    _bake_on_b(runs, "install", cache_dir)
+    try:
+        _bake_on_b(runs, "install", cache_dir)
+    finally:
+        # The logs stay in runs/act-tests; the cache (hundreds of MB) does not.
+        shutil.rmtree(cache_dir, ignore_errors=True)
