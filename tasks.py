@@ -33,6 +33,7 @@ def _targets(targets: str | None) -> list[str]:
         "prune": "prune the builder cache",
         "reap": "remove scoped builders (bakery-*) idle longer than AGE: 90s, 30m, 12h, 7d, 2w",
         "keep_storage": "with --prune: cache to keep, e.g. 10GB",
+        "prune_all": "with --prune: everything (buildx prune --all), e.g. to clear a damaged cache",
         "filter": "with --prune: a filter (repeatable)",
         "append": "add a node at this endpoint",
         "no_bootstrap": "create without booting (docker-container)",
@@ -47,6 +48,7 @@ def builder(
     rm=False,
     status=False,
     prune=False,
+    prune_all=False,
     reap=None,
     keep_storage=None,
     filter=None,
@@ -74,6 +76,7 @@ def builder(
         {
             "--keep-storage": (keep_storage, "--prune"),
             "--filter": (filter, "--prune"),
+            "--prune-all": (prune_all, "--prune"),
             "--no-bootstrap": (no_bootstrap, "create"),
         },
         default="create",
@@ -91,7 +94,7 @@ def builder(
     elif action == "--reap":
         reaper_module.reap(reaper_module.parse_age(reap), keep=[builder_module.name(settings)])
     elif action == "--prune":
-        print(builder_module.prune(settings, keep_storage, tuple(filter or ())))
+        print(builder_module.prune(settings, keep_storage, tuple(filter or ()), everything=prune_all))
     elif action == "--append":
         print(builder_module.append(settings, append))
     elif action == "--status":
@@ -132,7 +135,12 @@ def matrix(c, axes, format="table", matrix=None):
     vectors = settings.vectors(use_matrix=True)
     if format not in ("table", "json", "github"):
         raise UsageError(f"--format={format!r} is not allowed; allowed: table, json, github")
-    print(report.matrix_text(settings, vectors, format))
+    names = None
+    if format == "github":
+        from bakery.cli import sessions
+
+        names = sessions.names(matrix)
+    print(report.matrix_text(settings, vectors, format, names))
 
 
 @axis_task(
@@ -313,3 +321,54 @@ def cache(c, prune=None):
     scopes = settings.cache_scopes_dir or str(cache_module.default_scopes_dir())
     lines += cache_store.prune_scopes(Path(scopes), max_age)
     print("\n".join(lines or [f"nothing older than {prune}"]))
+
+
+@task(
+    help={
+        "event": "push (default), pull_request, schedule or workflow_dispatch",
+        "workflow": "workflow file (default: ci/workflows/ci.yml; maintenance.yml for schedule)",
+        "branch": "the branch the event is for (default: main, the default branch)",
+        "fork": "with pull_request: the head repository is a fork",
+        "var": "repository variable NAME=VALUE (repeatable)",
+        "secret": "secret NAME (repeatable); the value comes from the environment variable NAME",
+        "job": "run only this job id (act runs what it needs first)",
+        "out": "run directory (default: runs/act/<UTC stamp>)",
+        "repository": "OWNER/NAME in the event payload (default: example/mxd)",
+    },
+    iterable=["var", "secret"],
+)
+def act(
+    c,
+    event="push",
+    workflow=None,
+    branch="main",
+    fork=False,
+    var=None,
+    secret=None,
+    job=None,
+    out=None,
+    repository="example/mxd",
+):
+    """Run a workflow of ci/workflows under act on this host, offline, with the stand-in actions (docs/ci.md)."""
+    import time
+    from pathlib import Path
+
+    from bakery import ROOT
+    from bakery.cli import act as act_module
+
+    load({})
+    run = act_module.command(
+        event=event,
+        workflow=workflow,
+        branch=branch,
+        fork=fork,
+        variables=var or [],
+        secrets=secret or [],
+        job=job,
+        out=Path(out) if out else ROOT / "runs" / "act" / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()),
+        repository=repository,
+    )
+    result = act_module.execute(run, capture=False)
+    if result.returncode != 0:
+        raise BakeryError(f"act: a job failed (act exit {result.returncode}); artifacts in {run.artifacts}")
+    print(f"act: every job passed; artifacts in {run.artifacts}")

@@ -76,6 +76,19 @@ def _host(argv: Sequence[str], *, check: bool = True) -> process.Completed:
     return result
 
 
+def htpasswd_line(user: str, password: str) -> str:
+    """One htpasswd line; registry 2.8 accepts bcrypt only (bcrypt is a dev dependency)."""
+    import bcrypt
+
+    return f"{user}:{bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=8)).decode()}\n"
+
+
+def _basic(user: str, password: str) -> str:
+    import base64
+
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -110,6 +123,9 @@ class Registry:
     root: Path
     port: int
     proc: subprocess.Popen[bytes] | None = None
+    # (user, password): the registry then requires them (htpasswd, bcrypt), as
+    # a real image registry does; the lab's own API calls send them.
+    credentials: tuple[str, str] | None = None
 
     @property
     def host(self) -> str:
@@ -121,6 +137,8 @@ class Registry:
         request = urllib.request.Request(f"http://{self.host}/v2/{path.lstrip('/')}", method=method)
         if accept:
             request.add_header("Accept", accept)
+        if self.credentials is not None:
+            request.add_header("Authorization", _basic(*self.credentials))
         try:
             with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (http to 127.0.0.1)
                 return response.status, dict(response.headers), response.read()
@@ -140,16 +158,17 @@ class Registry:
         config = self.root / "config.yml"
         storage = self.root / "storage"
         storage.mkdir(parents=True, exist_ok=True)
-        config.write_text(
-            json.dumps(  # JSON is YAML
-                {
-                    "version": 0.1,
-                    "log": {"level": "warn", "accesslog": {"disabled": True}},
-                    "storage": {"filesystem": {"rootdirectory": str(storage)}, "delete": {"enabled": True}},
-                    "http": {"addr": self.host},
-                }
-            )
-        )
+        settings: dict[str, object] = {
+            "version": 0.1,
+            "log": {"level": "warn", "accesslog": {"disabled": True}},
+            "storage": {"filesystem": {"rootdirectory": str(storage)}, "delete": {"enabled": True}},
+            "http": {"addr": self.host},
+        }
+        if self.credentials is not None:
+            htpasswd = self.root / "htpasswd"
+            htpasswd.write_text(htpasswd_line(*self.credentials))
+            settings["auth"] = {"htpasswd": {"realm": MARK, "path": str(htpasswd)}}
+        config.write_text(json.dumps(settings))  # JSON is YAML
         log = self.root / "registry.log"
         with log.open("ab") as out:
             self.proc = subprocess.Popen(
@@ -261,9 +280,11 @@ class Lab:
     shared: Registry
     scopes: Registry
     runner: Runner | None
+    # Where images are published, behind a password (up(publish=...)).
+    publish: Registry | None = None
 
     def registries(self) -> list[Registry]:
-        return [self.shared, self.scopes]
+        return [self.shared, self.scopes, *([self.publish] if self.publish else [])]
 
     def describe(self) -> list[str]:
         """Shell lines a user pastes to use the lab (what `invoke lab` prints)."""
@@ -435,8 +456,15 @@ def seed_root_image(runner: Runner, image: str) -> None:
         runner.docker(["image", "load", "-i", tar])
 
 
-def up(*, root: Path | None = None, runner: bool = True, root_image: str = "debian:testing-slim") -> Lab:
-    """Start the registries and (with `runner`) runner B seeded with `root_image`.
+def up(
+    *,
+    root: Path | None = None,
+    runner: bool = True,
+    root_image: str = "debian:testing-slim",
+    publish: tuple[str, str] | None = None,
+) -> Lab:
+    """Start the registries and (with `runner`) runner B seeded with `root_image`;
+    with `publish` (user, password), a third registry that requires them.
 
     On any failure everything already started is stopped again."""
     if os.geteuid() != 0:
@@ -448,6 +476,9 @@ def up(*, root: Path | None = None, runner: bool = True, root_image: str = "debi
         lab.shared.start()
         lab.scopes.port = free_port()
         lab.scopes.start()
+        if publish is not None:
+            lab.publish = Registry("publish", base / "publish", free_port(), credentials=publish)
+            lab.publish.start()
         if runner:
             lab.runner = _start_runner(base)
             seed_root_image(lab.runner, root_image)
@@ -467,8 +498,14 @@ def down(lab: Lab) -> None:
 
 
 @contextmanager
-def running(*, root: Path | None = None, runner: bool = True, root_image: str = "debian:testing-slim") -> Iterator[Lab]:
-    lab = up(root=root, runner=runner, root_image=root_image)
+def running(
+    *,
+    root: Path | None = None,
+    runner: bool = True,
+    root_image: str = "debian:testing-slim",
+    publish: tuple[str, str] | None = None,
+) -> Iterator[Lab]:
+    lab = up(root=root, runner=runner, root_image=root_image, publish=publish)
     try:
         yield lab
     finally:

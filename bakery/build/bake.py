@@ -265,6 +265,12 @@ def execute(
     summary = progress.summary(tracker) if mode == "rawjson" and summarize else []
     if summarize:
         (request.record / "summary.txt").write_text("\n".join(summary) + "\n")
+        if mode == "rawjson":
+            from bakery.build import summary as job_summary
+
+            job_summary.for_job(
+                settings, request.targets, request.vectors, request.label, tracker.by_target(), request.record
+            )
     for line in summary:
         out(line)
     targets = " ".join(request.targets)

@@ -142,10 +142,15 @@ class Summary:
                 self.states[key] = vertex.state
             self.owner.setdefault(key, owner)
 
-    def lines(self, skipped: Sequence[str] = ()) -> list[str]:
+    def by_target(self) -> dict[str, Counter[str]]:
+        """instance -> its steps' states, each step counted once."""
         table: dict[str, Counter[str]] = {}
         for key, state in self.states.items():
             table.setdefault(self.owner[key], Counter())[state] += 1
+        return table
+
+    def lines(self, skipped: Sequence[str] = ()) -> list[str]:
+        table = self.by_target()
         rows = [f"{c['cached']:4} cached {c['ran']:4} ran  {t}" for t, c in sorted(table.items())]
         rows.extend(f"skipped      {line}" for line in skipped)
         total = Counter(self.states.values())
@@ -254,6 +259,14 @@ def run(
         out(f"ACCEPT {' '.join(targets)} [{label}] (record: {record})")
     lines = summary.lines(sorted(set(skipped))) if mode == "rawjson" else []
     (record / "summary.txt").write_text("\n".join(lines) + "\n")
+    if mode == "rawjson":
+        from bakery.build import summary as job_summary
+
+        unique = tuple(dict.fromkeys(vectors))
+        label = " ".join(v.label() for v in unique)
+        job_summary.for_job(
+            settings, tuple(targets), tuple(v.as_dict() for v in unique), label, summary.by_target(), record
+        )
     for line in lines:
         out(line)
     if failure is not None:

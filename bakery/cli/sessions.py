@@ -52,6 +52,14 @@ def sessions(definition: Definition, vectors: Sequence[Vector]) -> list[Session]
     return [Session(session_id(definition, v, varying), v, tuple(dict.fromkeys(v.values()))) for v in vectors]
 
 
+def names(matrix_name: str | None = None) -> dict[Vector, str]:
+    """Each vector's session name, as the noxfile registers them: over the
+    whole active matrix (`matrix_name` or BAKERY_MATRIX), so that a filtered
+    selection (`invoke matrix --cargo-profile release`) keeps the full ids."""
+    loaded = settings.load({"BAKERY_MATRIX": matrix_name})
+    return {entry.vector: entry.name for entry in sessions(loaded.definition, loaded.vectors(use_matrix=True))}
+
+
 def params() -> list[object]:
     """One param per vector; a bad setting gives one `bake(invalid-settings)`
     session that reports it, and says it now, so that a named session is not

@@ -213,7 +213,9 @@ def remove(settings: Settings) -> str:
     return f"builder {builder}: removed"
 
 
-def prune(settings: Settings, keep_storage: str | None, filters: tuple[str, ...]) -> str:
+def prune(settings: Settings, keep_storage: str | None, filters: tuple[str, ...], *, everything: bool = False) -> str:
+    """Prune the builder's cache; `everything` adds --all (internal and frontend
+    records too), what cleared a damaged cache where a partial prune did not."""
     builder = name(settings)
     with _lock(settings, builder):
         require(builder)
@@ -224,7 +226,9 @@ def prune(settings: Settings, keep_storage: str | None, filters: tuple[str, ...]
             [
                 "buildx",
                 "prune",
-                *options(builder=builder, force=True, filter=list(filters), **{keep_flag: keep_storage}),
+                *options(
+                    builder=builder, all=everything, force=True, filter=list(filters), **{keep_flag: keep_storage}
+                ),
             ]
         )
     return f"builder {builder}: pruned"

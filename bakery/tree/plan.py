@@ -82,7 +82,9 @@ class Plan:
             return f"each shared by {counts[0]} of {vectors}"
         return f"shared by {counts[0]}-{counts[-1]} of {vectors}"
 
-    def family_dot(self) -> str:
+    def family_dot(self, fill: Mapping[str, str] | None = None) -> str:
+        """One box per family; `fill` (family -> colour) replaces the sharing
+        shade, e.g. with what each family's steps did in a bake."""
         lines = [
             "digraph families {",
             "  rankdir=RL;",
@@ -92,6 +94,7 @@ class Plan:
         for name, instances in self.families().items():
             share = self.sharing(name)
             shade = "white" if share == "not shared" else "lightblue"
+            shade = (fill or {}).get(name, shade)
             count = f"{len(instances)} instance{'s' if len(instances) != 1 else ''}"
             lines.append(f'  "{name}" [label="{name}\\n{count}\\n{share}", fillcolor={shade}];')
         lines.extend(f'  "{child}" -> "{parent}";' for child, parent in sorted(self.family_links()))
@@ -226,14 +229,17 @@ def prepare_out(directory: Path) -> Path:
     return directory
 
 
-def write_graph(plan: Plan, directory: Path, *, instances: bool = False) -> list[Path]:
-    """tree.dot, and tree.svg and tree.png when graphviz is installed."""
+def write_graph(
+    plan: Plan, directory: Path, *, instances: bool = False, fill: Mapping[str, str] | None = None
+) -> list[Path]:
+    """tree.dot, and tree.svg and tree.png when graphviz is installed; `fill`
+    colours the family boxes (Plan.family_dot)."""
     import shutil
 
     from bakery.engine import process
 
     dot = directory / "tree.dot"
-    dot.write_text(plan.dot() if instances else plan.family_dot())
+    dot.write_text(plan.dot() if instances else plan.family_dot(fill))
     written = [dot]
     if shutil.which("dot"):
         # SVG and PNG concurrently: the PNG (cairo) is most of graphviz's time.

@@ -4,6 +4,8 @@ zizmor, and the nox session ids they build."""
 from __future__ import annotations
 
 import csv
+import json
+import os
 import re
 import shutil
 import subprocess
@@ -12,8 +14,6 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from bakery.cli import sessions
-from bakery.config.settings import load
 from tests.conftest import DATA, VENV_BIN
 
 REPO = Path(__file__).resolve().parents[2]
@@ -133,28 +133,105 @@ def test_matrices_come_from_invoke_matrix() -> None:
     workflow = parse(REPO / "ci" / "workflows" / "ci.yml")
     script = next(s["run"] for _, s in steps(workflow) if s.get("id") == "matrix")
     assert script.count("invoke matrix --format github") == 3
-    assert workflow["env"]["BAKERY_MATRIX"] == "ci"
+    assert workflow["env"]["BAKERY_MATRIX"] == "${{ vars.BAKERY_MATRIX || 'ci' }}"
     for family in ("lint", "test", "package", "compliance", "publish"):
         job = workflow["jobs"][family]
         assert job["strategy"]["matrix"] == f"${{{{ fromJSON(needs.init.outputs.{family}) }}}}"
         assert f'echo "{family}=' in script
 
 
-def test_session_ids_built_by_the_workflow_are_nox_sessions(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The SESSION template, filled from every row of the ci matrix, names a
-    session nox registers with BAKERY_MATRIX=ci."""
+# Every repository variable the workflows read with a default, and that
+# default: what the workflows did before they read the variable. A variable
+# used as `vars.X || 'default'` anywhere must be here with the same default.
+TODAY = {
+    "ci.yml": {
+        "BAKERY_MATRIX": "ci",
+        "BAKERY_DRIVER": "docker-container",
+        "BAKERY_PUBLISH_TOOLCHAIN": "stable",
+        "BAKERY_LINT_TARGETS": "lints",
+        "BAKERY_PACKAGE_TARGETS": "pkg",
+        "BAKERY_LOGIN_REGISTRY": "ghcr.io",
+        "BAKERY_PYTHON_VERSION": "3.12",
+        "BAKERY_RUNS_ON": '["self-hosted","linux"]',
+        # `trusted && vars.BAKERY_CACHE_DIR || ''`: untrusted jobs get none.
+        "BAKERY_CACHE_DIR": "",
+    },
+    "maintenance.yml": {
+        "BAKERY_DRIVER": "docker-container",
+        "BAKERY_KEEP_STORAGE": "20GB",
+        "BAKERY_PRUNE_UNTIL": "168h",
+        "BAKERY_REAP_AGE": "7d",
+        "BAKERY_CACHE_MAX_AGE": "14d",
+        # New with the check bake that ends the job.
+        "BAKERY_CHECK_TARGETS": "install",
+        "BAKERY_PYTHON_VERSION": "3.12",
+        "BAKERY_RUNS_ON": '["self-hosted","linux"]',
+    },
+}
+_DEFAULTED = re.compile(r"vars\.(\w+) \|\| '([^']*)'")
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_every_variable_defaults_to_todays_value(path: Path) -> None:
+    found: dict[str, set[str]] = {}
+    for name, default in _DEFAULTED.findall(path.read_text()):
+        found.setdefault(name, set()).add(default)
+    assert found == {name: {value} for name, value in TODAY[path.name].items()}
+
+
+def test_steps_read_the_variables() -> None:
+    """Where each new variable lands, with today's behaviour when unset."""
+    jobs = parse(REPO / "ci" / "workflows" / "ci.yml")["jobs"]
+    named = {job_id: {s.get("name"): s for s in job["steps"]} for job_id, job in jobs.items()}
+    assert named["lint"]["lints"]["env"]["TARGETS"] == "${{ vars.BAKERY_LINT_TARGETS || 'lints' }}"
+    assert named["lint"]["lints"]["run"] == 'nox -s "$SESSION" -- "$TARGETS"'
+    assert named["package"]["packages and install checks"]["env"]["TARGETS"] == (
+        "${{ vars.BAKERY_PACKAGE_TARGETS || 'pkg' }}"
+    )
+    # Unset, the tester is built from the tree, as before.
+    complement = named["compliance"]["complement"]
+    assert complement["env"]["TESTER"] == "${{ vars.BAKERY_COMPLEMENT_TESTER }}"
+    assert '${TESTER:+--tester-image "$TESTER"}' in complement["run"]
+    assert jobs["publish"]["env"]["LOGIN_REGISTRY"] == "${{ vars.BAKERY_LOGIN_REGISTRY || 'ghcr.io' }}"
+    assert named["publish"]["log in to the image registry"]["with"]["registry"] == "${{ env.LOGIN_REGISTRY }}"
+    for path in WORKFLOWS:
+        for job_id, step in steps(parse(path)):
+            if step.get("uses", "").startswith("actions/setup-python@"):
+                assert step["with"]["python-version"] == "${{ vars.BAKERY_PYTHON_VERSION || '3.12' }}", job_id
+
+
+def test_vector_jobs_take_the_session_from_the_matrix_rows() -> None:
     workflow = parse(REPO / "ci" / "workflows" / "ci.yml")
-    settings = load(environ={"BAKERY_MATRIX": "ci"})
-    vectors = settings.vectors(use_matrix=True)
-    registered = {s.name for s in sessions.sessions(settings.definition, vectors)}
     for family in ("lint", "test", "package"):
-        template = workflow["jobs"][family]["env"]["SESSION"]
-        for vector in vectors:
-            filled = re.sub(r"\$\{\{ matrix\.(\w+) \}\}", lambda m, v=vector: v[m.group(1)], template)
-            assert filled in registered, f"{family}: {filled} is not a nox session"
+        assert workflow["jobs"][family]["env"]["SESSION"] == "${{ matrix.session }}", family
     nox_runs = [s["run"] for _, s in steps(workflow) if s.get("run", "").startswith("nox ")]
-    assert nox_runs == ['nox -s "$SESSION" -- lints', 'nox -s "$SESSION" -- tests-unit tests-smoke',
-                        'nox -s "$SESSION" -- pkg']  # fmt: skip
+    assert nox_runs == ['nox -s "$SESSION" -- "$TARGETS"', 'nox -s "$SESSION" -- tests-unit tests-smoke',
+                        'nox -s "$SESSION" -- "$TARGETS"']  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("matrix", "filters", "first"),
+    [
+        ("default", [], "bake(sys=debian,feat=none)"),
+        ("ci", [], "bake(sys=debian,feat=none,profile=test,toolchain=nightly)"),
+        # A filtered selection keeps the whole matrix's session ids.
+        ("ci", ["--cargo-profile", "release"], "bake(sys=debian,feat=none,profile=release,toolchain=nightly)"),
+    ],
+)
+def test_invoke_matrix_rows_name_sessions_nox_registers(matrix: str, filters: list[str], first: str) -> None:
+    env = {**os.environ, "BAKERY_MATRIX": matrix}
+    shown = subprocess.run(
+        [str(VENV_BIN / "invoke"), "matrix", "--format", "github", *filters],
+        cwd=REPO, env=env, capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    rows = json.loads(shown)["include"]
+    assert rows[0]["session"] == first
+    # nox's own listing (its --json leaves parametrized sessions out).
+    listed = subprocess.run(
+        [str(VENV_BIN / "nox"), "--list"], cwd=REPO, env=env, capture_output=True, text=True, check=True
+    ).stdout
+    registered = set(re.findall(r"^[*-] (bake\([^)]*\))", listed, re.M))
+    assert {row["session"] for row in rows} <= registered
 
 
 def test_publish_follows_the_tag_policy() -> None:
@@ -198,3 +275,20 @@ def test_zizmor_offline_reports_nothing_high() -> None:
     )
     assert everything.returncode == 0, everything.stdout + everything.stderr
     assert "No findings to report" in everything.stdout + everything.stderr
+
+
+STAND_INS = sorted((REPO / "ci" / "actions").glob("*/*/action.yml"))
+
+
+@pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck is not installed")
+@pytest.mark.parametrize("path", STAND_INS, ids=lambda p: "/".join(p.parts[-3:-1]))
+def test_stand_in_scripts_pass_shellcheck_and_take_inputs_by_env(path: Path, tmp_path: Path) -> None:
+    action = parse(path)
+    scripts = [step["run"] for step in action["runs"]["steps"] if "run" in step]
+    assert scripts, f"{path}: no run step"
+    for n, script in enumerate(scripts):
+        assert "${{" not in script, f"{path}: pass inputs by env, not expressions in the script"
+        file = tmp_path / f"{n}.sh"
+        file.write_text("#!/usr/bin/env bash\n" + script)
+        result = subprocess.run(["shellcheck", str(file)], capture_output=True, text=True, check=False)
+        assert result.returncode == 0, f"{path} step {n}:\n{result.stdout}"

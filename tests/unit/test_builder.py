@@ -388,6 +388,12 @@ def test_prune_without_keep_storage(seam: Recorder):
     assert seam.argvs[-1] == ("docker", "buildx", "prune", "--builder", "bakery-alice", "--force")
 
 
+def test_prune_everything(seam: Recorder):
+    seam.respond = scripted(**{"buildx prune --help": (0, "--keep-storage\n")})
+    builder.prune(load(BAKERY_DRIVER="docker-container", GITHUB_ACTOR="alice"), None, (), everything=True)
+    assert seam.argvs[-1] == ("docker", "buildx", "prune", "--builder", "bakery-alice", "--all", "--force")
+
+
 def test_append_a_node(seam: Recorder):
     loaded = load(BAKERY_DRIVER="remote", GITHUB_ACTOR="alice", BAKERY_DRIVER_OPTS='["cacert=/ca.pem"]')
     assert (
