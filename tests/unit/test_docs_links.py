@@ -13,11 +13,6 @@ from pathlib import Path
 
 from bakery import ROOT
 
-# Pages written on other branches at the same time as these docs. A link to
-# one is accepted while the page is absent; once it exists, its links and
-# anchors are checked like any other.
-PENDING = {"docs/ci.md", "docs/packages.md", "docs/decisions/fresh-runner-cache.md"}
-
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _CODE_SPAN = re.compile(r"(`+).+?\1")
 _INLINE = re.compile(r"!?\[(?:[^\[\]]|\[[^\]]*\])*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
@@ -74,7 +69,7 @@ def links(text: str) -> list[str]:
     return targets
 
 
-def problems(page: Path, root: Path = ROOT, pending: set[str] | frozenset[str] = frozenset()) -> list[str]:
+def problems(page: Path, root: Path = ROOT) -> list[str]:
     """One line per link of `page` that does not resolve."""
     found = []
     where = page.relative_to(root)
@@ -88,8 +83,7 @@ def problems(page: Path, root: Path = ROOT, pending: set[str] | frozenset[str] =
             continue
         relative = dest.relative_to(root.resolve()).as_posix()
         if not dest.exists():
-            if relative not in pending:
-                found.append(f"{where}: {target}: no such file")
+            found.append(f"{where}: {target}: no such file")
             continue
         if anchor:
             if dest.suffix != ".md" or dest.is_dir():
@@ -101,7 +95,7 @@ def problems(page: Path, root: Path = ROOT, pending: set[str] | frozenset[str] =
 
 def test_every_link_in_the_readme_and_the_docs_resolves():
     assert len(pages()) > 10
-    broken = [line for page in pages() for line in problems(page, pending=PENDING)]
+    broken = [line for page in pages() for line in problems(page)]
     assert broken == []
 
 
@@ -128,11 +122,11 @@ def test_a_broken_link_or_anchor_is_found(tmp_path: Path):
         "# Title\n\n"
         "[ok](docs/page.md#known-heading) [self](#title) [web](https://example.org/x)\n"
         "[gone](docs/missing.md) [bad anchor](docs/page.md#unknown) [self bad](#nowhere)\n"
-        "[out](../elsewhere.md) `[in code](docs/missing.md)` [later](docs/later.md)\n"
+        "[out](../elsewhere.md) `[in code](docs/missing.md)`\n"
         "```sh\n[in a fence](docs/missing.md)\n```\n"
         "[ref]: docs/also-missing.md\n"
     )
-    found = problems(tmp_path / "README.md", tmp_path, pending={"docs/later.md"})
+    found = problems(tmp_path / "README.md", tmp_path)
     assert found == [
         "README.md: docs/missing.md: no such file",
         "README.md: docs/page.md#unknown: no heading with that anchor in docs/page.md",
