@@ -69,6 +69,9 @@ INSTALL = "install--release--distro--x86_64-unknown-linux-gnu--default--debian--
 # A second vector of the default matrix and its entry for `invoke bake install`.
 FEAT_ALL = {"feat_set": "all"}
 INSTALL_ALL = INSTALL.replace("--default--", "--all--")
+# Cache entries and engine tags carry the project's name (docs/packages.md).
+ENTRY, ENTRY_ALL = f"mxd.{INSTALL}", f"mxd.{INSTALL_ALL}"
+IMAGE = f"mxd/{INSTALL}:latest"
 # What b) asks of a fresh runner with the shared cache, against a cold bake of the same job.
 CACHED_OF_COLD_RAN = 0.9
 MOST_FRACTION_OF_COLD = 0.3
@@ -223,7 +226,7 @@ def test_a_trusted_run_on_runner_a_fills_the_shared_ref(the_lab: lab.Lab) -> Non
     cached, ran, _ = _bake(env)
     tags = the_lab.shared.tags(SHARED_REPO)
     # One entry for the job (install, default vector): one solve exported it.
-    assert tags == [INSTALL]
+    assert tags == [ENTRY]
     # A fully cached trusted run: what re-exporting costs when nothing changed.
     again_cached, again_ran, out = _bake(env)
     record = Path(re.findall(r"record: (\S+)\)", out)[-1])
@@ -267,7 +270,7 @@ def test_b_directory_backend(the_lab: lab.Lab, cold: Callable[..., Baked], tmp_p
     assert the_lab.runner is not None
     shared = {"BAKERY_CACHE_DIR": str(tmp_path / "shared")}
     _bake(shared, TRUSTED)
-    assert (tmp_path / "shared" / INSTALL / "index.json").is_file()
+    assert (tmp_path / "shared" / ENTRY / "index.json").is_file()
     before = cold("install")
     _fresh(the_lab.runner)
     fresh = _timed("install", the_lab.runner.env, shared, TRUSTED)
@@ -287,7 +290,7 @@ def test_b_second_vector_after_a_trusted_run_of_both(
     assert the_lab.runner is not None
     both = {"feat_sets": json.dumps([DEFAULT_VECTOR["feat_set"], FEAT_ALL["feat_set"]])}
     _bake({"BAKERY_CACHE_DIR": b_env["BAKERY_CACHE_DIR"]}, TRUSTED, both)
-    assert {INSTALL, INSTALL_ALL} <= set(the_lab.shared.tags(SHARED_REPO))
+    assert {ENTRY, ENTRY_ALL} <= set(the_lab.shared.tags(SHARED_REPO))
     before = cold("install", FEAT_ALL)
     _fresh(the_lab.runner)
     _check_fresh("b_feat_all", _timed("install", b_env, TRUSTED, FEAT_ALL), before)
@@ -325,7 +328,7 @@ def test_c_untrusted_run_on_b_writes_only_its_scope_ref(
     cached, ran, _ = _bake(env)
     scope_repos = [r for r in the_lab.scopes.catalog() if r.startswith(SCOPES_REPO + "/")]
     assert scope_repos == [SCOPE_REPO]
-    assert any(t.startswith("install--") for t in the_lab.scopes.tags(scope_repos[0]))
+    assert any(t.startswith("mxd.install--") for t in the_lab.scopes.tags(scope_repos[0]))
     # Read through the registry's HTTP API: every tag and manifest digest.
     assert the_lab.shared.state() == shared_before
     _record("c_first", cached, ran)
@@ -396,14 +399,14 @@ def test_directory_backend_trust_rules_on_both_runners(the_lab: lab.Lab, edited_
     shared, scopes = tmp_path / "shared", tmp_path / "scopes"
     cached, ran, _ = _bake({"BAKERY_CACHE_DIR": str(shared)}, TRUSTED)
     _record("dir_a", cached, ran, entries=len([p for p in shared.iterdir() if p.is_symlink()]))
-    assert (shared / f"mxd.{INSTALL}" / "index.json").is_file()
+    assert (shared / ENTRY / "index.json").is_file()
     before = _hashes(shared)
     _fresh(the_lab.runner)
     env = {**the_lab.runner.env, **UNTRUSTED, "BAKERY_CACHE_DIR": str(shared), "BAKERY_CACHE_SCOPES_DIR": str(scopes)}
     env["source_location"] = str(edited_source)
     cached, ran, _ = _bake(env)
     _record("dir_c", cached, ran)
-    assert (scopes / "bakery-mallory-fork-mxd-7-merge" / f"mxd.{INSTALL}" / "index.json").is_file()
+    assert (scopes / "bakery-mallory-fork-mxd-7-merge" / ENTRY / "index.json").is_file()
     assert _hashes(shared) == before
 
 
@@ -461,12 +464,12 @@ def _tampered(raw: bytes) -> bytes | None:
 
 
 def _version(runner: lab.Runner) -> str:
-    return runner.docker(["run", "--rm", "--entrypoint", "/usr/bin/mxd", f"mxd/{INSTALL}:latest", "-V"]).stdout.strip()
+    return runner.docker(["run", "--rm", "--entrypoint", "/usr/bin/mxd", IMAGE, "-V"]).stdout.strip()
 
 
 def _marked(runner: lab.Runner) -> bool:
     """Whether the installed binary ends with the attacker's marker."""
-    tail = ["run", "--rm", "--entrypoint", "tail", f"{INSTALL}:latest", "-c", str(len(POISON)), f"/{INSTALLED}"]
+    tail = ["run", "--rm", "--entrypoint", "tail", IMAGE, "-c", str(len(POISON)), f"/{INSTALLED}"]
     return runner.docker(tail).stdout == POISON.decode()
 
 
@@ -478,9 +481,9 @@ def test_d_a_poisoned_scope_ref_reaches_untrusted_runs_only(
     # Every entry of the scope that holds the installed binary (one: the job's).
     # The binary, not the source: a fully cached run never compiles, so a
     # poisoned source layer would not reach the image.
-    old, new, diff_id = _poison(the_lab.scopes, SCOPE_REPO, INSTALL)
+    old, new, diff_id = _poison(the_lab.scopes, SCOPE_REPO, ENTRY)
     swapped = [t for t in the_lab.scopes.tags(SCOPE_REPO) if _swap(the_lab.scopes, SCOPE_REPO, t, old, new, diff_id)]
-    assert swapped == [INSTALL]
+    assert swapped == [ENTRY]
     env = {**b_env, **UNTRUSTED, "BAKERY_CACHE_SCOPES_REF": f"{the_lab.scopes.host}/{SCOPES_REPO}"}
     env["source_location"] = str(edited_source)
     # Positive control: an untrusted run imports its own (poisoned) scope.
@@ -507,7 +510,7 @@ def test_fault_corrupted_layer_in_the_shared_cache_is_never_used_silently(
     shared registry's storage. The build fails or runs that step again; it
     never uses the blob silently."""
     assert the_lab.runner is not None
-    digest = _layer_holding(the_lab.shared, SHARED_REPO, INSTALL, "etc/apt/apt.conf.d/90bakery-keep")
+    digest = _layer_holding(the_lab.shared, SHARED_REPO, ENTRY, "etc/apt/apt.conf.d/90bakery-keep")
     hex_digest = digest.split(":")[1]
     data = the_lab.shared.root / "storage/docker/registry/v2/blobs/sha256" / hex_digest[:2] / hex_digest / "data"
     original = data.read_bytes()
