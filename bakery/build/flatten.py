@@ -347,21 +347,25 @@ def _instance(
         raise NotFlat(f"{instance}: stage {wanted!r} not found in {target.get('dockerfile')}")
     contexts = target.get("contexts") or {}
 
+    def own(stage: Stage) -> str:
+        return stage_name(instance) if stage is main else stage_name(instance, stage.name or str(stage.index))
+
     def ref(name: str) -> tuple[str, Stage | None]:
         """What a FROM or --from name means for this instance."""
-        stage = parsed.find(name)
-        if stage is not None:
-            return (
-                stage_name(instance) if stage is main else stage_name(instance, stage.name or str(stage.index))
-            ), stage
-        if name.isdigit() and int(name) < len(parsed.stages):
-            stage = parsed.stages[int(name)]
-            return ref(stage.name) if stage.name else (stage_name(instance, name), stage)
+        # A named context replaces a stage of the same name ("When Dockerfile
+        # defines a stage with the same name it's overwritten":
+        # docs.docker.com/build/ci/github-actions/named-contexts/).
         if name in contexts:
             value = contexts[name]
             if value.startswith(_LINK):
                 return stage_name(value.removeprefix(_LINK)), None
             return external[(name, value)], None
+        stage = parsed.find(name)
+        if stage is not None:
+            return own(stage), stage
+        if name.isdigit() and int(name) < len(parsed.stages):
+            stage = parsed.stages[int(name)]
+            return own(stage), stage
         return name, None
 
     needed: set[int] = set()
@@ -380,12 +384,11 @@ def _instance(
     for stage in parsed.stages:
         if stage.index not in needed:
             continue
-        own = ref(stage.name)[0] if stage.name else stage_name(instance, str(stage.index))
         base, base_stage = ref(stage.base)
         if base_stage is None and base == stage.base:
             base = _substitute(stage.base, args, parsed.meta, instance)
         lines = [f"# {instance}: {target.get('dockerfile') or 'Dockerfile'} stage {stage.name or stage.index}"]
-        lines.append(" ".join(["FROM", *stage.from_flags, base, "AS", own]))
+        lines.append(" ".join(["FROM", *stage.from_flags, base, "AS", own(stage)]))
         for ins in stage.body:
             lines.append(_rewrite(ins, ref, args, parsed.meta))
         rendered.append("\n".join(lines))

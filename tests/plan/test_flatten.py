@@ -81,6 +81,14 @@ def test_the_package_static_and_oci_families_flatten_with_no_edit_to_the_generat
     families = {s.split("--", 1)[0] for s in stages if "." not in s and s != flatten.AGGREGATE}
     assert {"packager", "deb", "rpm", "apt-repo", "deps-static", "build-static", "static"} <= families
     assert flat.left_out == ()
+    # The install checks mount the package from their `pkg` context (the
+    # pkg-deb or pkg-rpm target), which replaces Dockerfile.package's own
+    # `pkg` stage as BuildKit does; that stage is built only as pkg-deb and pkg-rpm.
+    assert not [s for s in stages if s.endswith(".pkg")]
+    deb_install = next(i for i in flat.instances if i.startswith("pkg-deb-install--"))
+    deb = deb_install.replace("pkg-deb-install--", "pkg-deb--", 1)
+    body = flat.dockerfile.split(f" AS {flatten.stage_name(deb_install)}\n", 1)[1].split("\n\n# ", 1)[0]
+    assert f"--mount=from={flatten.stage_name(deb)},target=/pkg" in body
     # The exports (pkg-deb, pkg-rpm, oci-image, oci-static) each get their own invocation.
     exported = sorted(i.split("--", 1)[0] for i in flat.outputs)
     assert exported == ["oci-image", "oci-static", "pkg-deb", "pkg-rpm"]

@@ -110,6 +110,19 @@ def test_two_values_of_one_named_context_get_two_names() -> None:
     )
 
 
+def test_a_named_context_replaces_the_stage_of_the_same_name() -> None:
+    # As BuildKit does: the branch's `words` comes from the leaf-files target,
+    # and the Dockerfile's own `words` stage is not built.
+    definition = _definition()
+    definition["target"]["branch"]["contexts"]["words"] = "target:leaf-files"
+    definition["target"]["leaf-files"]["contexts"] = {"input": "target:root"}
+    flat = flatten.flatten(definition, ["branch"], _read)
+    assert "AS branch.words" not in flat.dockerfile
+    branch = flat.dockerfile.split("AS branch\n", 1)[1]
+    assert branch.startswith('ARG greeting="say \\"hi\\" for \\$5 \\\\ 1"\nCOPY --from=leaf-files /words.txt')
+    assert flat.instances == ("root", "leaf-files", "branch")
+
+
 def test_arg_values_are_quoted_for_the_dockerfile_frontend() -> None:
     assert flatten.quote("-C target-cpu=x86-64") == '"-C target-cpu=x86-64"'
     assert flatten.quote('a "b" $c \\d') == '"a \\"b\\" \\$c \\\\d"'
