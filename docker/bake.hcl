@@ -398,7 +398,7 @@ target "_pkg_meta" {
   args = { pkg_maintainer = pkg_maintainer, pkg_description = pkg_description, pkg_license = pkg_license }
 }
 
-# An OCI tarball of an image, zstd-compressed, under out/<project_name>/.
+# An OCI image layout (a directory) of an image, zstd-compressed, under out/<project_name>/.
 target "_oci" {
   inherits = ["_common"]
   dockerfile = "Dockerfile.install"
@@ -868,7 +868,7 @@ target "static" {
 }
 
 target "oci-image" {
-  description = "The runnable image as a zstd OCI tarball in out/<project_name>/oci-image/"
+  description = "The runnable image as a zstd OCI image layout (a directory) in out/<project_name>/oci-image/"
   matrix = { v = family_cells["oci-image"] }
   name = v.id
   inherits = ["_oci"]
@@ -881,7 +881,7 @@ target "oci-image" {
 }
 
 target "oci-static" {
-  description = "The static image as a zstd OCI tarball in out/<project_name>/oci-static/"
+  description = "The static image as a zstd OCI image layout (a directory) in out/<project_name>/oci-static/"
   matrix = { v = family_cells["oci-static"] }
   name = v.id
   inherits = ["_oci"]
