@@ -93,7 +93,7 @@ def _median(values: list[float]) -> float:
 
 
 def figures(colds: list[Mapping[str, float | int]], fresh_runs: list[Mapping[str, float | int]]) -> dict[str, float]:
-    """The ratios the issue asks for: median walls, and the fresh runs'
+    """The ratios the fleet page reports (docs/fleet.md): median walls, and the fresh runs'
     cached steps against the steps a cold run ran."""
     cold_wall = _median([float(c["wall_s"]) for c in colds])
     fresh_wall = _median([float(f["wall_s"]) for f in fresh_runs])

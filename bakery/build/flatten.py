@@ -121,7 +121,8 @@ def parse(text: str) -> Parsed:
         while parts[-1].rstrip().endswith("\\") and i < len(lines):
             nxt = lines[i]
             i += 1
-            if nxt.lstrip().startswith("#"):
+            # The Dockerfile frontend skips comment and empty lines inside a continuation.
+            if not nxt.strip() or nxt.lstrip().startswith("#"):
                 continue
             parts.append(nxt)
         head = "\n".join(parts)
@@ -456,6 +457,9 @@ def _substitute(base: str, args: Mapping[str, str], meta: Mapping[str, str], ins
             return meta[name]
         raise NotFlat(f"{instance}: FROM {base} uses {name}, which has no value")
 
+    if "$" in _VAR.sub("", base):
+        # ${name:-default} and the like: the generator reads $name and ${name} only.
+        raise NotFlat(f"{instance}: FROM {base} uses a form of substitution the generator does not read")
     return _VAR.sub(value, base)
 
 

@@ -82,11 +82,14 @@ class Invocation:
             "output": ["type=cacheonly"],
         }
         if self.output is not None:
-            for name in ("labels", "tags", "output", "entitlements"):
+            for name in ("labels", "tags", "output"):
                 if self.output.get(name):
                     body[name] = self.output[name]
-        elif flat.entitlements:
-            body["entitlements"] = list(flat.entitlements)
+        # Every stage of the file may be solved (a parent needs its own), so
+        # every invocation asks for what any of them declares.
+        entitlements = sorted({*flat.entitlements, *((self.output or {}).get("entitlements") or ())})
+        if entitlements:
+            body["entitlements"] = entitlements
         # The same entry name as prepare() and publish() use: it carries the project.
         entry = plan.entry_name(key)
         sources = [s for s in (loc.source(entry) for loc in plan.imports) if s]
@@ -135,6 +138,9 @@ class Summary:
             key = vertex.digest
             if owners is not None:
                 names = [n.split(".", 1)[0] for n in (vertex.target, vertex.stage) if n]
+                if flatten.AGGREGATE in names:
+                    # The aggregate's own step only joins the leaves: no family's work.
+                    continue
                 owner = next((owners[n] for n in names if n in owners), owner)
                 key = "name:" + vertex.name
             old = self.states.get(key)
@@ -234,7 +240,12 @@ def run(
                 argv = [a for i, a in enumerate(argv) if not _is_nprocs_set(argv, i)]
                 commands.append({"vector": label, "argv": ["docker", *argv], "target": step.name, "stage": step.stage})
                 (record / "command.json").write_text(json.dumps({"invocations": commands}, indent=2) + "\n")
-                tracker, code = _bake(argv, env, record, builder_name, progress_mode, silent, out)
+                try:
+                    tracker, code = _bake(argv, env, record, builder_name, progress_mode, silent, out)
+                except BakeryError as exc:
+                    # An interrupt or a lost engine: the summary below is still written.
+                    failure = exc
+                    break
                 trackers.append(tracker)
                 summary.add(tracker, owners)
                 skipped.extend(progress_module.skipped(tracker))

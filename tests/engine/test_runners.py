@@ -297,7 +297,8 @@ def test_b_second_vector_after_a_trusted_run_of_both(
 
 
 def test_b_default_group(the_lab: lab.Lab, b_env: dict[str, str], cold: Callable[..., Baked]) -> None:
-    """Several leaves sharing ancestors: the group the issue found missing most."""
+    """Several leaves sharing ancestors: the shape that missed most with
+    linked targets (docs/decisions/fresh-runner-cache.md)."""
     assert the_lab.runner is not None
     _bake({"BAKERY_CACHE_DIR": b_env["BAKERY_CACHE_DIR"]}, TRUSTED, target="default")
     before = cold("default")

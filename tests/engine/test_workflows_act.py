@@ -283,13 +283,14 @@ def _untrusted(runs: Runs, label: str, event: str, branch: str, fork: bool) -> N
     assert {k: v for k, v in results.items() if not k.startswith("publish")} == dict.fromkeys(expected, "success"), (
         _failures(run)
     )
-    assert all(results[k] == "skipped" for k in results if k.startswith("publish")), results
+    # act reports a skipped job as skipped or not at all: publish never ran.
+    assert all(results.get(job_name("publish", v)) in (None, "skipped") for v in expected_vectors()), results
     # The shared registry's tags and digests, and the published images, are unchanged.
     assert runs.lab.shared.state() == shared
     assert runs.lab.publish.state() == published
-    # Anything it exported is under the scopes repository, in its own scope.
-    new = {repo for repo, tags in runs.lab.scopes.state().items() if tags != scopes_before.get(repo)}
-    assert all(repo.startswith("bakery/scopes/bakery-mallory-") for repo in new), new
+    # ci.yml gives an untrusted job no cache location (BAKERY_CACHE_DIR is
+    # empty unless init says trusted), so it exports nowhere, its scope included.
+    assert runs.lab.scopes.state() == scopes_before
 
 
 def test_pull_request_from_a_fork_gets_no_cache_and_no_publish(runs: Runs) -> None:

@@ -123,6 +123,12 @@ def test_a_named_context_replaces_the_stage_of_the_same_name() -> None:
     assert flat.instances == ("root", "leaf-files", "branch")
 
 
+def test_a_from_line_with_a_substitution_form_it_cannot_read_is_refused() -> None:
+    with pytest.raises(flatten.NotFlat, match="form of substitution"):
+        flatten._substitute("debian:${tag:-testing}", {"tag": "sid"}, {}, "root")
+    assert flatten._substitute("debian:${tag}", {"tag": "sid"}, {}, "root") == "debian:sid"
+
+
 def test_arg_values_are_quoted_for_the_dockerfile_frontend() -> None:
     assert flatten.quote("-C target-cpu=x86-64") == '"-C target-cpu=x86-64"'
     assert flatten.quote('a "b" $c \\d') == '"a \\"b\\" \\$c \\\\d"'
@@ -147,6 +153,12 @@ def test_parse_keeps_heredocs_and_drops_comments() -> None:
         "set -eux\ncat /notes/note.txt > /words.txt\nprintf '%s\\n' \"$greeting\" >> /words.txt\nEOF",
     )
     assert flatten.parse((FIXTURE / "Dockerfile.root").read_text()).meta == {"image": "busybox"}
+
+
+def test_an_empty_line_inside_a_continuation_is_skipped_as_the_frontend_does() -> None:
+    parsed = flatten.parse("FROM debian AS a\nRUN apt-get update && \\\n\n    apt-get install -y jq\n")
+    (stage,) = parsed.stages
+    assert [i.head for i in stage.body] == ["RUN apt-get update && \\\n    apt-get install -y jq"]
 
 
 def test_a_parser_directive_is_refused() -> None:

@@ -4,6 +4,7 @@ invocations, their bake targets under the trust rules, and one summary."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -101,6 +102,14 @@ def test_the_entry_carries_the_project_name_as_prepare_and_publish_do(tmp_path: 
     assert body["cache-to"] == [f"type=local,dest={tmp_path}/c/.versions/hitcount.all--v/{RUN},mode=max"]
 
 
+def test_an_output_invocation_asks_for_what_any_stage_of_the_file_declares(tmp_path: Path) -> None:
+    flat, definition = _flat(["all"])
+    flat = dataclasses.replace(flat, entitlements=("network.host",))
+    output = one_solve.invocations(flat, definition)[1]
+    body = output.target(flat, tmp_path / "0.Dockerfile", cache.CachePlan(False, "", "local", run_id=RUN), "k")
+    assert body["target"]["leaf-files"]["entitlements"] == ["network.host"]
+
+
 def _status(digest: str, name: str, cached: bool) -> str:
     vertex = {"digest": digest, "name": name, "started": "2026-01-01T00:00:00Z", "completed": "2026-01-01T00:00:01Z"}
     if cached:
@@ -129,6 +138,11 @@ def test_the_summary_counts_each_step_once_over_the_invocations() -> None:
     owners = {"root": "root", "branch": "branch", "leaf-run": "leaf-run", "leaf-files": "leaf-files"}
     summary.add(first, owners)
     summary.add(second, owners)
+    # The aggregate's step joins the leaves and is nobody's work: not counted.
+    summary.add(
+        progress.parse([_status("sha256:e", "[bakery-all 2/2] RUN --mount=type=bind,from=leaf-run true", False)]),
+        owners,
+    )
     assert summary.lines() == [
         "   0 cached    1 ran  branch",
         "   0 cached    1 ran  leaf-files",
