@@ -46,7 +46,7 @@ log = logging.getLogger("bakery")
 # the run record, without printing a summary: bakery.build.bake gives it.
 Usual = Callable[[Sequence[str], Mapping[str, Sequence[str]], "matrix.Vector", int], "progress.Progress"]
 
-_RANK = {"error": 3, "ran": 2, "running": 1, "cached": 0}
+_RANK = {"error": 3, "ran": 2, "running": 1, "cached": 0, "canceled": -1}
 
 
 def wanted(settings: Settings, plan: cache.CachePlan) -> bool:

@@ -70,7 +70,10 @@ class Vertex:
     @property
     def state(self) -> str:
         if self.error:
-            return "error"
+            # BuildKit cancels a solve's copy of a vertex that another solve
+            # on the engine is evaluating, or that a failure elsewhere made
+            # moot: nothing of this step failed.
+            return "canceled" if self.error.startswith("context canceled") else "error"
         if self.cached:
             return "cached"
         return "ran" if self.completed else "running"

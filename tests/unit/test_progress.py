@@ -323,3 +323,27 @@ def test_is_step(name: str, is_step: bool):
 
 def test_registry_auth_vertex_is_not_a_step():
     assert Vertex("sha256:q", "[auth] library/debian:pull token for registry.invalid").is_step is False
+
+
+def test_a_canceled_vertex_is_no_failure():
+    # Seen under act: three jobs bake on one engine, and BuildKit cancels the
+    # copies of a shared step that another job evaluates; every bake succeeded.
+    progress = Progress()
+    progress.feed(
+        json.dumps(
+            {
+                "vertexes": [
+                    {
+                        "digest": "sha256:w",
+                        "name": "[build-bins--r cargo 2/4] WORKDIR /usr/src/mxd",
+                        "started": "2026-12-03T08:15:34Z",
+                        "completed": "2026-12-03T08:15:34Z",
+                        "error": "context canceled: context canceled",
+                    }
+                ]
+            }
+        )
+        + "\n"
+    )
+    assert [v.state for v in progress.steps()] == ["canceled"]
+    assert summary(progress)[-1] == "   0 cached    0 ran  total (0 failed)"
