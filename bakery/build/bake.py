@@ -227,11 +227,9 @@ def execute(
 ) -> progress.Progress:
     """Run a resolved Request: the bake, its run record and summary (unless
     the caller sums several bakes up itself: bakery.build.one_solve)."""
-    import sys
-
-    from bakery.build import progress
+    from bakery.build import invocation, progress
     from bakery.cache import policy as cache
-    from bakery.engine import docker, probe
+    from bakery.engine import probe
 
     if plan.export is not None and request.driver == "docker":
         found = probe.probe(request.builder)
@@ -241,25 +239,14 @@ def execute(
     plan.prepare(request.instances)
     mode = "rawjson" if progress_mode == "auto" else progress_mode
     (request.record / "command.json").write_text(json.dumps(request.describe(), indent=2))
-    silent = settings.ci_silent_bake
-    tracker = progress.Progress(echo=None if silent or progress_mode != "auto" else out)
-    # Line-buffered: the record shows the progress while the bake runs, and
-    # keeps it up to the last line if bakery itself is killed.
-    raw_log = (request.record / "progress.jsonl").open("w", buffering=1)
-
-    def on_stderr(line: str) -> None:
-        raw_log.write(line)
-        if mode == "rawjson":
-            tracker.feed(line)
-        # auto renders one line per step (tracker's echo); explicit rawjson and
-        # plain pass buildx's own output through.
-        if progress_mode in ("rawjson", "plain") and not silent:
-            sys.stderr.write(line)
-
-    try:
-        result = docker.run(request.argv, env=request.env, check=False, capture=True, on_stderr=on_stderr, cwd=ROOT)
-    finally:
-        raw_log.close()
+    tracker, result = invocation.run_with_progress(
+        request.argv,
+        request.env,
+        request.record / "progress.jsonl",
+        progress_mode=progress_mode,
+        silent=settings.ci_silent_bake,
+        out=out,
+    )
     if result.returncode != 0:
         _environment_gone(request, result.stderr)
     summary = progress.summary(tracker) if mode == "rawjson" and summarize else []

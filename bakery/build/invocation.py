@@ -4,11 +4,13 @@ one-solve bake (bakery.build.one_solve)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from bakery.argv import options
+from bakery.build import progress
 from bakery.config.settings import Settings
+from bakery.engine import process
 from bakery.errors import EnvironmentNotReady
 from bakery.tree import bakefile
 
@@ -65,3 +67,38 @@ def environment_gone(builder_name: str, stderr: str) -> None:
     if _BUILDER_GONE in own and builder_name in own:
         probe.forget(builder_name)
         raise EnvironmentNotReady(f"buildx builder {builder_name!r} not found; create it: invoke builder")
+
+
+def run_with_progress(
+    argv: Sequence[str],
+    env: Mapping[str, str],
+    progress_log: Path,
+    *,
+    progress_mode: str,
+    silent: bool,
+    out: Callable[[str], None],
+    append: bool = False,
+) -> tuple[progress.Progress, process.Completed]:
+    """Run one bake: buildx's rawjson progress read into a Progress and
+    written, line-buffered, to `progress_log` (so the record keeps it up to
+    the last line even if bakery itself is killed). `auto` renders one line
+    per step (the tracker's echo); explicit rawjson and plain pass buildx's
+    own output through."""
+    import sys
+
+    from bakery import ROOT
+    from bakery.engine import docker
+
+    mode = "rawjson" if progress_mode == "auto" else progress_mode
+    tracker = progress.Progress(echo=None if silent or progress_mode != "auto" else out)
+    with progress_log.open("a" if append else "w", buffering=1) as raw_log:
+
+        def on_stderr(line: str) -> None:
+            raw_log.write(line)
+            if mode == "rawjson":
+                tracker.feed(line)
+            if progress_mode in ("rawjson", "plain") and not silent:
+                sys.stderr.write(line)
+
+        result = docker.run(argv, env=env, check=False, capture=True, on_stderr=on_stderr, cwd=ROOT)
+    return tracker, result

@@ -302,24 +302,11 @@ def _bake(
     out: Callable[[str], None],
 ) -> tuple[progress.Progress, int]:
     """One bake invocation; its progress appended to the run's progress.jsonl."""
-    import sys
+    from bakery.build import invocation
 
-    from bakery.build import invocation, progress
-    from bakery.engine import docker
-
-    mode = "rawjson" if progress_mode == "auto" else progress_mode
-    tracker = progress.Progress(echo=None if silent or progress_mode != "auto" else out)
-    # One raw progress file for the whole run, line-buffered (bakery.build.bake.execute).
-    with (record / "progress.jsonl").open("a", buffering=1) as raw_log:
-
-        def on_stderr(line: str) -> None:
-            raw_log.write(line)
-            if mode == "rawjson":
-                tracker.feed(line)
-            if progress_mode in ("rawjson", "plain") and not silent:
-                sys.stderr.write(line)
-
-        result = docker.run(argv, env=env, check=False, capture=True, on_stderr=on_stderr, cwd=ROOT)
+    tracker, result = invocation.run_with_progress(
+        argv, env, record / "progress.jsonl", progress_mode=progress_mode, silent=silent, out=out, append=True
+    )
     if result.returncode != 0:
         invocation.environment_gone(builder_name, result.stderr)
     return tracker, result.returncode
