@@ -54,7 +54,7 @@ def test_default_group_builds_tests_smoke_and_tests_unit(default_build: subproce
     images = subprocess.run(
         ["docker", "image", "ls", "--format", "{{.Repository}}"], capture_output=True, text=True, check=True
     ).stdout.split()
-    assert f"complement-testee--{DEFAULT}" in images
+    assert f"mxd/complement-testee--{DEFAULT}" in images
 
 
 def test_version_edit_rebuilds_only_above_the_source(default_build: object, tmp_path: Path) -> None:
