@@ -141,8 +141,6 @@ variable "oci_compress_level" { default = "3" }
 # Set by bakery itself on every bake; not settings.
 # Namespace for cache mounts that carry untrusted content (the trust scope)
 variable "cache_scope" { default = "local" }
-# Parallel jobs for cargo (empty: cargo's default)
-variable "nprocs" { default = "" }
 
 # Computed, not a setting: each family's matrix values (function "cells"),
 # once for the whole tree: a variable is evaluated once, a function call in a
@@ -339,7 +337,7 @@ function "crt_static" {
 
 target "_common" {
   context = "docker"
-  args = { project_name = project_name, bin_name = bin_name, cache_scope = cache_scope, nprocs = nprocs }
+  args = { project_name = project_name, bin_name = bin_name, cache_scope = cache_scope }
   labels = {
     "org.opencontainers.image.title" = project_name
     "org.opencontainers.image.description" = pkg_description

@@ -255,9 +255,7 @@ def _other_frontend(target: Mapping) -> bool:
     return any(name.startswith("BUILDKIT_") for name in target.get("args") or {})
 
 
-def flatten(
-    definition: Mapping, names: Sequence[str], read: Callable[[str, str], str], *, nprocs: int | None = None
-) -> Flat:
+def flatten(definition: Mapping, names: Sequence[str], read: Callable[[str, str], str]) -> Flat:
     """The Flat for the targets or groups `names` of a `--print` definition.
     `read(context, dockerfile)` returns a Dockerfile's text."""
     targets: Mapping[str, Mapping] = definition.get("target") or {}
@@ -315,10 +313,7 @@ def flatten(
         dockerfile = target.get("dockerfile") or "Dockerfile"
         if dockerfile not in parsed:
             parsed[dockerfile] = parse(read(context, dockerfile))
-        args = dict(target.get("args") or {})
-        if nprocs and "nprocs" in args:
-            args["nprocs"] = str(nprocs)
-        out.extend(_instance(instance, target, parsed[dockerfile], args, external))
+        out.extend(_instance(instance, target, parsed[dockerfile], dict(target.get("args") or {}), external))
     stages = {i: stage_name(i) for i in kept}
     if len(kept) > 1:
         out.append(_aggregate(order, targets, parsed, [stages[i] for i in kept]))

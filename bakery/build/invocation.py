@@ -31,8 +31,7 @@ def bake_argv(
     cache_sets: Sequence[str] = (),
     file: Path | None = None,
 ) -> list[str]:
-    nprocs = settings.nprocs()
-    sets = [*([f"*.args.nprocs={nprocs}"] if nprocs else []), *cache_sets]
+    sets = list(cache_sets)
     return [
         "buildx",
         "bake",

@@ -205,7 +205,7 @@ def run(
         if settings.ci_print_bake:
             out(json.dumps(definition, indent=2))
         try:
-            flat = flatten.flatten(definition, targets, _read, nprocs=settings.nprocs())
+            flat = flatten.flatten(definition, targets, _read)
         except flatten.NotFlat as exc:
             out(f"NOTE [{label}] baked as linked targets: {exc}")
             flat = None
@@ -236,8 +236,6 @@ def run(
                     progress_mode="quiet" if silent and mode != "rawjson" else mode,
                     file=bake_json,
                 )
-                # nprocs is already in the generated ARG defaults.
-                argv = [a for i, a in enumerate(argv) if not _is_nprocs_set(argv, i)]
                 commands.append({"vector": label, "argv": ["docker", *argv], "target": step.name, "stage": step.stage})
                 (record / "command.json").write_text(json.dumps({"invocations": commands}, indent=2) + "\n")
                 try:
@@ -283,13 +281,6 @@ def run(
     if failure is not None:
         raise failure
     return trackers
-
-
-def _is_nprocs_set(argv: Sequence[str], i: int) -> bool:
-    value = argv[i]
-    if value.startswith("*.args.nprocs="):
-        return True
-    return value == "--set" and i + 1 < len(argv) and argv[i + 1].startswith("*.args.nprocs=")
 
 
 def _bake(

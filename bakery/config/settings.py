@@ -53,7 +53,7 @@ class Options:
     ci_silent_bake: bool = setting("CI_SILENT_BAKE", False, "quiet bake progress")
     ci_print_bake: bool = setting("CI_PRINT_BAKE", False, "print the bake definition before baking")
     no_bake: bool = setting("NO_BAKE", False, "print the bake definition only; build nothing")
-    runner_name: str = setting("RUNNER_NAME", "", "CI runner name; <name>.<n> is a numbered runner")
+    runner_name: str = setting("RUNNER_NAME", "", "CI runner name (names the builder)")
     github_actor: str = setting("GITHUB_ACTOR", "", "who triggered the run; scopes the builder")
     github_repository: str = setting("GITHUB_REPOSITORY", "", "owner/repo; scopes the builder")
     github_ref: str = setting("GITHUB_REF", "", "refs/heads/<b>, refs/tags/<t> or refs/pull/<n>/merge")
@@ -114,9 +114,6 @@ class Options:
         "BAKERY_REGISTRY_MIRRORS", (), "JSON array of registry mirrors for docker.io"
     )
     run_dir_name: str = setting("BAKERY_RUN_DIR", "runs", "where run records (metadata, rawjson progress) go")
-    nprocs_setting: int | None = setting(
-        "BAKERY_NPROCS", None, "cargo jobs passed as nprocs; empty: the CPU count (not on numbered runners)"
-    )
     min_free_gb: int = setting("BAKERY_MIN_FREE_GB", 5, "free-space gate: refuse to bake below this many GB free")
     lock_timeout: int = setting(
         "BAKERY_LOCK_TIMEOUT", 300, "seconds to wait for another create/remove/prune on the same builder"
@@ -257,7 +254,6 @@ def tree_variables() -> dict[str, TreeVariable]:
 
 
 _BOOLS = {"true": True, "1": True, "false": False, "0": False}
-NUMBERED_RUNNER = re.compile(r"^[^.]+\.\d+$")
 # Only these prefixes are checked for misspellings: a CI environment holds many
 # unrelated names, and COMPLEMENT_* variables of Complement's own (COMPLEMENT_CA,
 # ...) pass through to the tester.
@@ -275,10 +271,6 @@ class Settings(Options):
     tree: Mapping[str, str] = field(default_factory=dict)
 
     @property
-    def numbered_runner(self) -> bool:
-        return bool(NUMBERED_RUNNER.match(self.runner_name))
-
-    @property
     def bake_file(self) -> Path:
         return ROOT / self.bake_file_name
 
@@ -293,13 +285,6 @@ class Settings(Options):
     def tree_value(self, name: str) -> str:
         """A tree variable's value: as set, else its declared default."""
         return self.tree.get(name, tree_variables()[name].default)
-
-    def nprocs(self) -> int | None:
-        """nprocs for bake: explicit, else the CPU count, never on numbered
-        runners (they share a machine; the original left cargo's default)."""
-        if self.nprocs_setting:
-            return self.nprocs_setting
-        return None if self.numbered_runner else os.cpu_count()
 
     def vectors(self, *, use_matrix: bool = False) -> list[Vector]:
         """The selected vectors. Without use_matrix: the cross product of the

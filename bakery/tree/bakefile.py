@@ -60,7 +60,7 @@ def bake_env(
     given. Any axis variable inherited from the caller is dropped, so only
     validated values reach bake; cache_scope (bakery.cache.policy) is ours alone."""
     axes = settings.definition.axes
-    drop = [a.name for a in axes] + [a.plural for a in axes] + [VECTORS, "cache_scope", "nprocs", *tree_variables()]
+    drop = [a.name for a in axes] + [a.plural for a in axes] + [VECTORS, "cache_scope", *tree_variables()]
     variables = {a.plural: json.dumps(list(block[a.name])) for a in axes}
     if vectors:
         variables[VECTORS] = json.dumps([dict(v) for v in vectors], separators=(",", ":"))

@@ -194,10 +194,10 @@ CASES = [
         "matrix 'nosuch' is not defined",
     ),
     Case(
-        "bake-bad-nprocs",
+        "bake-bad-lock-timeout",
         ("bake", "default", "--print"),
-        "BAKERY_NPROCS='-1' is not a whole number",
-        env={"BAKERY_NPROCS": "-1"},
+        "BAKERY_LOCK_TIMEOUT='-1' is not a whole number",
+        env={"BAKERY_LOCK_TIMEOUT": "-1"},
     ),
     Case(
         "bake-bad-secrets",

@@ -14,6 +14,8 @@ changed (and the regenerated files now carry the descriptions).
 Regenerated for the packages (docs/packages.md): engine tags and out/ paths
 carry the project name; deb and rpm take their tools from the new packager
 family (contexts and the pkg_* args); the added families and groups.
+Regenerated when the runner's core count left the tree: the `nprocs` build arg
+is gone from every target, and nothing else changed.
 
 The matrices are written here by hand as the original's plural JSON-array
 variables, one dict per cross-product block (the `ci` exclude splits it); they

@@ -4,7 +4,6 @@ whole `bake.run` calls through the docker seam with scripted responses."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -56,7 +55,7 @@ def argv(loaded: settings.Settings, **overrides) -> list[str]:
 
 
 def test_default_argv():
-    assert argv(load(BAKERY_NPROCS="8")) == [
+    assert argv(load()) == [
         "buildx",
         "bake",
         "--builder",
@@ -69,8 +68,6 @@ def test_default_argv():
         "/runs/r1/metadata.json",
         "--provenance",
         "false",
-        "--set",
-        "*.args.nprocs=8",
         "--allow",
         "network.host",
         "--allow",
@@ -79,12 +76,9 @@ def test_default_argv():
     ]
 
 
-def test_nprocs_defaults_to_the_cpu_count_off_numbered_runners():
-    found = argv(load(RUNNER_NAME="laptop"), allow_supported=False)
-    assert found[found.index("--set") + 1] == f"*.args.nprocs={os.cpu_count()}"
-
-
-def test_numbered_runner_gets_no_nprocs():
+def test_no_core_count_reaches_bake():
+    # The runner's core count would enter the cargo steps' cache keys, and runners of
+    # different sizes would never share them (docs/cache.md).
     assert argv(load(RUNNER_NAME="runner.3"), allow_supported=False, metadata_file=None) == [
         "buildx",
         "bake",
@@ -100,14 +94,10 @@ def test_numbered_runner_gets_no_nprocs():
     ]
 
 
-def test_explicit_nprocs_applies_even_on_a_numbered_runner():
-    assert "*.args.nprocs=2" in argv(load(RUNNER_NAME="runner.3", BAKERY_NPROCS="2"))
-
-
 def test_allow_only_when_buildx_supports_it():
-    found = argv(load(BAKERY_NPROCS="8"), allow_supported=False)
+    found = argv(load(), allow_supported=False)
     assert "--allow" not in found
-    assert found[-3:] == ["--set", "*.args.nprocs=8", "default"]
+    assert found[-3:] == ["--provenance", "false", "default"]
 
 
 def test_secrets_ssh_provenance_and_several_targets():
@@ -361,7 +351,7 @@ class ScriptedDocker:
 
 
 def _bake_env(tmp_path: Path, **extra: str) -> settings.Settings:
-    return load(BAKERY_RUN_DIR=str(tmp_path / "runs"), BAKERY_MIN_FREE_GB="0", BAKERY_NPROCS="4", **extra)
+    return load(BAKERY_RUN_DIR=str(tmp_path / "runs"), BAKERY_MIN_FREE_GB="0", **extra)
 
 
 SMOKE = (
@@ -396,8 +386,6 @@ def test_a_whole_bake_through_the_seam(monkeypatch: pytest.MonkeyPatch, tmp_path
         str(record / "metadata.json"),
         "--provenance",
         "false",
-        "--set",
-        "*.args.nprocs=4",
         "--allow",
         "security.insecure",
         "default",

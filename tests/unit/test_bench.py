@@ -61,7 +61,7 @@ def test_record_of_reads_the_accept_line():
 
 
 def test_raw_case_is_the_recorded_argv_and_variables(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("BAKERY_NPROCS", "3")
+    monkeypatch.setenv("BAKERY_MIN_FREE_GB", "3")
     monkeypatch.setenv("HOME_LIKE", "kept")
     (tmp_path / "command.json").write_text(
         json.dumps({"argv": ["docker", "buildx", "bake", "install"], "variables": {"feat_sets": '["all"]'}})
@@ -70,7 +70,7 @@ def test_raw_case_is_the_recorded_argv_and_variables(tmp_path: Path, monkeypatch
     assert case.argv == ("docker", "buildx", "bake", "install")
     assert case.env["feat_sets"] == '["all"]'
     assert case.env["HOME_LIKE"] == "kept"
-    assert "BAKERY_NPROCS" not in case.env
+    assert "BAKERY_MIN_FREE_GB" not in case.env
 
 
 def test_unknown_sections_are_usage_errors():

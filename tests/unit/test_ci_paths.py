@@ -105,7 +105,6 @@ def run_bake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ci: str | None, **
             "BAKERY_DOTENV": "/nonexistent/bakery-test.env",
             "BAKERY_RUN_DIR": str(tmp_path / "runs"),
             "BAKERY_MIN_FREE_GB": "0",
-            "BAKERY_NPROCS": "2",
             **environ,
         },
     )

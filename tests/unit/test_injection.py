@@ -200,19 +200,19 @@ def set_values(argv: tuple[str, ...]) -> list[str]:
     return [argv[i + 1] for i, word in enumerate(argv) if word == "--set"]
 
 
-def test_set_values_are_only_validated_numbers(seam: Recorder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def test_no_set_values_without_a_cache(seam: Recorder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.chdir(ROOT)
     seam.respond = bake_responder
-    loaded = load({}, BAKERY_RUN_DIR=str(tmp_path / "runs"), BAKERY_MIN_FREE_GB="0", BAKERY_NPROCS="3")
+    loaded = load({}, BAKERY_RUN_DIR=str(tmp_path / "runs"), BAKERY_MIN_FREE_GB="0")
     bake.run(loaded, ["default"], loaded.vectors(), out=lambda line: None)
     bake_call = seam.argvs[-1]
     assert "--print" not in bake_call and bake_call[:3] == ("docker", "buildx", "bake")
-    assert set_values(bake_call) == ["*.args.nprocs=3"]
+    assert set_values(bake_call) == []
 
 
-@pytest.mark.parametrize("nprocs", ["3;id", "$(nproc)", "3 --set x.args.y=z", "-1"])
-def test_a_bad_nprocs_never_reaches_set(nprocs: str, seam: Recorder):
-    with pytest.raises(UsageError, match=r"^BAKERY_NPROCS=.* is not a whole number$") as info:
-        load({}, BAKERY_NPROCS=nprocs)
+@pytest.mark.parametrize("free", ["3;id", "$(nproc)", "3 --set x.args.y=z", "-1"])
+def test_a_bad_number_setting_stops_before_docker(free: str, seam: Recorder):
+    with pytest.raises(UsageError, match=r"^BAKERY_MIN_FREE_GB=.* is not a whole number$") as info:
+        load({}, BAKERY_MIN_FREE_GB=free)
     assert info.value.exit_code == EXIT_USAGE
     assert seam.calls == []

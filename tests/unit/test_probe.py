@@ -18,7 +18,7 @@ from tests.unit.test_bake_argv import BAKE_FILE, PROBES, ScriptedDocker, load
 
 
 def _loaded(tmp_path: Path, **extra: str) -> settings.Settings:
-    return load(**{"BAKERY_RUN_DIR": str(tmp_path / "runs"), "BAKERY_MIN_FREE_GB": "0", "BAKERY_NPROCS": "4", **extra})
+    return load(**{"BAKERY_RUN_DIR": str(tmp_path / "runs"), "BAKERY_MIN_FREE_GB": "0", **extra})
 
 
 def _bake(script: ScriptedDocker, loaded: settings.Settings) -> list[tuple[str, ...]]:

@@ -7,7 +7,6 @@ machine's environment.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -193,7 +192,7 @@ def test_choice_and_number_settings():
     assert usage_error(BAKERY_BUILDER_SCOPE="team") == (
         "BAKERY_BUILDER_SCOPE='team' is not allowed; allowed: actor, branch, runner"
     )
-    assert usage_error(BAKERY_NPROCS="-1") == "BAKERY_NPROCS='-1' is not a whole number"
+    assert usage_error(BAKERY_LOCK_TIMEOUT="-1") == "BAKERY_LOCK_TIMEOUT='-1' is not a whole number"
     assert usage_error(BAKERY_MIN_FREE_GB="lots") == "BAKERY_MIN_FREE_GB='lots' is not a whole number"
 
 
@@ -277,55 +276,20 @@ def test_unrelated_names_are_ignored(name: str):
     assert loaded.matrix == "default"
 
 
-# --- numbered runners and nprocs --------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("runner", "numbered"),
-    [
-        ("runner.3", True),
-        ("big-box.12", True),
-        ("runner.03", True),
-        ("runner", False),
-        ("a.b.3", False),
-        ("runner.3a", False),
-        (".3", False),
-        ("runner.", False),
-        ("", False),
-    ],
-)
-def test_numbered_runner(runner: str, numbered: bool):
-    assert load(RUNNER_NAME=runner).numbered_runner is numbered
-    assert bool(settings.NUMBERED_RUNNER.match(runner)) is numbered
-
-
-def test_nprocs_none_on_a_numbered_runner():
-    assert load(RUNNER_NAME="runner.3").nprocs() is None
-
-
-def test_nprocs_explicit_wins_even_on_a_numbered_runner():
-    assert load(RUNNER_NAME="runner.3", BAKERY_NPROCS="6").nprocs() == 6
-
-
-def test_nprocs_is_the_cpu_count_elsewhere():
-    assert load(RUNNER_NAME="laptop").nprocs() == os.cpu_count()
-
-
 # --- one declaration per setting ------------------------------------------------------
 
 
 def test_settings_are_typed_attributes_with_their_declared_defaults():
     loaded = load()
     assert loaded.min_free_gb == 5 and loaded.lock_timeout == 300
-    assert loaded.nprocs_setting is None
     assert loaded.bootstrap is True and loaded.ci is False
     assert loaded.gc_filters == ("label!=cache==pin",)
     assert loaded.driver == "docker" and loaded.default_branch == "main"
 
 
 def test_values_are_converted_once_where_they_are_read():
-    loaded = load(BAKERY_MIN_FREE_GB="12", BAKERY_NPROCS="3", CI="1", BAKERY_SSH='["default"]')
-    assert (loaded.min_free_gb, loaded.nprocs_setting, loaded.ci, loaded.ssh) == (12, 3, True, ("default",))
+    loaded = load(BAKERY_MIN_FREE_GB="12", BAKERY_LOCK_TIMEOUT="3", CI="1", BAKERY_SSH='["default"]')
+    assert (loaded.min_free_gb, loaded.lock_timeout, loaded.ci, loaded.ssh) == (12, 3, True, ("default",))
 
 
 def test_settings_are_frozen():

@@ -21,7 +21,7 @@ AXES = {"cargo_profile", "rust_toolchain", "rust_target", "feat_set", "sys_name"
 def test_every_bake_variable_has_a_pattern_or_is_set_by_bakery() -> None:
     declared = set(re.findall(r'^variable "([a-z_]+)"', (ROOT / "docker" / "bake.hcl").read_text(), re.MULTILINE))
     # vectors: the selection bakery passes; family_cells: computed by the tree itself.
-    by_bakery = {"cache_scope", "nprocs", "vectors", "family_cells"} | AXES | {a + "s" for a in AXES}
+    by_bakery = {"cache_scope", "vectors", "family_cells"} | AXES | {a + "s" for a in AXES}
     assert declared - by_bakery == set(tree_variables())
 
 
@@ -57,7 +57,7 @@ def test_tree_variables_reach_bake_only_validated(seam, tmp_path: Path, monkeypa
     dotenv = tmp_path / "layer.env"
     dotenv.write_text("source_location=/srv/project\npkg_license=MIT\n")
     # Inherited by the process but not one of ours to pass: it must be dropped.
-    monkeypatch.setenv("nprocs", "99")
+    monkeypatch.setenv("cache_scope", "99")
     loaded = settings.load({}, {"BAKERY_DOTENV": str(dotenv), "pkg_license": "Apache-2.0", "NO_BAKE": "1"})
     seam.respond = lambda call: docker.Completed(call.argv, 0, json.dumps({"target": {}}), "")
     bake.run(loaded, ["install"], loaded.vectors(), out=lambda _line: None)
@@ -65,5 +65,5 @@ def test_tree_variables_reach_bake_only_validated(seam, tmp_path: Path, monkeypa
     assert call.env is not None
     assert call.env["source_location"] == "/srv/project"  # from .env
     assert call.env["pkg_license"] == "Apache-2.0"  # the environment beats .env
-    assert "nprocs" not in call.env
+    assert call.env.get("cache_scope") != "99"  # bakery's own value, from the trust rule
     assert "labs_frontend" not in call.env  # unset: bake.hcl's default applies
