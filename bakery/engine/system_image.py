@@ -194,9 +194,7 @@ def make(settings: Settings, suite: str, ref: str, *, env: Mapping[str, str] | N
     return digest
 
 
-def ensure(
-    settings: Settings, vector: Vector, *, refresh: bool = False, env: Mapping[str, str] | None = None
-) -> str:
+def ensure(settings: Settings, vector: Vector, *, refresh: bool = False, env: Mapping[str, str] | None = None) -> str:
     """Make `<sys_name>:<sys_version>` unless it is there (or with `refresh`);
     `env` selects another engine (the lab's runner B), as for docker.run."""
     if vector["sys_name"] != "debian":
