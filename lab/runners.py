@@ -12,8 +12,12 @@ What a CI fleet has, here on one host:
   created here with `--iptables=false`; the lab adds the NAT and FORWARD
   rules B's RUN steps need to reach the Debian mirror, and removes them.
 
-B starts holding only the root image (`docker save` from A, `docker load`
-into B). `down` leaves nothing behind: `snapshot` before `up` and after
+B starts holding only the root image, which B makes itself with the code of
+`invoke system-image` (mmdebstrap on this host, loaded into B's engine): the
+root is reproducible, so B's is the same image as every other runner's made
+from the same mirror content (docs/decisions/reproducible-root.md). That costs
+mmdebstrap's time (15 to 60 s) per runner. `add_runner` starts another such
+runner. `down` leaves nothing behind: `snapshot` before `up` and after
 `down` and compare with `leftovers`.
 
 Use: `with lab.running() as lab: ...`, or `lab.up()` / `lab.down(lab)`.
@@ -282,6 +286,8 @@ class Lab:
     runner: Runner | None
     # Where images are published, behind a password (up(publish=...)).
     publish: Registry | None = None
+    # More runners like B (add_runner), each with its own root.
+    more: list[Runner] = field(default_factory=list)
 
     def registries(self) -> list[Registry]:
         return [self.shared, self.scopes, *([self.publish] if self.publish else [])]
@@ -342,10 +348,10 @@ def _network_down(runner: Runner) -> None:
         _host(["ip", "link", "del", runner.bridge], check=False)
 
 
-def _start_runner(root: Path) -> Runner:
+def _start_runner(root: Path, name: str = "b") -> Runner:
     if shutil.which("dockerd") is None or shutil.which("containerd") is None:
         raise EnvironmentNotReady("lab: dockerd or containerd not on PATH; run: sudo ci/provision-docker.sh")
-    runner = Runner(root / "b", f"bkl{secrets.token_hex(3)}", _pick_subnet())
+    runner = Runner(root / name, f"bkl{secrets.token_hex(3)}", _pick_subnet())
     b = runner.root
     for sub in ("containerd", "data", "exec", "docker-config", "buildx"):
         (b / sub).mkdir(parents=True, exist_ok=True)
@@ -448,12 +454,24 @@ def _mounts_under(root: Path) -> list[str]:
     return points
 
 
-def seed_root_image(runner: Runner, image: str) -> None:
-    """B starts holding only the root image: save it from A, load it into B."""
-    with tempfile.TemporaryDirectory(prefix=f"{MARK}-") as tmp:
-        tar = str(Path(tmp) / "root.tar")
-        docker.run(["image", "save", "-o", tar, image])
-        runner.docker(["image", "load", "-i", tar])
+def make_root_image(runner: Runner, image: str) -> str:
+    """The runner makes its own root `image` (name:tag), as `invoke
+    system-image` does on a CI runner; what `ensure` reports."""
+    from bakery.config.matrix import Vector
+    from bakery.engine import system_image
+
+    name, _, tag = image.partition(":")
+    vector = Vector((("sys_name", name), ("sys_version", tag)))
+    return system_image.ensure(settings.load({}), vector, env=docker.environment(runner.env))
+
+
+def add_runner(lab: Lab, image: str = "debian:testing-slim") -> Runner:
+    """Another runner like B (its own dockerd, containerd, state and bridge)
+    that makes its own root `image`; `down` stops it."""
+    runner = _start_runner(lab.root, f"r{len(lab.more) + 2}")
+    lab.more.append(runner)
+    make_root_image(runner, image)
+    return runner
 
 
 def up(
@@ -463,7 +481,7 @@ def up(
     root_image: str = "debian:testing-slim",
     publish: tuple[str, str] | None = None,
 ) -> Lab:
-    """Start the registries and (with `runner`) runner B seeded with `root_image`;
+    """Start the registries and (with `runner`) runner B with its own `root_image`;
     with `publish` (user, password), a third registry that requires them.
 
     On any failure everything already started is stopped again."""
@@ -481,7 +499,7 @@ def up(
             lab.publish.start()
         if runner:
             lab.runner = _start_runner(base)
-            seed_root_image(lab.runner, root_image)
+            make_root_image(lab.runner, root_image)
     except BaseException:
         down(lab)
         raise
@@ -492,8 +510,9 @@ def down(lab: Lab) -> None:
     """Stop everything `up` started and remove its files."""
     for registry in lab.registries():
         registry.stop()
-    if lab.runner is not None:
-        _stop_runner(lab.runner)
+    for runner in [*lab.more, *([lab.runner] if lab.runner is not None else [])]:
+        _stop_runner(runner)
+    lab.more.clear()
     shutil.rmtree(lab.root, ignore_errors=True)
 
 

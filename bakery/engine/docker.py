@@ -45,9 +45,9 @@ def require_cli() -> None:
         raise EnvironmentNotReady(f"docker CLI does not run; {PROVISION_HINT}")
 
 
-def require_daemon() -> str:
+def require_daemon(*, env: Mapping[str, str] | None = None) -> str:
     """The daemon's version; a clear error when it cannot be reached."""
-    result = run(["version", "--format", "{{.Server.Version}}"], check=False, quiet=True)
+    result = run(["version", "--format", "{{.Server.Version}}"], check=False, quiet=True, env=env)
     if result.returncode != 0 or not result.stdout.strip():
         from bakery.engine import probe
 
@@ -89,5 +89,5 @@ def buildx() -> Buildx:
     return Buildx(version, flags)
 
 
-def image_exists(ref: str) -> bool:
-    return run(["image", "inspect", "--format", "{{.Id}}", ref], check=False, quiet=True).returncode == 0
+def image_exists(ref: str, *, env: Mapping[str, str] | None = None) -> bool:
+    return run(["image", "inspect", "--format", "{{.Id}}", ref], check=False, quiet=True, env=env).returncode == 0

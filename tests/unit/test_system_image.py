@@ -3,6 +3,9 @@ and docker are both programs on it."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -25,17 +28,31 @@ def mmdebstrap_on_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (bin_dir / "mmdebstrap").write_text("#!/bin/sh\nexit 1\n")
     (bin_dir / "mmdebstrap").chmod(0o755)
     monkeypatch.setenv("PATH", str(bin_dir))
+    # The argv and the config name the architecture; these tests expect amd64 on any host.
+    monkeypatch.setattr(system_image.platform, "machine", lambda: "x86_64")
 
 
-def engine(image_present: bool, mmdebstrap_code: int = 0):
+# What the fake mmdebstrap writes as the root filesystem tarball.
+ROOTFS = b"not really a tarball\n"
+LOADED = "sha256:" + "ab" * 32
+
+
+def engine(image_present: bool, mmdebstrap_code: int = 0, loads: list[bytes] | None = None):
     def answer(call: process.Call) -> process.Completed:
         if call.argv[:2] == ("docker", "version"):
             return process.Completed(call.argv, 0, "28.5.2\n", "")
         if call.argv[:3] == ("docker", "image", "inspect"):
             return process.Completed(call.argv, 0 if image_present else 1, "", "")
         if call.argv[0] == "mmdebstrap":
-            err = "E: cannot download packages\n" if mmdebstrap_code else ""
-            return process.Completed(call.argv, mmdebstrap_code, "", err)
+            if mmdebstrap_code:
+                return process.Completed(call.argv, mmdebstrap_code, "", "E: cannot download packages\n")
+            (out,) = [a for a in call.argv if a.endswith("/root.tar")]
+            Path(out).write_bytes(ROOTFS)
+            return process.Completed(call.argv, 0, "", "")
+        if call.argv[:3] == ("docker", "image", "load"):
+            if loads is not None:
+                loads.append(Path(call.argv[-1]).read_bytes())
+            return process.Completed(call.argv, 0, f"Loaded image: {LOADED}\n", "")
         return process.Completed(call.argv, 0, "", "")
 
     return answer
@@ -50,16 +67,105 @@ def test_a_present_root_is_skipped(seam: Recorder):
     assert [a[:3] for a in seam.argvs] == [("docker", "version", "--format"), ("docker", "image", "inspect")]
 
 
-def test_a_missing_root_is_built_and_imported(seam: Recorder, mmdebstrap_on_path: None):
+def test_a_missing_root_is_built_and_loaded(seam: Recorder, mmdebstrap_on_path: None):
     seam.respond = engine(image_present=False)
     loaded = load()
     line = system_image.ensure(loaded, loaded.definition.default_vector())
-    assert line == "debian:testing-slim: built from Debian testing with mmdebstrap and imported"
+    assert line.startswith("debian:testing-slim: built from Debian testing with mmdebstrap and loaded (sha256:")
+    (strap,) = [c for c in seam.calls if c.argv[0] == "mmdebstrap"]
+    assert strap.argv[:-1] == (
+        "mmdebstrap",
+        "--variant=minbase",
+        "--quiet",
+        "--architectures=amd64",
+        '--aptopt=Acquire::Check-Valid-Until "false"',
+        '--customize-hook=rm "$1"/etc/resolv.conf',
+        '--customize-hook=rm "$1"/etc/hostname',
+        "testing",
+    )
+    assert strap.argv[-1].endswith("/root.tar")
+    # The same epoch on every runner: 2024-01-01T00:00:00Z.
+    assert strap.env is not None and strap.env["SOURCE_DATE_EPOCH"] == "1704067200"
+    docker_calls = [c.argv for c in seam.calls if c.argv[0] == "docker"]
+    assert docker_calls[2][:4] == ("docker", "image", "load", "--input")
+    assert docker_calls[2][4].endswith("/root.oci.tar")
+    assert docker_calls[3:] == [("docker", "image", "tag", LOADED, "debian:testing-slim")]
+    assert not [a for a in seam.argvs if a[:2] == ("docker", "import")]
+
+
+def test_a_mirror_is_the_last_argument(seam: Recorder, mmdebstrap_on_path: None):
+    seam.respond = engine(image_present=False)
+    loaded = load(BAKERY_MIRROR="http://mirror.invalid/debian")
+    system_image.ensure(loaded, loaded.definition.default_vector())
     (strap,) = [a for a in seam.argvs if a[0] == "mmdebstrap"]
-    assert strap[:4] == ("mmdebstrap", "--variant=minbase", "--quiet", '--aptopt=Acquire::Check-Valid-Until "false"')
-    assert strap[4] == "testing" and strap[5].endswith("/root.tar")
-    (imported,) = [a for a in seam.argvs if a[:2] == ("docker", "import")]
-    assert imported == ("docker", "import", "--change", 'CMD ["bash"]', strap[5], "debian:testing-slim")
+    assert strap[-3] == "testing" and strap[-2].endswith("/root.tar") and strap[-1] == "http://mirror.invalid/debian"
+
+
+def test_another_engine_gets_every_docker_call(seam: Recorder, mmdebstrap_on_path: None):
+    seam.respond = engine(image_present=False)
+    loaded = load()
+    b = {"DOCKER_HOST": "unix:///tmp/b.sock"}
+    system_image.ensure(loaded, loaded.definition.default_vector(), env=b)
+    docker_calls = [c for c in seam.calls if c.argv[0] == "docker"]
+    assert len(docker_calls) == 4 and all(c.env == b for c in docker_calls)
+
+
+def _members(archive: bytes, tmp_path: Path) -> dict[str, bytes]:
+    path = tmp_path / "layout.tar"
+    path.write_bytes(archive)
+    with tarfile.open(path) as layout:
+        return {m.name: layout.extractfile(m).read() for m in layout.getmembers()}  # type: ignore[union-attr]
+
+
+def test_the_layout_has_no_run_time_data(seam: Recorder, mmdebstrap_on_path: None, tmp_path: Path):
+    """Two roots made from the same mmdebstrap output are the same bytes, and
+    the manifest digest is the one written here: any change to the config or
+    manifest gives every runner a new root and a cold cache."""
+    loads: list[bytes] = []
+    seam.respond = engine(image_present=False, loads=loads)
+    loaded = load()
+    first = system_image.ensure(loaded, loaded.definition.default_vector())
+    second = system_image.ensure(loaded, loaded.definition.default_vector(), refresh=True)
+    assert first == second
+    assert loads[0] == loads[1]
+    files = _members(loads[0], tmp_path)
+    layer = "sha256:" + hashlib.sha256(ROOTFS).hexdigest()
+    assert files[f"blobs/sha256/{layer.removeprefix('sha256:')}"] == ROOTFS
+    index = json.loads(files["index.json"])
+    (target,) = index["manifests"]
+    manifest_bytes = files[f"blobs/sha256/{target['digest'].removeprefix('sha256:')}"]
+    assert target["digest"] == "sha256:" + hashlib.sha256(manifest_bytes).hexdigest()
+    manifest = json.loads(manifest_bytes)
+    assert manifest["layers"] == [
+        {"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": layer, "size": len(ROOTFS)}
+    ]
+    config = json.loads(files[f"blobs/sha256/{manifest['config']['digest'].removeprefix('sha256:')}"])
+    assert config == {
+        "architecture": "amd64",
+        "os": "linux",
+        "created": "2024-01-01T00:00:00Z",
+        "config": {"Cmd": ["bash"]},
+        "rootfs": {"type": "layers", "diff_ids": [layer]},
+        "history": [{"created": "2024-01-01T00:00:00Z", "created_by": "mmdebstrap --variant=minbase testing"}],
+    }
+    assert first.endswith(f"({target['digest']})")
+    assert target["digest"] == MANIFEST_OF_FAKE_ROOTFS
+
+
+MANIFEST_OF_FAKE_ROOTFS = "sha256:33d91d99325bd7694878c95fd6ab4dae442111cd3c67b0ff508811419682e710"
+
+
+def test_docker_load_output_names_the_image():
+    assert system_image._loaded_id(f"Loaded image ID: {LOADED}\n") == LOADED
+    assert system_image._loaded_id(f"Loaded image: {LOADED}\n") == LOADED
+    with pytest.raises(BakeryError, match=r"^docker load named no image: Loaded image: debian:x$"):
+        system_image._loaded_id("Loaded image: debian:x\n")
+
+
+def test_an_unknown_machine_is_refused():
+    assert system_image.architectures("aarch64") == ("arm64", "arm64")
+    with pytest.raises(UsageError, match=r"^system-image knows the machines aarch64, x86_64; this one is 'riscv64'$"):
+        system_image.architectures("riscv64")
 
 
 def test_an_mmdebstrap_failure_is_one_line(seam: Recorder, mmdebstrap_on_path: None):
@@ -68,7 +174,7 @@ def test_an_mmdebstrap_failure_is_one_line(seam: Recorder, mmdebstrap_on_path: N
     with pytest.raises(BakeryError) as info:
         system_image.ensure(loaded, loaded.definition.default_vector())
     assert str(info.value) == "mmdebstrap testing failed with exit code 2: E: cannot download packages"
-    assert not [a for a in seam.argvs if a[:2] == ("docker", "import")]
+    assert not [a for a in seam.argvs if a[:3] == ("docker", "image", "load")]
 
 
 def test_without_mmdebstrap_the_fix_is_named(seam: Recorder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
