@@ -48,6 +48,7 @@ from pathlib import Path
 from bakery.config import settings
 from bakery.engine import docker, process
 from bakery.errors import BakeryError, EnvironmentNotReady
+from lab.front import PullFront
 
 
 def registry_bin() -> Path:
@@ -282,6 +283,13 @@ class Lab:
     runner: Runner | None
     # Where images are published, behind a password (up(publish=...)).
     publish: Registry | None = None
+    # The shared registry's pull-only door (up(pull_only=...), lab/front.py).
+    front: PullFront | None = None
+    # Runner T (up(trusted_runner=True)): a second lab engine that serves
+    # trusted runs only, as a fleet with one engine per trust level has; the
+    # machine's own dockerd serves every scope the other tests bring
+    # (docs/decisions/one-key-per-step.md).
+    runner_t: Runner | None = None
 
     def registries(self) -> list[Registry]:
         return [self.shared, self.scopes, *([self.publish] if self.publish else [])]
@@ -293,6 +301,8 @@ class Lab:
             f"export BAKERY_CACHE_DIR={self.shared.host}/bakery/cache",
             f"export BAKERY_CACHE_SCOPES_REF={self.scopes.host}/bakery/scopes",
         ]
+        if self.front is not None:
+            lines.append(f"# pull-only door of the shared cache: {self.front.host}/bakery/cache")
         if self.runner is not None:
             lines.append("# runner B:")
             lines += [f"export {key}={value}" for key, value in sorted(self.runner.env.items())]
@@ -342,10 +352,10 @@ def _network_down(runner: Runner) -> None:
         _host(["ip", "link", "del", runner.bridge], check=False)
 
 
-def _start_runner(root: Path) -> Runner:
+def _start_runner(root: Path, name: str = "b") -> Runner:
     if shutil.which("dockerd") is None or shutil.which("containerd") is None:
         raise EnvironmentNotReady("lab: dockerd or containerd not on PATH; run: sudo ci/provision-docker.sh")
-    runner = Runner(root / "b", f"bkl{secrets.token_hex(3)}", _pick_subnet())
+    runner = Runner(root / name, f"bkl{secrets.token_hex(3)}", _pick_subnet())
     b = runner.root
     for sub in ("containerd", "data", "exec", "docker-config", "buildx"):
         (b / sub).mkdir(parents=True, exist_ok=True)
@@ -456,15 +466,32 @@ def seed_root_image(runner: Runner, image: str) -> None:
         runner.docker(["image", "load", "-i", tar])
 
 
+def login(runner: Runner, host: str, user: str, password: str) -> None:
+    """What `docker login` leaves in runner's client config, written directly:
+    the CLI and BuildKit's session read it; no daemon round trip."""
+    import base64
+
+    config = Path(runner.env["DOCKER_CONFIG"]) / "config.json"
+    data = json.loads(config.read_text()) if config.is_file() else {}
+    auth = base64.b64encode(f"{user}:{password}".encode()).decode()
+    data.setdefault("auths", {})[host] = {"auth": auth}
+    config.write_text(json.dumps(data, indent=2) + "\n")
+    config.chmod(0o600)
+
+
 def up(
     *,
     root: Path | None = None,
     runner: bool = True,
     root_image: str = "debian:testing-slim",
     publish: tuple[str, str] | None = None,
+    pull_only: tuple[str, str] | None = None,
+    trusted_runner: bool = False,
 ) -> Lab:
     """Start the registries and (with `runner`) runner B seeded with `root_image`;
-    with `publish` (user, password), a third registry that requires them.
+    with `publish` (user, password), a third registry that requires them; with
+    `pull_only` (user, password), the shared registry's pull-only front for
+    that account; with `trusted_runner`, runner T too.
 
     On any failure everything already started is stopped again."""
     if os.geteuid() != 0:
@@ -479,9 +506,15 @@ def up(
         if publish is not None:
             lab.publish = Registry("publish", base / "publish", free_port(), credentials=publish)
             lab.publish.start()
+        if pull_only is not None:
+            lab.front = PullFront(lab.shared.host, *pull_only)
+            lab.front.start()
         if runner:
             lab.runner = _start_runner(base)
             seed_root_image(lab.runner, root_image)
+        if trusted_runner:
+            lab.runner_t = _start_runner(base, "t")
+            seed_root_image(lab.runner_t, root_image)
     except BaseException:
         down(lab)
         raise
@@ -490,10 +523,13 @@ def up(
 
 def down(lab: Lab) -> None:
     """Stop everything `up` started and remove its files."""
+    if lab.front is not None:
+        lab.front.stop()
     for registry in lab.registries():
         registry.stop()
-    if lab.runner is not None:
-        _stop_runner(lab.runner)
+    for started in (lab.runner, lab.runner_t):
+        if started is not None:
+            _stop_runner(started)
     shutil.rmtree(lab.root, ignore_errors=True)
 
 
@@ -504,8 +540,17 @@ def running(
     runner: bool = True,
     root_image: str = "debian:testing-slim",
     publish: tuple[str, str] | None = None,
+    pull_only: tuple[str, str] | None = None,
+    trusted_runner: bool = False,
 ) -> Iterator[Lab]:
-    lab = up(root=root, runner=runner, root_image=root_image, publish=publish)
+    lab = up(
+        root=root,
+        runner=runner,
+        root_image=root_image,
+        publish=publish,
+        pull_only=pull_only,
+        trusted_runner=trusted_runner,
+    )
     try:
         yield lab
     finally:
