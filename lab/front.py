@@ -94,6 +94,7 @@ class PullFront:
                     headers = {k: v for k, v in self.headers.items() if k.lower() not in dropped}
                     connection.request(self.command, self.path, headers=headers)
                     response = connection.getresponse()
+                    front.forwarded += 1
                     body = b"" if self.command == "HEAD" else None
                     length = response.getheader("Content-Length")
                     if length is None and body is None:
@@ -113,7 +114,6 @@ class PullFront:
                     else:
                         while chunk := response.read(_CHUNK):
                             self.wfile.write(chunk)
-                    front.forwarded += 1
                 finally:
                     connection.close()
 
@@ -121,7 +121,9 @@ class PullFront:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="bakery-lab-pull-front", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name="bakery-lab-pull-front", daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:
