@@ -64,7 +64,7 @@ from bakery.cache.location import Location, registry_tag
 from bakery.config.project import name as project_name
 from bakery.config.settings import Settings
 from bakery.engine.builder import sanitize
-from bakery.errors import UsageError
+from bakery.errors import EnvironmentNotReady, UsageError
 
 TRUSTED_EVENTS = frozenset({"push", "schedule", "workflow_dispatch", "release"})
 TRUSTED_SCOPE = "trusted"
@@ -159,9 +159,23 @@ class CachePlan:
         trusted run re-wrote every blob: bench/README.md)."""
         if self.export is not None and self.export.kind == "local":
             root = Path(self.export.base)
-            root.mkdir(parents=True, exist_ok=True)
-            for instance in sorted(set(instances)):
-                cache_store.seed_version(root, self.entry_name(instance), self.run_id)
+            try:
+                root.mkdir(parents=True, exist_ok=True)
+                for instance in sorted(set(instances)):
+                    cache_store.seed_version(root, self.entry_name(instance), self.run_id)
+            except OSError as exc:
+                # A read-only mount (what untrusted jobs get for the shared
+                # directory, docs/cache.md) cannot take an export: say which
+                # location and why, before the bake starts.
+                which = "the shared cache" if self.trusted else f"the scope {self.scope}'s cache"
+                raise EnvironmentNotReady(
+                    f"cannot export to {which} at {root}: {exc.strerror or exc}; "
+                    + (
+                        "a trusted run needs BAKERY_CACHE_DIR writable"
+                        if self.trusted
+                        else "set BAKERY_CACHE_SCOPES_DIR to a directory this job may write"
+                    )
+                ) from exc
 
     def argv(self, instances: Iterable[str]) -> list[str]:
         return [part for value in self.set_values(instances) for part in ("--set", value)]

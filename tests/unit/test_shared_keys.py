@@ -293,3 +293,43 @@ def test_a_partial_prune_or_a_cache_left_in_use_keeps_the_claims(everything: boo
         message = builder.prune(_settings(BAKERY_DRIVER="docker"), None, (), everything=everything)
     assert message == "builder default: pruned"
     assert volumes.scopes() == {PR_SCOPE}
+
+
+# --- a read-only location ----------------------------------------------------------------------
+
+
+def test_an_untrusted_plan_never_asks_to_write_a_read_only_shared_directory(tmp_path: Path) -> None:
+    """The shared directory as untrusted jobs get it (a read-only mount):
+    imported first, never exported to, no fs.write on it."""
+    shared, scopes = tmp_path / "shared-ro", tmp_path / "scopes"
+    (shared / "mxd.install").mkdir(parents=True)
+    (shared / "mxd.install" / "index.json").write_text("{}")
+    plan = policy.cache_plan(
+        event="pull_request", ref="refs/pull/7/merge", shared=str(shared), scopes_dir=scopes,
+        actor="mallory", repository="fork/mxd", ref_name="7/merge", project="mxd",
+    )  # fmt: skip
+    assert [loc.base for loc in plan.imports] == [str(shared), str(scopes / PR_SCOPE)]
+    assert plan.export is not None and plan.export.base == str(scopes / PR_SCOPE)
+    assert plan.set_values(["install"])[0] == f"install.cache-from=type=local,src={shared}/mxd.install"
+    assert all(str(shared) not in value for value in plan.set_values(["install"]) if ".cache-to=" in value)
+    assert plan.entitlements() == sorted(
+        [f"fs.read={scopes / PR_SCOPE}", f"fs.read={shared}", f"fs.write={scopes / PR_SCOPE}"]
+    )
+
+
+def test_an_export_location_that_cannot_be_written_is_one_clear_error(tmp_path: Path) -> None:
+    """Not a traceback, not a bake that fails later: which location, and what to set."""
+    from bakery.errors import EnvironmentNotReady
+
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")  # mkdir under a file fails for root too, as a read-only mount does
+    plan = policy.cache_plan(
+        event="pull_request", ref="refs/pull/7/merge", shared=str(tmp_path / "shared"), scopes_dir=blocked,
+        actor="mallory", repository="fork/mxd", ref_name="7/merge",
+    )  # fmt: skip
+    with pytest.raises(EnvironmentNotReady) as info:
+        plan.prepare(["install"])
+    assert str(info.value) == (
+        f"cannot export to the scope {PR_SCOPE}'s cache at {blocked / PR_SCOPE}: Not a directory; "
+        "set BAKERY_CACHE_SCOPES_DIR to a directory this job may write"
+    )
