@@ -24,6 +24,7 @@ import base64
 import hmac
 import http.client
 import json
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -54,6 +55,22 @@ class PullFront:
 
             def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (the base class's name)
                 return
+
+            def handle(self) -> None:
+                # Clients try HTTPS first and fall back to HTTP for a loopback
+                # registry only when the answer is plain HTTP (Go's TLS client
+                # reports "server gave HTTP response to HTTPS client"). A TLS
+                # ClientHello holds no line break, so http.server would wait
+                # for one until the client timed out: answer it at once, as
+                # the registry's own Go server does.
+                try:
+                    first = self.connection.recv(1, socket.MSG_PEEK)
+                except OSError:
+                    return
+                if first == b"\x16":  # a TLS handshake record
+                    self.wfile.write(b"HTTP/1.0 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+                    return
+                super().handle()
 
             def _answer(self, status: int, code: str, message: str, extra: dict[str, str] | None = None) -> None:
                 body = json.dumps({"errors": [{"code": code, "message": message}]}).encode()

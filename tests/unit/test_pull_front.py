@@ -90,3 +90,22 @@ def test_the_account_pulls_and_the_registry_never_sees_its_password(front: PullF
     assert status == 200 and body == b"" and headers["Content-Length"] == str(len(BLOB))
     assert [(m, auth) for m, _, auth in Upstream.seen] == [("GET", ""), ("HEAD", "")]
     assert front.forwarded == 2 and front.refused == []
+
+
+def test_a_tls_client_gets_a_plain_http_answer_at_once(front: PullFront) -> None:
+    """What makes BuildKit fall back to http for a loopback registry: the
+    answer to its TLS ClientHello is plain HTTP, not a wait."""
+    import socket
+    import ssl
+
+    host, port = front.host.split(":")
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    with socket.create_connection((host, int(port)), timeout=5) as raw:
+        with pytest.raises(ssl.SSLError):
+            context.wrap_socket(raw, server_hostname=host)
+    with socket.create_connection((host, int(port)), timeout=5) as raw:
+        raw.sendall(b"\x16\x03\x01\x00\x05hello")
+        assert raw.recv(64).startswith(b"HTTP/1.0 400 ")
+    assert Upstream.seen == []
