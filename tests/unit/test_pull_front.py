@@ -102,9 +102,8 @@ def test_a_tls_client_gets_a_plain_http_answer_at_once(front: PullFront) -> None
     context = ssl.create_default_context()
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
-    with socket.create_connection((host, int(port)), timeout=5) as raw:
-        with pytest.raises(ssl.SSLError):
-            context.wrap_socket(raw, server_hostname=host)
+    with socket.create_connection((host, int(port)), timeout=5) as raw, pytest.raises(ssl.SSLError):
+        context.wrap_socket(raw, server_hostname=host)
     with socket.create_connection((host, int(port)), timeout=5) as raw:
         raw.sendall(b"\x16\x03\x01\x00\x05hello")
         assert raw.recv(64).startswith(b"HTTP/1.0 400 ")
