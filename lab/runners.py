@@ -52,6 +52,7 @@ from pathlib import Path
 from bakery.config import settings
 from bakery.engine import docker, process
 from bakery.errors import BakeryError, EnvironmentNotReady
+from lab.front import PullFront
 
 
 def registry_bin() -> Path:
@@ -288,6 +289,13 @@ class Lab:
     publish: Registry | None = None
     # More runners like B (add_runner), each with its own root.
     more: list[Runner] = field(default_factory=list)
+    # The shared registry's pull-only door (up(pull_only=...), lab/front.py).
+    front: PullFront | None = None
+    # Runner T (up(trusted_runner=True)): a second lab engine that serves
+    # trusted runs only, as a fleet with one engine per trust level has; the
+    # machine's own dockerd serves every scope the other tests bring
+    # (docs/decisions/one-key-per-step.md).
+    runner_t: Runner | None = None
 
     def registries(self) -> list[Registry]:
         return [self.shared, self.scopes, *([self.publish] if self.publish else [])]
@@ -299,6 +307,8 @@ class Lab:
             f"export BAKERY_CACHE_DIR={self.shared.host}/bakery/cache",
             f"export BAKERY_CACHE_SCOPES_REF={self.scopes.host}/bakery/scopes",
         ]
+        if self.front is not None:
+            lines.append(f"# pull-only door of the shared cache: {self.front.host}/bakery/cache")
         if self.runner is not None:
             lines.append("# runner B:")
             lines += [f"export {key}={value}" for key, value in sorted(self.runner.env.items())]
@@ -474,15 +484,32 @@ def add_runner(lab: Lab, image: str = "debian:testing-slim") -> Runner:
     return runner
 
 
+def login(runner: Runner, host: str, user: str, password: str) -> None:
+    """What `docker login` leaves in runner's client config, written directly:
+    the CLI and BuildKit's session read it; no daemon round trip."""
+    import base64
+
+    config = Path(runner.env["DOCKER_CONFIG"]) / "config.json"
+    data = json.loads(config.read_text()) if config.is_file() else {}
+    auth = base64.b64encode(f"{user}:{password}".encode()).decode()
+    data.setdefault("auths", {})[host] = {"auth": auth}
+    config.write_text(json.dumps(data, indent=2) + "\n")
+    config.chmod(0o600)
+
+
 def up(
     *,
     root: Path | None = None,
     runner: bool = True,
     root_image: str = "debian:testing-slim",
     publish: tuple[str, str] | None = None,
+    pull_only: tuple[str, str] | None = None,
+    trusted_runner: bool = False,
 ) -> Lab:
     """Start the registries and (with `runner`) runner B with its own `root_image`;
-    with `publish` (user, password), a third registry that requires them.
+    with `publish` (user, password), a third registry that requires them; with
+    `pull_only` (user, password), the shared registry's pull-only front for
+    that account; with `trusted_runner`, runner T too, also with its own root.
 
     On any failure everything already started is stopped again."""
     if os.geteuid() != 0:
@@ -497,9 +524,15 @@ def up(
         if publish is not None:
             lab.publish = Registry("publish", base / "publish", free_port(), credentials=publish)
             lab.publish.start()
+        if pull_only is not None:
+            lab.front = PullFront(lab.shared.host, *pull_only)
+            lab.front.start()
         if runner:
             lab.runner = _start_runner(base)
             make_root_image(lab.runner, root_image)
+        if trusted_runner:
+            lab.runner_t = _start_runner(base, "t")
+            make_root_image(lab.runner_t, root_image)
     except BaseException:
         down(lab)
         raise
@@ -508,10 +541,13 @@ def up(
 
 def down(lab: Lab) -> None:
     """Stop everything `up` started and remove its files."""
+    if lab.front is not None:
+        lab.front.stop()
     for registry in lab.registries():
         registry.stop()
-    for runner in [*lab.more, *([lab.runner] if lab.runner is not None else [])]:
-        _stop_runner(runner)
+    for started in [*lab.more, lab.runner, lab.runner_t]:
+        if started is not None:
+            _stop_runner(started)
     lab.more.clear()
     shutil.rmtree(lab.root, ignore_errors=True)
 
@@ -523,8 +559,17 @@ def running(
     runner: bool = True,
     root_image: str = "debian:testing-slim",
     publish: tuple[str, str] | None = None,
+    pull_only: tuple[str, str] | None = None,
+    trusted_runner: bool = False,
 ) -> Iterator[Lab]:
-    lab = up(root=root, runner=runner, root_image=root_image, publish=publish)
+    lab = up(
+        root=root,
+        runner=runner,
+        root_image=root_image,
+        publish=publish,
+        pull_only=pull_only,
+        trusted_runner=trusted_runner,
+    )
     try:
         yield lab
     finally:

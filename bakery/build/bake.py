@@ -124,7 +124,7 @@ def resolve(
 
     targets = check_targets(targets)
     vectors = tuple(vectors) or tuple(_cross(block))
-    env = bakefile.bake_env(settings, block, cache_scope=plan.scope, vectors=vectors)
+    env = bakefile.bake_env(settings, block, cache_scope=plan.cache_scope, vectors=vectors)
     declared, definition = bakefile.declared(settings, targets, env)
     builder_name = builder.name(settings)
     found = probe.probe(builder_name)
@@ -188,6 +188,14 @@ def run(
     plan = cache.from_settings(settings)
     if not print_only:
         from bakery.build import one_solve
+        from bakery.engine import builder, probe
+
+        # One key per step across trust levels where the BuildKit state is
+        # not shared across scopes (docs/decisions/one-key-per-step.md).
+        builder_name = builder.name(settings)
+        plan, note = cache.shared_keys(plan, lambda: probe.probe(builder_name).driver, builder_name)
+        if note:
+            out(f"NOTE {note}")
 
         if one_solve.wanted(settings, plan):
 
@@ -203,7 +211,7 @@ def run(
     runs = []
     for part, (block, selected) in enumerate(parts):
         if print_only:
-            env = bakefile.bake_env(settings, block, cache_scope=plan.scope, vectors=selected)
+            env = bakefile.bake_env(settings, block, cache_scope=plan.cache_scope, vectors=selected)
             out(json.dumps(bakefile.print_definition(settings, targets, env), indent=2))
             continue
         request, definition = resolve(

@@ -200,7 +200,7 @@ def run(
     for n, vector in enumerate(dict.fromkeys(vectors)):
         block = {k: (v,) for k, v in vector.items}
         label = vector.label()
-        env = bakefile.bake_env(settings, block, cache_scope=plan.scope, vectors=[vector.as_dict()])
+        env = bakefile.bake_env(settings, block, cache_scope=plan.cache_scope, vectors=[vector.as_dict()])
         definition = bakefile.print_definition(settings, targets, env)
         if settings.ci_print_bake:
             out(json.dumps(definition, indent=2))

@@ -30,9 +30,18 @@ scopes directory D (BAKERY_CACHE_SCOPES_DIR):
                                              name), or "local" without them
     S unset  nothing         nothing         as above (builder cache only)
 
-Untrusted runs never get an export into S, and their cache mounts never share
-an id with trusted ones. Unknown events are untrusted: the list of trusted
-events is an allowlist.
+Untrusted runs never get an export into S. Unknown events are untrusted: the
+list of trusted events is an allowlist.
+
+Cache keys (`shared_keys`, docs/decisions/one-key-per-step.md). The scope
+enters the fetch and cargo steps' cache keys (a declared ARG is in the RUN's
+environment), so scoped values never share a layer or a cache mount across
+scopes, on one engine or through S. A run passes `cache_scope` empty, equal
+on every runner and trust level, when the BuildKit state it bakes on holds no
+shared-key work of another scope: it claims the state first (a labelled
+docker volume in the engine, bakery/engine/claims.py), then checks. On a
+state another scope claimed it keeps its scoped value and says so in one
+line. Local runs (scope "local") keep "local" and claim nothing.
 
 Locations (local directories, registry repositories) are in
 bakery/cache/location.py, the on-disk store in bakery/cache/store.py. A
@@ -45,7 +54,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,7 +64,7 @@ from bakery.cache.location import Location, registry_tag
 from bakery.config.project import name as project_name
 from bakery.config.settings import Settings
 from bakery.engine.builder import sanitize
-from bakery.errors import UsageError
+from bakery.errors import EnvironmentNotReady, UsageError
 
 TRUSTED_EVENTS = frozenset({"push", "schedule", "workflow_dispatch", "release"})
 TRUSTED_SCOPE = "trusted"
@@ -102,6 +111,14 @@ class CachePlan:
     # The project's name prefixes every entry: two projects sharing a cache
     # root never read or replace each other's entries (docs/packages.md).
     project: str = ""
+    # The bake variable cache_scope when it is not the scope: "" for shared
+    # keys (shared_keys); None keeps the scope.
+    keys: str | None = None
+
+    @property
+    def cache_scope(self) -> str:
+        """The value of the bake variable cache_scope (mount ids and cache keys)."""
+        return self.scope if self.keys is None else self.keys
 
     def entry_name(self, instance: str) -> str:
         """An instance's entry name in every location: <project>.<instance>
@@ -142,9 +159,23 @@ class CachePlan:
         trusted run re-wrote every blob: bench/README.md)."""
         if self.export is not None and self.export.kind == "local":
             root = Path(self.export.base)
-            root.mkdir(parents=True, exist_ok=True)
-            for instance in sorted(set(instances)):
-                cache_store.seed_version(root, self.entry_name(instance), self.run_id)
+            try:
+                root.mkdir(parents=True, exist_ok=True)
+                for instance in sorted(set(instances)):
+                    cache_store.seed_version(root, self.entry_name(instance), self.run_id)
+            except OSError as exc:
+                # A read-only mount (what untrusted jobs get for the shared
+                # directory, docs/cache.md) cannot take an export: say which
+                # location and why, before the bake starts.
+                which = "the shared cache" if self.trusted else f"the scope {self.scope}'s cache"
+                raise EnvironmentNotReady(
+                    f"cannot export to {which} at {root}: {exc.strerror or exc}; "
+                    + (
+                        "a trusted run needs BAKERY_CACHE_DIR writable"
+                        if self.trusted
+                        else "set BAKERY_CACHE_SCOPES_DIR to a directory this job may write"
+                    )
+                ) from exc
 
     def argv(self, instances: Iterable[str]) -> list[str]:
         return [part for value in self.set_values(instances) for part in ("--set", value)]
@@ -240,9 +271,76 @@ def export_problem(plan: CachePlan, driver: str, containerd_store: bool) -> str 
     return None
 
 
+SHARED_KEYS = ""
+
+
+def key_decision(scope: str, claimed: set[str] | None) -> tuple[str, str | None]:
+    """(cache_scope, note) for a run of `scope` on a BuildKit state that
+    these scopes claimed, this run's claim included; `claimed` None: the state
+    is not on this engine and cannot be claimed. The note is the one line a
+    run prints when it keeps scoped keys."""
+    if scope == LOCAL_SCOPE:
+        return scope, None
+    if claimed is None:
+        return scope, (
+            f"cache keys: scoped (cache_scope={scope}): this builder's BuildKit state is not on this engine, so "
+            "bakery cannot tell which scopes used it; shared keys need one engine per trust level "
+            "(docs/decisions/one-key-per-step.md)"
+        )
+    others = sorted(claimed - {scope})
+    if not others:
+        return SHARED_KEYS, None
+    return scope, (
+        f"cache keys: scoped (cache_scope={scope}): this engine's BuildKit state has served {', '.join(others)} "
+        "with shared keys, so this run neither reuses their fetch and cargo layers nor the shared cache's; "
+        "for shared keys give each trust level its own engine, e.g. ephemeral runners "
+        "(docs/decisions/one-key-per-step.md)"
+    )
+
+
+def shared_keys(plan: CachePlan, driver: Callable[[], str], builder: str) -> tuple[CachePlan, str | None]:
+    """The plan with the cache keys its BuildKit state allows (key_decision),
+    claiming the state for the run's scope when it is free; and the note.
+    `driver` gives the builder's driver (asked only when the scope may claim).
+
+    Claim, then look: of two scopes that start at once on a free state, the
+    second to look sees the first's claim, so at most one bakes with shared
+    keys. A claim that lost is withdrawn unless the scope held it before."""
+    from dataclasses import replace
+
+    from bakery.engine import claims
+
+    if plan.scope == LOCAL_SCOPE:
+        return plan, None
+    state = claims.state_of(driver(), builder)
+    if state is None:
+        keys, note = key_decision(plan.scope, None)
+        return replace(plan, keys=keys), note
+    before = claims.claimants(state)
+    if before - {plan.scope}:
+        keys, note = key_decision(plan.scope, before)
+        return replace(plan, keys=keys), note
+    claims.claim(state, plan.scope)
+    after = claims.claimants(state) | {plan.scope}
+    keys, note = key_decision(plan.scope, after)
+    if keys != SHARED_KEYS and plan.scope not in before:
+        claims.release(state, plan.scope)
+    return replace(plan, keys=keys), note
+
+
 def _overlap(a: Path, b: Path) -> bool:
     a, b = a.resolve(), b.resolve()
     return a == b or a.is_relative_to(b) or b.is_relative_to(a)
 
 
-__all__ = ["Location", "registry_tag", "CachePlan", "cache_plan", "from_settings", "trust", "scope_name"]
+__all__ = [
+    "Location",
+    "registry_tag",
+    "CachePlan",
+    "cache_plan",
+    "from_settings",
+    "trust",
+    "scope_name",
+    "key_decision",
+    "shared_keys",
+]

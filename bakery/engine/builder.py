@@ -19,7 +19,7 @@ from pathlib import Path
 
 from bakery.argv import options
 from bakery.config.settings import Settings
-from bakery.engine import docker
+from bakery.engine import claims, docker
 from bakery.engine.lock import builder_lock
 from bakery.errors import EnvironmentNotReady, UsageError
 
@@ -207,9 +207,14 @@ def remove(settings: Settings) -> str:
         raise UsageError("the docker driver's builder is the engine's own and cannot be removed; use --prune")
     builder = name(settings)
     with _lock(settings, builder):
-        if not inspect(builder).exists:
+        status = inspect(builder)
+        if not status.exists:
             return f"builder {builder}: not present; nothing to remove"
         docker.run(["buildx", "rm", builder])
+        # Its BuildKit state went with it: so do the scopes' claims on it.
+        state = claims.state_of(status.driver, builder)
+        if state is not None and claims.forget(state):
+            return f"builder {builder}: removed, and its shared-key claims"
     return f"builder {builder}: removed"
 
 
@@ -218,7 +223,7 @@ def prune(settings: Settings, keep_storage: str | None, filters: tuple[str, ...]
     records too), what cleared a damaged cache where a partial prune did not."""
     builder = name(settings)
     with _lock(settings, builder):
-        require(builder)
+        status = require(builder)
         help_text = docker.run(["buildx", "prune", "--help"], quiet=True).stdout
         # Newer buildx renamed --keep-storage to --reserved-space: probe, don't guess.
         keep_flag = "keep_storage" if "--keep-storage" in help_text else "reserved_space"
@@ -231,7 +236,20 @@ def prune(settings: Settings, keep_storage: str | None, filters: tuple[str, ...]
                 ),
             ]
         )
+        # A pruned state that holds no record any more (nothing else was
+        # building) holds nobody's layers or mounts: its claims go
+        # (docs/decisions/one-key-per-step.md). A partial prune keeps them.
+        state = claims.state_of(status.driver, builder)
+        if everything and state is not None and _empty(builder) and claims.forget(state):
+            return f"builder {builder}: pruned; its cache is empty, so its shared-key claims were removed"
     return f"builder {builder}: pruned"
+
+
+def _empty(builder: str) -> bool:
+    """Whether `buildx du` shows the builder's cache empty (Total 0B)."""
+    usage = docker.run(["buildx", "du", "--builder", builder], check=False, quiet=True)
+    totals = [line.split()[1:] for line in usage.stdout.splitlines() if line.startswith("Total:")]
+    return usage.returncode == 0 and totals == [["0B"]]
 
 
 def status_lines(settings: Settings) -> list[str]:

@@ -52,20 +52,22 @@ def block_of(vectors: Sequence[Vector]) -> dict[str, tuple[str, ...]]:
 def bake_env(
     settings: Settings,
     block: Mapping[str, Sequence[str]],
-    cache_scope: str = "",
+    cache_scope: str | None = None,
     vectors: Sequence[Mapping[str, str]] = (),
 ) -> dict[str, str]:
     """The environment for one bake run: the block as the plural JSON-array
     variables, and `vectors` (the exact selection, excludes applied) when
     given. Any axis variable inherited from the caller is dropped, so only
-    validated values reach bake; cache_scope (bakery.cache.policy) is ours alone."""
+    validated values reach bake; cache_scope (bakery.cache.policy) is ours alone,
+    and set whenever given: empty is a value (shared cache keys), not the
+    tree's default."""
     axes = settings.definition.axes
     drop = [a.name for a in axes] + [a.plural for a in axes] + [VECTORS, "cache_scope", *tree_variables()]
     variables = {a.plural: json.dumps(list(block[a.name])) for a in axes}
     if vectors:
         variables[VECTORS] = json.dumps([dict(v) for v in vectors], separators=(",", ":"))
     variables.update(settings.tree)
-    if cache_scope:
+    if cache_scope is not None:
         variables["cache_scope"] = cache_scope
     # The metadata file needs no provenance; resolving it costs a step per target.
     variables["BUILDX_METADATA_PROVENANCE"] = "disabled"

@@ -116,16 +116,37 @@ def test_shared_cache_and_credentials_only_on_protected_refs() -> None:
     )
     jobs = workflow["jobs"]
     assert trusted in jobs["init"]["env"]["TRUSTED"]
+    # Trusted jobs get the shared location to write; untrusted ones the
+    # read-only location (a pull-only registry login or a read-only mount),
+    # never the writable one; a trusted job never gets the read-only one.
+    read_only = (
+        "${{ needs.init.outputs.trusted == 'true' && vars.BAKERY_CACHE_DIR"
+        " || needs.init.outputs.trusted != 'true' && vars.BAKERY_CACHE_DIR_READ_ONLY || '' }}"
+    )
+    pull_only = {
+        "registry": "${{ vars.BAKERY_CACHE_READ_REGISTRY }}",
+        "username": "${{ vars.BAKERY_CACHE_READ_USER }}",
+        "password": "${{ secrets.BAKERY_CACHE_READ_TOKEN }}",
+    }
     for job_id, job in jobs.items():
         cache_dir = job.get("env", {}).get("BAKERY_CACHE_DIR")
+        secret_steps = [step for step in job.get("steps", []) if "secrets." in str(step.get("with", {}))]
         if job_id == "publish":
             assert job["if"] == "${{ needs.init.outputs.trusted == 'true' }}"
             assert job["environment"] == "publish"
         elif job_id != "init":
-            assert cache_dir == "${{ needs.init.outputs.trusted == 'true' && vars.BAKERY_CACHE_DIR || '' }}", job_id
+            assert cache_dir == read_only, job_id
             assert job["env"]["BAKERY_BUILDER_SCOPE"] == "${{ needs.init.outputs.scope }}", job_id
-        uses_secrets = any("secrets." in str(step.get("with", {})) for step in job.get("steps", []))
-        assert not uses_secrets or job_id == "publish", f"{job_id} uses secrets"
+            # The one secret: the pull-only token, for untrusted runs only, before any bake.
+            (login,) = secret_steps
+            assert login["with"] == pull_only, job_id
+            assert login["if"] == (
+                "${{ needs.init.outputs.trusted != 'true' && vars.BAKERY_CACHE_READ_REGISTRY != '' }}"
+            ), job_id
+            names = [step.get("name") for step in job["steps"]]
+            assert names.index(login["name"]) < names.index("scoped builder"), job_id
+        else:
+            assert secret_steps == [], job_id
     assert "'branch'" in jobs["init"]["env"]["BAKERY_BUILDER_SCOPE"]
 
 
@@ -153,8 +174,8 @@ TODAY = {
         "BAKERY_LOGIN_REGISTRY": "ghcr.io",
         "BAKERY_PYTHON_VERSION": "3.12",
         "BAKERY_RUNS_ON": '["self-hosted","linux"]',
-        # `trusted && vars.BAKERY_CACHE_DIR || ''`: untrusted jobs get none.
-        "BAKERY_CACHE_DIR": "",
+        # Unset, untrusted jobs import nothing, as before they could read the shared cache.
+        "BAKERY_CACHE_DIR_READ_ONLY": "",
     },
     "maintenance.yml": {
         "BAKERY_DRIVER": "docker-container",

@@ -41,6 +41,9 @@ pytestmark = pytest.mark.usefixtures("engine")
 REPOSITORY = "example/mxd"
 ACTOR = "octo"
 TOKEN = "lab-token-for-publish"
+# The shared cache's pull-only account (lab/front.py), what untrusted jobs log in with.
+READER = "cache-reader"
+READ_TOKEN = "lab-token-pull-only"
 STANDIN = "bakery-standin:test"
 LINT_TARGETS = "check,clippy,fmt"
 CI = Path("ci/workflows/ci.yml")
@@ -113,7 +116,7 @@ class Runs:
         self.seconds: dict[str, float] = {}
 
     def variables(self, **extra: str) -> dict[str, str]:
-        assert self.lab.publish is not None
+        assert self.lab.publish is not None and self.lab.front is not None
         return {
             "BAKERY_MATRIX": "default",
             "BAKERY_PYTHON_VERSION": "3.11",
@@ -126,6 +129,10 @@ class Runs:
             "REGISTRY_GITHUB": f"{self.lab.publish.host}/{REPOSITORY}",
             "BAKERY_CACHE_DIR": f"{self.lab.shared.host}/bakery/cache",
             "BAKERY_CACHE_SCOPES_REF": f"{self.lab.scopes.host}/bakery/scopes",
+            # Untrusted jobs read the shared cache through the pull-only front.
+            "BAKERY_CACHE_DIR_READ_ONLY": f"{self.lab.front.host}/bakery/cache",
+            "BAKERY_CACHE_READ_REGISTRY": self.lab.front.host,
+            "BAKERY_CACHE_READ_USER": READER,
             **extra,
         }
 
@@ -177,7 +184,7 @@ def runs(standin: str) -> Iterator[Runs]:
     base.mkdir(parents=True)
     (base / "source").mkdir()
     source = snapshot(base / "source")
-    with lab.running(publish=(ACTOR, TOKEN)) as running:
+    with lab.running(publish=(ACTOR, TOKEN), pull_only=(READER, READ_TOKEN)) as running:
         each = Runs(running, source, base)
         yield each
         print(f"\nact run times (s): {json.dumps(each.seconds)}")
@@ -274,10 +281,14 @@ def test_a_wrong_secret_fails_the_publish_job(runs: Runs) -> None:
 
 def _untrusted(runs: Runs, label: str, event: str, branch: str, fork: bool) -> None:
     shared = runs.lab.shared.state()
+    assert shared.get("bakery/cache"), "the shared registry is empty: the push test must run first"
     scopes_before = runs.lab.scopes.state()
-    assert runs.lab.publish is not None
+    assert runs.lab.publish is not None and runs.lab.front is not None
     published = runs.lab.publish.state()
-    run, jobs = runs.run(label, event, branch=branch, fork=fork, actor="mallory")
+    # A fork gets no secrets: its login fails (the step may) and it reads anonymously, which the front refuses.
+    secrets = {} if fork else {"BAKERY_CACHE_READ_TOKEN": READ_TOKEN}
+    forwarded = runs.lab.front.forwarded
+    run, jobs = runs.run(label, event, branch=branch, fork=fork, actor="mallory", secrets=secrets)
     expected = expected_jobs(tuple(f for f in FAMILIES if f != "publish"))
     results = _results(jobs)
     assert {k: v for k, v in results.items() if not k.startswith("publish")} == dict.fromkeys(expected, "success"), (
@@ -288,12 +299,15 @@ def _untrusted(runs: Runs, label: str, event: str, branch: str, fork: bool) -> N
     # The shared registry's tags and digests, and the published images, are unchanged.
     assert runs.lab.shared.state() == shared
     assert runs.lab.publish.state() == published
-    # ci.yml gives an untrusted job no cache location (BAKERY_CACHE_DIR is
-    # empty unless init says trusted), so it exports nowhere, its scope included.
-    assert runs.lab.scopes.state() == scopes_before
+    # ci.yml gives an untrusted job the shared cache read-only: nothing was
+    # written through the pull-only front, and it exported to its own scope only.
+    assert runs.lab.front.refused == []
+    assert (runs.lab.front.forwarded > forwarded) == (not fork)
+    added = {repo for repo in runs.lab.scopes.state() if repo not in scopes_before}
+    assert added and all(repo.startswith("bakery/scopes/bakery-mallory-") for repo in added), added
 
 
-def test_pull_request_from_a_fork_gets_no_cache_and_no_publish(runs: Runs) -> None:
+def test_pull_request_from_a_fork_reads_no_cache_and_gets_no_publish(runs: Runs) -> None:
     _untrusted(runs, "pull-request-fork", "pull_request", "feature", fork=True)
 
 
