@@ -78,14 +78,6 @@ def timed_bake(target: str, env: Mapping[str, str]) -> dict[str, float | int]:
     return {"wall_s": round(wall, 1), "cached": cached, "ran": ran}
 
 
-def fresh(runner: lab.Runner) -> None:
-    images = runner.docker(["image", "ls", "--format", "{{.Repository}}:{{.Tag}}"]).stdout.split()
-    doomed = [i for i in images if not i.startswith("debian:")]
-    if doomed:
-        runner.docker(["image", "rm", *doomed])
-    runner.docker(["buildx", "prune", "--all", "--force"])
-
-
 def _median(values: list[float]) -> float:
     ordered = sorted(values)
     mid = len(ordered) // 2
@@ -109,18 +101,18 @@ def measure_target(running: lab.Lab, target: str) -> dict[str, object]:
     assert running.runner is not None
     b = running.runner.env
     shared = {"BAKERY_CACHE_DIR": f"{running.shared.host}/{SHARED_REPO}", **TRUSTED}
-    fresh(running.runner)
+    lab.make_fresh(running.runner)
     colds = [timed_bake(target, {**b, **TRUSTED})]
     # The export run starts from a pruned B too: a cold one-solve bake that exports.
-    fresh(running.runner)
+    lab.make_fresh(running.runner)
     export = timed_bake(target, {**b, **shared})
     registry_bytes = sum(f.stat().st_size for f in (running.shared.root / "storage").rglob("*") if f.is_file())
     fresh_runs = []
     for n in range(PAIRS):
-        fresh(running.runner)
+        lab.make_fresh(running.runner)
         fresh_runs.append(timed_bake(target, {**b, **shared}))
         if n < PAIRS - 1 or len(colds) < PAIRS:
-            fresh(running.runner)
+            lab.make_fresh(running.runner)
             colds.append(timed_bake(target, {**b, **TRUSTED}))
         print(target, "pair", n + 1, fresh_runs[-1], colds[-1], file=sys.stderr)
     # Warm B (everything local): the usual way against one solve, alternated.

@@ -50,7 +50,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bakery.config import settings
-from bakery.engine import docker, process
+from bakery.engine import claims, docker, process
 from bakery.errors import BakeryError, EnvironmentNotReady
 from lab.front import PullFront
 
@@ -482,6 +482,20 @@ def add_runner(lab: Lab, image: str = "debian:testing-slim") -> Runner:
     lab.more.append(runner)
     make_root_image(runner, image)
     return runner
+
+
+def make_fresh(runner: Runner) -> None:
+    """The runner as a new machine: only its root images (`debian:*`), an empty
+    build cache, and none of bakery's shared-key claims (bakery.engine.claims),
+    which go with the engine, as they do on an ephemeral runner."""
+    images = runner.docker(["image", "ls", "--format", "{{.Repository}}:{{.Tag}}"]).stdout.split()
+    doomed = [i for i in images if not i.startswith("debian:")]
+    if doomed:
+        runner.docker(["image", "rm", *doomed])
+    runner.docker(["buildx", "prune", "--all", "--force"])
+    marks = runner.docker(["volume", "ls", "--quiet", "--filter", f"label={claims.LABEL}"]).stdout.split()
+    if marks:
+        runner.docker(["volume", "rm", "--force", *marks])
 
 
 def login(runner: Runner, host: str, user: str, password: str) -> None:
