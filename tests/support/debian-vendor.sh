@@ -9,6 +9,8 @@
 # replacement in PROJECT/.cargo/config.toml, written by the caller).
 # Debian's crate layout: https://wiki.debian.org/Teams/RustPackaging
 set -euo pipefail
+# PID 1 of the container: without a handler SIGTERM (docker's proxied signal) is ignored.
+trap 'exit 143' TERM INT
 project=$1 uid=$2 gid=$3
 shift 3
 export DEBIAN_FRONTEND=noninteractive
