@@ -44,7 +44,7 @@ def lint(session: nox.Session) -> None:
     session.run("hadolint", *dockerfiles, "tests/standin/Dockerfile")
     scripts = ["ci/provision-docker.sh", "ci/provision-lab.sh", "ci/setup.sh", ".ci/run"]
     scripts += ["docker/scripts/apt-install", "docker/scripts/smoke", "docker/scripts/pkg-build"]
-    scripts += ["docker/scripts/pkg-installed"]
+    scripts += ["docker/scripts/pkg-installed", "tests/support/debian-vendor.sh"]
     scripts += sorted(str(p) for p in (*Path("docker/complement").glob("*.sh"), *Path("tests/standin").glob("*.sh")))
     session.run("shellcheck", *scripts, external=True)
 

@@ -208,7 +208,7 @@ function "family_parents" {
   result = {
     system = [], source = ["system"], diner = ["system"], valgrind = ["diner"], perf = ["diner"],
     packager = ["diner"], kitchen = ["diner"], cookware = ["kitchen"], chef = ["cookware"],
-    ingredients = ["chef", "source"], preparing = ["ingredients"], recipe = ["chef", "preparing"],
+    ingredients = ["chef", "source"], preparing = ["ingredients", "source"], recipe = ["chef", "preparing"],
     fmt = ["ingredients"], audit = ["ingredients"], typos = ["ingredients"], lychee = ["ingredients"],
     book = ["ingredients"], deps-base = ["recipe"], deps-check = ["deps-base"], deps-clippy = ["deps-base"],
     deps-build = ["deps-base"], deps-build-tests = ["deps-base"], deps-build-bins = ["deps-base"],
@@ -308,7 +308,9 @@ function "vector_args" {
 # The build args of a deps-* family: its vector's args and the `cargo chef cook` arguments of
 # the cargo command it prebuilds for, plus the RUSTFLAGS the static chain adds. One table, so
 # the deps-* blocks are one template (`_deps` and this function) and differ only in name,
-# description and parent.
+# description and parent. Without chef, deps_cmd and deps_cmd_args are the consuming cargo
+# command run on the skeleton (its args before `--`; deps-base, under `cargo tree`, builds
+# nothing); tests/plan/test_tree.py checks they match the consumers' (docs/tree.md).
 function "deps_args" {
   params = [family, cell]
   result = merge(vector_args(family, cell), {
@@ -320,6 +322,24 @@ function "deps_args" {
       deps-build-tests = "--tests"
       deps-build-bins = "--bins"
       deps-static = "--bins"
+    }[family]
+    deps_cmd = {
+      deps-base = ""
+      deps-check = "check"
+      deps-clippy = "clippy"
+      deps-build = "build"
+      deps-build-tests = "test"
+      deps-build-bins = "build"
+      deps-static = "build"
+    }[family]
+    deps_cmd_args = {
+      deps-base = ""
+      deps-check = "--workspace --all-targets"
+      deps-clippy = "--workspace --all-targets"
+      deps-build = "--workspace"
+      deps-build-tests = "--workspace --no-run"
+      deps-build-bins = "--workspace --bins"
+      deps-static = "--workspace --bins"
     }[family]
     rustflags = "-C target-cpu=${cell.cpu}${lookup({ deps-static = " ${crt_static()}" }, family, "")}"
   })
@@ -565,19 +585,19 @@ target "ingredients" {
 }
 
 target "preparing" {
-  description = "The dependency recipe: cargo chef prepare, or the lock file"
+  description = "The dependency recipe: cargo chef prepare, or the workspace skeleton with stub targets"
   matrix = { v = family_cells["preparing"] }
   name = v.id
   inherits = ["_common"]
   dockerfile = "Dockerfile.source"
   target = "preparing"
   platforms = [v.platform]
-  contexts = { input = v.ref.ingredients }
+  contexts = { input = v.ref.ingredients, checkout = v.ref.source }
   args = merge(v.args, { use_chef = use_chef })
 }
 
 target "recipe" {
-  description = "The recipe alone on the toolchain; changes only with the dependencies"
+  description = "The recipe or skeleton alone on the toolchain; changes only with the dependencies"
   matrix = { v = family_cells["recipe"] }
   name = v.id
   inherits = ["_common"]
@@ -642,7 +662,7 @@ target "book" {
 # deps-*: dependencies prebuilt from the recipe, per cargo command; one template, `_deps` with
 # deps_args (functions above).
 target "deps-base" {
-  description = "Dependencies prebuilt from the recipe (cargo chef cook), the base of every cargo command"
+  description = "The base of every cargo command: dependencies cooked from the chef recipe, or the skeleton"
   matrix = { v = family_cells["deps-base"] }
   name = v.id
   inherits = ["_deps"]

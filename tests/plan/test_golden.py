@@ -16,6 +16,11 @@ carry the project name; deb and rpm take their tools from the new packager
 family (contexts and the pkg_* args); the added families and groups.
 Regenerated when the runner's core count left the tree: the `nprocs` build arg
 is gone from every target, and nothing else changed.
+Regenerated for the dependency layers (docs/tree.md, "Dependency layers"):
+every deps-* family gained the build args deps_cmd and deps_cmd_args (its
+consumer's cargo command for the route without cargo-chef; empty for
+deps-base), and preparing gained the `checkout` context (the skeleton is
+selected from the source). Nothing else changed but three descriptions.
 
 The matrices are written here by hand as the original's plural JSON-array
 variables, one dict per cross-product block (the `ci` exclude splits it); they

@@ -1,6 +1,6 @@
 """Families that differ only in data share one template in docker/bake.hcl: the seven deps-*
 blocks are the same text once their name, description and parent are set aside (their cook
-arguments live in the function deps_args)."""
+arguments and, without cargo-chef, their cargo command live in the function deps_args)."""
 
 from __future__ import annotations
 
@@ -34,8 +34,12 @@ def test_the_deps_families_are_one_template():
         assert body.replace(f'"{family}"', '"FAMILY"') == TEMPLATE, family
 
 
-def test_each_deps_family_has_its_cook_arguments_in_deps_args():
+def test_each_deps_family_has_its_cook_and_cargo_arguments_in_deps_args():
     text = (ROOT / "docker" / "bake.hcl").read_text()
     function = re.search(r'^function "deps_args" \{\n(.*?)^\}\n', text, re.S | re.M)
     assert function is not None
-    assert re.findall(r"^      (deps-[a-z-]+) = ", function[1], re.M) == DEPS
+    # Three tables (cook_args, deps_cmd, deps_cmd_args), each with every family once, in order.
+    tables = re.findall(r"^    (\w+) = \{\n(.*?)^    \}\[family\]$", function[1], re.S | re.M)
+    assert [name for name, _ in tables] == ["cook_args", "deps_cmd", "deps_cmd_args"]
+    for name, table in tables:
+        assert re.findall(r"^      (deps-[a-z-]+) = ", table, re.M) == DEPS, name

@@ -27,7 +27,10 @@ def test_no_test_file_sets_a_tier_marker_of_its_own():
 def test_each_tier_is_a_declared_marker_and_a_directory():
     declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]["markers"]
     assert {line.split(":")[0] for line in declared} == TIERS
-    assert {p.name for p in (ROOT / "tests").iterdir() if p.is_dir() and (p / "__init__.py").exists()} == TIERS
+    # tests/support is shared code (the tests' and the benchmarks'), not a tier: it holds no tests.
+    packages = {p.name for p in (ROOT / "tests").iterdir() if p.is_dir() and (p / "__init__.py").exists()}
+    assert packages - {"support"} == TIERS
+    assert not list((ROOT / "tests" / "support").glob("test_*.py"))
 
 
 def test_this_test_carries_its_directory_marker_only(request: pytest.FixtureRequest):

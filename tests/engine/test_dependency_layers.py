@@ -1,0 +1,178 @@
+"""Dependency layers without cargo-chef, on a real dependency tree (docs/tree.md,
+"Dependency layers"; docs/decisions/dependency-layers.md).
+
+tests/fixtures/lookout is an async HTTP server on 47 crates from Debian's
+librust-*-dev packages (vendor/ assembled by tests/support/debian_vendor.py).
+The deps-build-bins layer compiles those crates on the workspace skeleton; the
+cargo step compiles the workspace alone on top of it:
+
+- on this engine, after a one-line edit of a workspace .rs file, every deps
+  step is CACHED, the cargo step runs and compiles lookout only, and the
+  installed binary reports the edit;
+- on a fresh engine (the lab's runner B, which this test starts and removes)
+  importing a directory cache exported from a bake of the unedited source,
+  the edited source compiles lookout only: the deps layer came from the cache
+  and the empty cargo target mount was seeded from it.
+
+Crates compiled are read from the cargo steps' logs in the run record
+(progress.jsonl): cargo prints one `Compiling <crate> v<version>` per crate.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from bakery import ROOT
+from bakery.build import progress
+from lab import runners as lab
+from tests.conftest import DEFAULT_NAME, invoke
+from tests.support import debian_vendor
+
+pytestmark = pytest.mark.usefixtures("engine")
+
+SETTINGS = {
+    "project_name": "lookout",
+    "bin_name": "lookoutd",
+    "smoke_version_args": "-V",
+    "smoke_startup_args": "",
+    "smoke_ready": "tcp:8080",
+    "expose_ports": "8080",
+}
+IMAGE = f"lookout/install--{DEFAULT_NAME}:latest"
+TRUSTED = {"GITHUB_EVENT_NAME": "push", "GITHUB_REF": "refs/heads/main", "GITHUB_REF_NAME": "main"}
+# The fixture's default feature set locks at least this many crates besides its own.
+MOST_CRATES = 30
+COMPILING = re.compile(r"Compiling (\S+) v\d")
+
+
+@pytest.fixture(scope="module")
+def assembled() -> Path:
+    return debian_vendor.assemble("lookout")
+
+
+@pytest.fixture
+def source(assembled: Path, tmp_path: Path) -> Path:
+    """A copy to edit (copy2 keeps the mtimes, as a checkout would keep its own)."""
+    copy = tmp_path / "lookout"
+    shutil.copytree(assembled, copy, ignore=shutil.ignore_patterns("target"))
+    return copy
+
+
+def _record(stdout: str) -> Path:
+    match = re.findall(r"\(record: ([^)]+)\)", stdout)
+    assert match, stdout[-3000:]
+    return ROOT / match[-1]
+
+
+def _steps(stdout: str) -> list[progress.Vertex]:
+    return progress.parse((_record(stdout) / "progress.jsonl").read_text().splitlines()).steps()
+
+
+def _compiled(steps: list[progress.Vertex]) -> dict[str, list[str]]:
+    """Each step that compiled crates: its name and the crates it compiled."""
+    found = {}
+    for vertex in steps:
+        crates = [m.group(1) for line in vertex.logs if (m := COMPILING.search(line))]
+        if crates:
+            found[vertex.name] = crates
+    return found
+
+
+def _edit(source: Path) -> str:
+    # A fresh string each run: BuildKit's cache is content-addressed.
+    version = f"0.1.1-edit{uuid.uuid4().hex[:8]}"
+    lib = source / "src" / "lib.rs"
+    old, new = 'VERSION: &str = "0.1.0";', f'VERSION: &str = "{version}";'
+    lib.write_text(lib.read_text().replace(old, new))
+    assert version in lib.read_text()
+    return version
+
+
+def _bake(env: dict[str, str], target: str = "install") -> tuple[subprocess.CompletedProcess[str], float]:
+    started = time.monotonic()
+    result = invoke("bake", target, env=env, timeout=3600)
+    elapsed = time.monotonic() - started
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    return result, elapsed
+
+
+def test_the_fixture_has_a_real_dependency_tree(assembled: Path) -> None:
+    crates = debian_vendor.crates(assembled)
+    assert len(crates) >= MOST_CRATES, crates
+    assert {"tokio", "hyper", "serde", "serde_json", "regex"} <= set(crates)
+    # vendor/ holds exactly the locked crates, each with Debian's checksum file.
+    vendored = sorted(p.name for p in (assembled / "vendor").iterdir())
+    assert vendored == sorted(f"{n}-{v}" for n, v in debian_vendor.locked(assembled) if n in crates)
+    assert all((assembled / "vendor" / name / ".cargo-checksum.json").is_file() for name in vendored)
+
+
+def _tree(source: Path, feat_set: str) -> set[str]:
+    """The packages `cargo tree` lists in the tree's `cargo` family for a feature set."""
+    result, _ = _bake({**SETTINGS, "source_location": str(source), "feat_set": feat_set}, target="cargo")
+    tree = [v for v in _steps(result.stdout) if v.stage == "cargo" and v.text.startswith("RUN")]
+    assert [v.state for v in tree] == ["ran"], [(v.name, v.state) for v in tree]
+    return {m.group(1) for line in tree[0].logs if (m := re.search(r"(?:^|[ │├└─]+)([A-Za-z0-9_-]+) v\d", line))}
+
+
+def test_the_optional_dependency_makes_the_feature_sets_differ(source: Path) -> None:
+    # A comment no run has built before: the cargo step runs and prints its tree.
+    main = source / "src" / "main.rs"
+    main.write_text(main.read_text() + f"// {uuid.uuid4().hex}\n")
+    none, default = _tree(source, "none"), _tree(source, "default")
+    assert {"regex", "regex-automata", "regex-syntax", "aho-corasick"} <= default - none, default - none
+    assert none < default
+    assert len(default - {"lookout"}) >= MOST_CRATES, sorted(default)
+    print(f"\nlookout cargo tree: {len(none)} packages with feat_set=none, {len(default)} with default")
+
+
+def test_a_source_edit_keeps_every_deps_step_cached_and_compiles_only_the_workspace(source: Path) -> None:
+    env = {**SETTINGS, "source_location": str(source)}
+    first, first_seconds = _bake(env)
+    version = _edit(source)
+    result, edit_seconds = _bake(env)
+    steps = _steps(result.stdout)
+
+    deps = [v for v in steps if v.stage == "deps"]
+    assert deps, sorted({v.stage or "" for v in steps})
+    assert {v.state for v in deps} == {"cached"}, [(v.name, v.state) for v in deps if v.state != "cached"]
+    skeleton = [v for v in steps if v.stage in ("preparing", "recipe") and "skeleton" in v.text]
+    assert skeleton and {v.state for v in skeleton} == {"cached"}, [(v.name, v.state) for v in skeleton]
+    cargo = [v for v in steps if v.stage == "cargo" and v.text.startswith("RUN")]
+    assert [v.state for v in cargo] == ["ran"], [(v.name, v.state) for v in cargo]
+    # The deps layer's crates are not compiled again: the workspace crate alone is.
+    assert list(_compiled(steps).values()) == [["lookout"]], _compiled(steps)
+
+    out = subprocess.run(
+        ["docker", "run", "--rm", "--entrypoint", "lookoutd", IMAGE, "-V"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert out.stdout.strip() == f"lookoutd {version}"
+    print(f"\nlookout install: first bake {first_seconds:.1f} s, after a one-line edit {edit_seconds:.1f} s")
+    assert first.stdout  # kept for the figures above
+
+
+def test_a_fresh_engine_with_the_shared_cache_compiles_only_the_workspace(
+    source: Path, assembled: Path, tmp_path: Path
+) -> None:
+    shared = tmp_path / "shared"
+    env = {**SETTINGS, **TRUSTED, "BAKERY_CACHE_DIR": str(shared)}
+    # Runner A (this engine): a trusted bake of the unedited source exports the shared cache.
+    _bake({**env, "source_location": str(assembled)})
+    assert any(shared.iterdir())
+    version = _edit(source)
+    with lab.running() as the_lab:
+        assert the_lab.runner is not None
+        # Runner B: a new engine holding only the root image, importing the directory cache.
+        fresh, fresh_seconds = _bake({**the_lab.runner.env, **env, "source_location": str(source)})
+        compiled = _compiled(_steps(fresh.stdout))
+        assert list(compiled.values()) == [["lookout"]], compiled
+        out = the_lab.runner.docker(["run", "--rm", "--entrypoint", "lookoutd", IMAGE, "-V"])
+        assert out.stdout.strip() == f"lookoutd {version}"
+    print(f"\nlookout install on a fresh engine with the shared cache: {fresh_seconds:.1f} s")
