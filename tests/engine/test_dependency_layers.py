@@ -29,11 +29,9 @@ from pathlib import Path
 
 import pytest
 
-from bakery import ROOT
-from bakery.build import progress
 from lab import runners as lab
 from tests.conftest import DEFAULT_NAME, invoke
-from tests.support import debian_vendor
+from tests.support import debian_vendor, steps
 
 pytestmark = pytest.mark.usefixtures("engine")
 
@@ -49,7 +47,6 @@ IMAGE = f"lookout/install--{DEFAULT_NAME}:latest"
 TRUSTED = {"GITHUB_EVENT_NAME": "push", "GITHUB_REF": "refs/heads/main", "GITHUB_REF_NAME": "main"}
 # The fixture's default feature set locks at least this many crates besides its own.
 MOST_CRATES = 30
-COMPILING = re.compile(r"Compiling (\S+) v\d")
 
 
 @pytest.fixture(scope="module")
@@ -63,26 +60,6 @@ def source(assembled: Path, tmp_path: Path) -> Path:
     copy = tmp_path / "lookout"
     shutil.copytree(assembled, copy, ignore=shutil.ignore_patterns("target"))
     return copy
-
-
-def _record(stdout: str) -> Path:
-    match = re.findall(r"\(record: ([^)]+)\)", stdout)
-    assert match, stdout[-3000:]
-    return ROOT / match[-1]
-
-
-def _steps(stdout: str) -> list[progress.Vertex]:
-    return progress.parse((_record(stdout) / "progress.jsonl").read_text().splitlines()).steps()
-
-
-def _compiled(steps: list[progress.Vertex]) -> dict[str, list[str]]:
-    """Each step that compiled crates: its name and the crates it compiled."""
-    found = {}
-    for vertex in steps:
-        crates = [m.group(1) for line in vertex.logs if (m := COMPILING.search(line))]
-        if crates:
-            found[vertex.name] = crates
-    return found
 
 
 def _edit(source: Path) -> str:
@@ -116,7 +93,7 @@ def test_the_fixture_has_a_real_dependency_tree(assembled: Path) -> None:
 def _tree(source: Path, feat_set: str) -> set[str]:
     """The packages `cargo tree` lists in the tree's `cargo` family for a feature set."""
     result, _ = _bake({**SETTINGS, "source_location": str(source), "feat_set": feat_set}, target="cargo")
-    tree = [v for v in _steps(result.stdout) if v.stage == "cargo" and v.text.startswith("RUN")]
+    tree = [v for v in steps.of(result.stdout) if v.stage == "cargo" and v.text.startswith("RUN")]
     assert [v.state for v in tree] == ["ran"], [(v.name, v.state) for v in tree]
     return {m.group(1) for line in tree[0].logs if (m := re.search(r"(?:^|[ │├└─]+)([A-Za-z0-9_-]+) v\d", line))}
 
@@ -137,17 +114,17 @@ def test_a_source_edit_keeps_every_deps_step_cached_and_compiles_only_the_worksp
     first, first_seconds = _bake(env)
     version = _edit(source)
     result, edit_seconds = _bake(env)
-    steps = _steps(result.stdout)
+    baked = steps.of(result.stdout)
 
-    deps = [v for v in steps if v.stage == "deps"]
-    assert deps, sorted({v.stage or "" for v in steps})
+    deps = [v for v in baked if v.stage == "deps"]
+    assert deps, sorted({v.stage or "" for v in baked})
     assert {v.state for v in deps} == {"cached"}, [(v.name, v.state) for v in deps if v.state != "cached"]
-    skeleton = [v for v in steps if v.stage in ("preparing", "recipe") and "skeleton" in v.text]
+    skeleton = [v for v in baked if v.stage in ("preparing", "recipe") and "skeleton" in v.text]
     assert skeleton and {v.state for v in skeleton} == {"cached"}, [(v.name, v.state) for v in skeleton]
-    cargo = [v for v in steps if v.stage == "cargo" and v.text.startswith("RUN")]
+    cargo = [v for v in baked if v.stage == "cargo" and v.text.startswith("RUN")]
     assert [v.state for v in cargo] == ["ran"], [(v.name, v.state) for v in cargo]
     # The deps layer's crates are not compiled again: the workspace crate alone is.
-    assert list(_compiled(steps).values()) == [["lookout"]], _compiled(steps)
+    assert list(steps.compiled(baked).values()) == [["lookout"]], steps.compiled(baked)
 
     out = subprocess.run(
         ["docker", "run", "--rm", "--entrypoint", "lookoutd", IMAGE, "-V"],
@@ -171,7 +148,7 @@ def test_a_fresh_engine_with_the_shared_cache_compiles_only_the_workspace(
         assert the_lab.runner is not None
         # Runner B: a new engine holding only the root image, importing the directory cache.
         fresh, fresh_seconds = _bake({**the_lab.runner.env, **env, "source_location": str(source)})
-        compiled = _compiled(_steps(fresh.stdout))
+        compiled = steps.compiled(steps.of(fresh.stdout))
         assert list(compiled.values()) == [["lookout"]], compiled
         out = the_lab.runner.docker(["run", "--rm", "--entrypoint", "lookoutd", IMAGE, "-V"])
         assert out.stdout.strip() == f"lookoutd {version}"

@@ -32,6 +32,7 @@ import io
 import json
 import os
 import re
+import secrets
 import shutil
 import signal
 import subprocess
@@ -49,7 +50,8 @@ from bakery import ROOT
 from bakery.engine import docker
 from bakery.errors import BakeryError
 from lab import runners as lab
-from tests.conftest import DEFAULT_VECTOR, VENV_BIN, invoke
+from tests.conftest import DEFAULT_NAME, DEFAULT_VECTOR, VENV_BIN, invoke
+from tests.support import debian_vendor, steps
 
 pytestmark = pytest.mark.usefixtures("engine")
 
@@ -78,6 +80,22 @@ CACHED_OF_COLD_RAN = 0.9
 # What an attacker appends to the installed binary in a scope entry (an ELF runs with trailing bytes).
 POISON = b"\nbakery-poisoned-marker\n"
 INSTALLED = "usr/bin/mxd"
+
+# The shared registry's pull-only account, as ci.yml gives pull requests (docs/cache.md).
+READER = "puller"
+READ_PASSWORD = secrets.token_hex(16)  # this module's lab only; never printed
+# lookout (tests/fixtures/lookout): a server on 47 Debian crates, built from settings alone.
+LOOKOUT = {
+    "project_name": "lookout",
+    "bin_name": "lookoutd",
+    "smoke_version_args": "-V",
+    "smoke_startup_args": "",
+    "smoke_ready": "tcp:8080",
+    "expose_ports": "8080",
+}
+LOOKOUT_ENTRY = f"lookout.install--{DEFAULT_NAME}"
+LOOKOUT_PR = {**UNTRUSTED, "GITHUB_REPOSITORY": "fork/lookout"}
+LOOKOUT_PR_SCOPE = "bakery-mallory-fork-lookout-7-merge"
 
 _TOTAL = re.compile(r"^\s*(\d+) cached\s+(\d+) ran\s+total", re.M)
 
@@ -135,7 +153,7 @@ def _fresh(runner: lab.Runner) -> None:
 
 @pytest.fixture(scope="module")
 def the_lab() -> Iterator[lab.Lab]:
-    with lab.running(trusted_runner=True) as running:
+    with lab.running(trusted_runner=True, pull_only=(READER, READ_PASSWORD)) as running:
         yield running
 
 
@@ -310,6 +328,100 @@ def test_b_default_group(the_lab: lab.Lab, b_env: dict[str, str], cold: Callable
     before = cold("default")
     _fresh(the_lab.runner)
     _check_fresh("b_default", _timed("default", b_env, TRUSTED), before)
+
+
+# --- a changed commit on a fresh runner, on a real dependency tree ----------------------
+#
+# Commit A is lookout as assembled; commit B changes one line of its workspace crate. Runner
+# A (T) bakes A as a trusted push and exports it to the shared registry; each case then starts
+# from a pruned runner B. The pull requests read the shared registry through the pull-only
+# front with the read-only account, and export only to their scope. Times are recorded for
+# the report (runs/lab/counts.json); bench/fresh_runner.py measures them against cold runs.
+
+
+@pytest.fixture(scope="module")
+def lookout_commits(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    commit_a = debian_vendor.assemble("lookout")
+    commit_b = tmp_path_factory.mktemp("commit-b") / "lookout"
+    shutil.copytree(commit_a, commit_b, ignore=shutil.ignore_patterns("target"))
+    lib = commit_b / "src" / "lib.rs"
+    lib.write_text(lib.read_text().replace('"tide"]', '"tide", "quay"]'))
+    assert '"quay"' in lib.read_text()
+    return commit_a, commit_b
+
+
+@pytest.fixture(scope="module")
+def lookout_push_a(the_lab: lab.Lab, lookout_commits: tuple[Path, Path]) -> Baked:
+    """Runner A's trusted push of commit A, exporting to the shared registry."""
+    env = {**_a(the_lab), **TRUSTED, **LOOKOUT, "BAKERY_CACHE_DIR": f"{the_lab.shared.host}/{SHARED_REPO}"}
+    baked = _timed("install", env, {"source_location": str(lookout_commits[0])})
+    assert LOOKOUT_ENTRY in the_lab.shared.tags(SHARED_REPO)
+    _record("lookout_push_a", baked.cached, baked.ran, wall=round(baked.wall, 1))
+    return baked
+
+
+def _pull_request_env(the_lab: lab.Lab) -> dict[str, str]:
+    assert the_lab.runner is not None and the_lab.front is not None
+    lab.login(the_lab.runner, the_lab.front.host, READER, READ_PASSWORD)
+    return {
+        **the_lab.runner.env,
+        **LOOKOUT_PR,
+        **LOOKOUT,
+        "BAKERY_CACHE_DIR": f"{the_lab.front.host}/{SHARED_REPO}",
+        "BAKERY_CACHE_SCOPES_REF": f"{the_lab.scopes.host}/{SCOPES_REPO}",
+    }
+
+
+def _only_the_workspace_compiled(baked: Baked) -> None:
+    """Every dependency step CACHED, and the cargo step compiled lookout alone."""
+    done = steps.of(baked.stdout)
+    deps = [v for v in done if steps.family(v).startswith("deps")]
+    assert deps, sorted({steps.family(v) for v in done})
+    assert [v.name for v in deps if v.state != "cached"] == []
+    assert list(steps.compiled(done).values()) == [["lookout"]], steps.compiled(done)
+
+
+def test_p_pull_request_of_commit_a_reuses_the_trusted_push(
+    the_lab: lab.Lab, lookout_commits: tuple[Path, Path], lookout_push_a: Baked
+) -> None:
+    assert the_lab.runner is not None and the_lab.front is not None
+    shared_before = the_lab.shared.state()
+    _fresh(the_lab.runner)
+    baked = _timed("install", _pull_request_env(the_lab), {"source_location": str(lookout_commits[0])})
+    total = lookout_push_a.cached + lookout_push_a.ran
+    _record("lookout_pr_a", baked.cached, baked.ran, push_steps=total, wall=round(baked.wall, 1))
+    assert baked.cached >= CACHED_OF_COLD_RAN * total, (baked.cached, baked.ran, total)
+    assert steps.compiled(steps.of(baked.stdout)) == {}
+    assert the_lab.shared.state() == shared_before
+    assert the_lab.front.refused == []
+
+
+def test_p_pull_request_of_commit_b_compiles_only_the_workspace_and_writes_nothing_shared(
+    the_lab: lab.Lab, lookout_commits: tuple[Path, Path], lookout_push_a: Baked
+) -> None:
+    assert the_lab.runner is not None and the_lab.front is not None
+    shared_before = the_lab.shared.state()
+    _fresh(the_lab.runner)
+    baked = _timed("install", _pull_request_env(the_lab), {"source_location": str(lookout_commits[1])})
+    _record("lookout_pr_b", baked.cached, baked.ran, wall=round(baked.wall, 1))
+    _only_the_workspace_compiled(baked)
+    assert the_lab.shared.state() == shared_before
+    assert the_lab.front.refused == []
+    assert LOOKOUT_ENTRY in the_lab.scopes.tags(f"{SCOPES_REPO}/{LOOKOUT_PR_SCOPE}")
+    image = f"lookout/install--{DEFAULT_NAME}:latest"
+    version = the_lab.runner.docker(["run", "--rm", "--entrypoint", "lookoutd", image, "-V"])
+    assert version.stdout.strip() == "lookoutd 0.1.0"
+
+
+def test_p_trusted_push_of_commit_b_compiles_only_the_workspace(
+    the_lab: lab.Lab, lookout_commits: tuple[Path, Path], lookout_push_a: Baked
+) -> None:
+    assert the_lab.runner is not None
+    _fresh(the_lab.runner)
+    env = {**the_lab.runner.env, **TRUSTED, **LOOKOUT, "BAKERY_CACHE_DIR": f"{the_lab.shared.host}/{SHARED_REPO}"}
+    baked = _timed("install", env, {"source_location": str(lookout_commits[1])})
+    _record("lookout_push_b", baked.cached, baked.ran, wall=round(baked.wall, 1))
+    _only_the_workspace_compiled(baked)
 
 
 @pytest.fixture(scope="module")
