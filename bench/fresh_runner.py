@@ -1,9 +1,32 @@
-"""Benchmark: a fresh runner with the shared registry cache, against cold (docs/fleet.md).
+"""Benchmark: a fresh runner with the shared cache, against cold (docs/fleet.md).
 
-Run as root from the repository root: `.venv/bin/python bench/fresh_runner.py`.
-It starts the lab (lab/runners.py: registries and runner B) and, on runner B,
-bakes each of TARGETS for the default vector through bakery itself
-(bakery.build.bake.run, so every docker call goes through the seam):
+Run as root from the repository root: `.venv/bin/python bench/fresh_runner.py`
+for a changed commit on a real dependency tree (below), or with `--same-commit`
+for the example's same-commit figures. Every bake goes through bakery itself
+(bakery.build.bake.run, so every docker call goes through the seam).
+
+A changed commit (the default): lookout (tests/fixtures/lookout, 47 Debian
+crates, vendor/ assembled by tests/support/debian_vendor.py) as commit A, and
+commit B with one line of its workspace crate changed. Runner T of the lab, an
+engine for trusted runs only, bakes commit A as a trusted push and exports it:
+to the shared registry, to one registry repository per round for the trusted
+push of commit B (which exports, and must not change what the other cases
+read), and to a directory. Then PAIRS rounds on runner B, pruned before every
+bake (lab.make_fresh): a cold bake of commit B with no cache, then each case:
+
+- push_b: a trusted push of commit B, importing commit A's export;
+- pull_request_b: a pull request of commit B (fork, no secrets) reading the
+  shared registry through the pull-only front with the read-only account;
+- pull_request_a: a pull request of commit A, the same way;
+- push_a_registry and push_a_directory: a trusted push of commit A, importing
+  the registry and the directory export.
+
+Each case's `fraction_of_cold` is its median wall over the median cold wall;
+`cached_of_cold_steps` is its fewest CACHED steps over the cold run's steps.
+The cold run bakes commit B; commit A differs from it by one line of the
+workspace crate. Results: bench/results/<date>-changed-commit.json.
+
+The same commit (`--same-commit`), on the example, for each of TARGETS:
 
 1. cold: B holds only the root image, no cache configured: bakery bakes the
    tree's linked targets as it does without a shared cache;
@@ -25,7 +48,10 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
+import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -35,6 +61,7 @@ from bakery import ROOT
 from bakery.build import bake
 from bakery.config import settings
 from lab import runners as lab
+from tests.support import debian_vendor
 
 RESULTS = Path(__file__).resolve().parent / "results"
 TARGETS = ("install", "tests-smoke")
@@ -131,6 +158,93 @@ def measure_target(running: lab.Lab, target: str) -> dict[str, object]:
     }
 
 
+LOOKOUT = {
+    "project_name": "lookout",
+    "bin_name": "lookoutd",
+    "smoke_version_args": "-V",
+    "smoke_startup_args": "",
+    "smoke_ready": "tcp:8080",
+    "expose_ports": "8080",
+}
+PULL_REQUEST = {
+    "GITHUB_EVENT_NAME": "pull_request",
+    "GITHUB_REF": "refs/pull/7/merge",
+    "GITHUB_REF_NAME": "7/merge",
+    "GITHUB_ACTOR": "mallory",
+    "GITHUB_REPOSITORY": "fork/lookout",
+}
+READER = "puller"
+CASES = ("push_b", "pull_request_b", "pull_request_a", "push_a_registry", "push_a_directory")
+
+
+def commits(work: Path) -> tuple[Path, Path]:
+    """Commit A (lookout as assembled) and commit B (one line of its workspace crate changed)."""
+    commit_a = debian_vendor.assemble("lookout")
+    commit_b = work / "commit-b"
+    shutil.copytree(commit_a, commit_b, ignore=shutil.ignore_patterns("target"))
+    lib = commit_b / "src" / "lib.rs"
+    lib.write_text(lib.read_text().replace('"tide"]', '"tide", "quay"]'))
+    return commit_a, commit_b
+
+
+def measure_changed_commit(work: Path) -> dict[str, object]:
+    password = secrets.token_hex(16)  # the lab's read-only account; never printed
+    commit_a, commit_b = commits(work)
+    directory = work / "shared-directory"
+    with lab.running(trusted_runner=True, pull_only=(READER, password)) as running:
+        assert running.runner is not None and running.runner_t is not None and running.front is not None
+        b, t = running.runner.env, running.runner_t.env
+        lab.login(running.runner, running.front.host, READER, password)
+        shared = f"{running.shared.host}/{SHARED_REPO}"
+        source = {**LOOKOUT, "source_location": str(commit_a)}
+        exports = {"shared_registry": timed_bake("install", {**t, **TRUSTED, **source, "BAKERY_CACHE_DIR": shared})}
+        for n in range(PAIRS):
+            repo = f"{running.shared.host}/bench/push-{n}"
+            exports[f"round_{n}"] = timed_bake("install", {**t, **TRUSTED, **source, "BAKERY_CACHE_DIR": repo})
+        exports["directory"] = timed_bake("install", {**t, **TRUSTED, **source, "BAKERY_CACHE_DIR": str(directory)})
+        reader = {
+            **PULL_REQUEST,
+            "BAKERY_CACHE_DIR": f"{running.front.host}/{SHARED_REPO}",
+            "BAKERY_CACHE_SCOPES_REF": f"{running.scopes.host}/bench/scopes",
+        }
+        colds: list[Mapping[str, float | int]] = []
+        runs: dict[str, list[Mapping[str, float | int]]] = {case: [] for case in CASES}
+        for n in range(PAIRS):
+            envs = {
+                "push_b": {**TRUSTED, "BAKERY_CACHE_DIR": f"{running.shared.host}/bench/push-{n}"},
+                "pull_request_b": reader,
+                "pull_request_a": reader,
+                "push_a_registry": {**TRUSTED, "BAKERY_CACHE_DIR": shared},
+                "push_a_directory": {**TRUSTED, "BAKERY_CACHE_DIR": str(directory)},
+            }
+            lab.make_fresh(running.runner)
+            colds.append(timed_bake("install", {**b, **TRUSTED, **LOOKOUT, "source_location": str(commit_b)}))
+            print("cold", n + 1, colds[-1], file=sys.stderr)
+            for case in CASES:
+                commit = commit_b if case.endswith("_b") else commit_a
+                lab.make_fresh(running.runner)
+                runs[case].append(timed_bake("install", {**b, **LOOKOUT, **envs[case], "source_location": str(commit)}))
+                print(case, n + 1, runs[case][-1], file=sys.stderr)
+    cold_wall = _median([float(c["wall_s"]) for c in colds])
+    cold_steps = _median([float(c["cached"]) + float(c["ran"]) for c in colds])
+    return {
+        "project": "lookout (tests/fixtures/lookout), install, default vector",
+        "runner": "lab runner B, pruned before every bake; commit A exported by lab runner T",
+        "pairs": PAIRS,
+        "exports": exports,
+        "cold": colds,
+        "cases": {
+            case: {
+                "runs": found,
+                "fraction_of_cold": round(_median([float(f["wall_s"]) for f in found]) / cold_wall, 3),
+                "cached_of_cold_steps": round(min(float(f["cached"]) for f in found) / cold_steps, 3),
+                "most_ran": max(int(f["ran"]) for f in found),
+            }
+            for case, found in runs.items()
+        },
+    }
+
+
 def measure() -> dict[str, object]:
     with lab.running() as running:
         per_target = {target: measure_target(running, target) for target in TARGETS}
@@ -172,12 +286,21 @@ def main() -> int:
     if sys.argv[1:2] == ["--chart"]:  # redraw a results file: --chart PATH.json
         path = Path(sys.argv[2])
         return 0 if chart(json.loads(path.read_text())["fresh_runner"], path.with_suffix(".png")) else 1
-    result = measure()
-    date = time.strftime("%Y-%m-%d")
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"{date}-runners.json"
     from bench import stats
 
+    date = time.strftime("%Y-%m-%d")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    if sys.argv[1:2] != ["--same-commit"]:
+        with tempfile.TemporaryDirectory(prefix="bakery-bench-") as work:
+            changed = measure_changed_commit(Path(work))
+        out = RESULTS / f"{date}-changed-commit.json"
+        result = stats.portable({"date": date, "changed_commit": changed}, str(ROOT))
+        out.write_text(json.dumps(result, indent=2) + "\n")
+        print(json.dumps(changed["cases"], indent=2))
+        print(f"wrote {out}")
+        return 0
+    result = measure()
+    out = RESULTS / f"{date}-runners.json"
     out.write_text(json.dumps(stats.portable({"date": date, "fresh_runner": result}, str(ROOT)), indent=2) + "\n")
     drawn = chart(result, RESULTS / f"{date}-runners.png")
     print(json.dumps(result, indent=2))

@@ -27,9 +27,10 @@ def of(stdout: str) -> list[progress.Vertex]:
 
 
 def family(vertex: progress.Vertex) -> str:
-    """The step's family: its stage with linked targets (`deps`), or the
-    family part of its instance stage with one solve (`deps-build-bins--...`)."""
-    return (vertex.stage or "").split("--")[0]
+    """The step's family: its stage with linked targets (`[deps-build-bins--... deps 2/3]`:
+    `deps`), or the family part of its instance stage with one solve, where a
+    single target's steps carry only the stage (`[deps-build-bins--... 2/3]`)."""
+    return (vertex.stage or vertex.target or "").split("--")[0]
 
 
 def compiled(steps: list[progress.Vertex]) -> dict[str, list[str]]:
