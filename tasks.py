@@ -18,7 +18,7 @@ program.adopt()
 
 
 def _targets(targets: str | None) -> list[str]:
-    from bakery.build import bake as bake_module
+    from bakery.baking import bake as bake_module
 
     return bake_module.split_targets([targets])
 
@@ -116,7 +116,7 @@ def builder(
 )
 def bake(c, axes, targets=None, matrix=None, print=False, file=None, progress="auto"):
     """Bake targets for the selected vectors (default: the default group, default vector)."""
-    from bakery.build import bake as bake_module
+    from bakery.baking import bake as bake_module
 
     if progress not in ("auto", "plain", "rawjson", "quiet"):
         raise UsageError(f"--progress={progress!r} is not allowed; allowed: auto, plain, rawjson, quiet")
@@ -179,7 +179,7 @@ def doctor(c):
 @task
 def clean(c):
     """Remove the per-vector :latest images and the run directories bakery created."""
-    from bakery.build import clean as clean_module
+    from bakery.baking import clean as clean_module
 
     settings = load({})
     for line in clean_module.run(settings, settings.run_dir):

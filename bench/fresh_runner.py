@@ -32,7 +32,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from bakery import ROOT
-from bakery.build import bake
+from bakery.baking import bake
 from bakery.config import settings
 from lab import runners as lab
 

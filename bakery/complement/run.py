@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bakery import ROOT, runs
-from bakery.build import bake
+from bakery.baking import bake
 from bakery.complement import containers, results
 from bakery.config import project
 from bakery.config.matrix import Vector

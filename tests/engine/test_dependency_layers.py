@@ -30,7 +30,7 @@ from pathlib import Path
 import pytest
 
 from bakery import ROOT
-from bakery.build import progress
+from bakery.baking import progress
 from lab import runners as lab
 from tests.conftest import DEFAULT_NAME, invoke
 from tests.support import debian_vendor

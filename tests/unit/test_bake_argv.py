@@ -1,4 +1,4 @@
-"""Unit tests for bakery.build.bake: argv, environment, entitlements, targets, and
+"""Unit tests for bakery.baking.bake: argv, environment, entitlements, targets, and
 whole `bake.run` calls through the docker seam with scripted responses."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bakery import ROOT
-from bakery.build import bake
+from bakery.baking import bake
 from bakery.config import settings
 from bakery.engine import docker
 from bakery.errors import BakeryError, DockerError, UsageError

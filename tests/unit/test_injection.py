@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from bakery import ROOT
-from bakery.build import bake
+from bakery.baking import bake
 from bakery.config import settings
 from bakery.engine import docker
 from bakery.errors import EXIT_USAGE, UsageError
@@ -73,7 +73,7 @@ def test_the_sources_searched_are_the_package_and_the_wiring():
     names = {str(p.relative_to(ROOT)) for p in sources()}
     assert {
         "bakery/engine/docker.py",
-        "bakery/build/bake.py",
+        "bakery/baking/bake.py",
         "bakery/complement/run.py",
         "lab/runners.py",
         "tasks.py",

@@ -16,7 +16,7 @@ LAYERS = (
     ("bakery.engine",),
     ("bakery.tree",),
     ("bakery.cache",),
-    ("bakery.build",),
+    ("bakery.baking",),
     ("bakery.complement",),
     # `python -m bakery` is the command line too.
     ("bakery.cli", "bakery.__main__"),

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bakery import ROOT
-from bakery.build import bake
+from bakery.baking import bake
 from bakery.config import settings
 from bakery.engine import docker, probe
 from bakery.errors import EXIT_DISK, EXIT_ENVIRONMENT, BakeryError, DiskSpaceError, EnvironmentNotReady

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from bakery import ROOT
-from bakery.build import bake
+from bakery.baking import bake
 from bakery.cache import policy
 from bakery.engine import builder, claims, docker
 from tests.unit.test_bake_argv import ScriptedDocker, _bake_env

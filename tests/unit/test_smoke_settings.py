@@ -12,7 +12,7 @@ from invoke import Context
 from invoke.exceptions import Exit
 
 import tasks
-from bakery.build import bake, progress
+from bakery.baking import bake, progress
 from bakery.cli.common import guard
 from bakery.config import settings
 from bakery.engine import docker
