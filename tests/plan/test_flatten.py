@@ -14,7 +14,7 @@ import pytest
 
 from bakery import ROOT
 from bakery.baking import flatten
-from tests.plan.test_tree import bake_print, vector_lists
+from tests.support.bake_print import bake_print, vector_lists
 
 pytestmark = pytest.mark.usefixtures("buildx_cli")
 

@@ -9,12 +9,11 @@ with a leading or middle `/` is relative to the repository's root."""
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterable
 from fnmatch import fnmatchcase
 from pathlib import PurePosixPath
 
-from bakery import ROOT
+from tests.support.repository import tracked
 
 PYTHON_GITIGNORE = (
     # Byte-compiled files; distribution / packaging
@@ -90,11 +89,6 @@ def matches(pattern: str, folder: PurePosixPath) -> bool:
 def ignored_folders(paths: Iterable[str], patterns: Iterable[str] = PYTHON_GITIGNORE) -> list[str]:
     chosen = tuple(patterns)
     return sorted(f"{folder}/ ({p})" for folder in folders(paths) for p in chosen if matches(p, folder))
-
-
-def tracked() -> list[str]:
-    listed = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True)
-    return listed.stdout.splitlines()
 
 
 def test_no_tracked_folder_is_ignored_by_the_python_template():

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -22,6 +21,7 @@ from bakery.config import settings
 from bakery.engine import docker
 from bakery.errors import EXIT_USAGE, UsageError
 from tests.conftest import DEFAULT_VECTOR, Recorder
+from tests.support.settings import load
 
 AXES = ("cargo_profile", "rust_toolchain", "rust_target", "feat_set", "sys_name", "sys_version", "sys_target")
 PLURALS = tuple(a + "s" for a in AXES)
@@ -109,11 +109,6 @@ def test_the_grep_finds_each_kind_of_offender():
 
 
 # --- every value reaching bake is validated -------------------------------------------------------------
-
-
-def load(flags: Mapping[str, str | None], **environ: str) -> settings.Settings:
-    environ.setdefault("BAKERY_DOTENV", "/nonexistent/bakery-test.env")
-    return settings.load(flags, environ)
 
 
 def print_answer(call: docker.Call) -> docker.Completed:

@@ -14,6 +14,7 @@ import pytest
 from bakery.config import settings
 from bakery.errors import EXIT_USAGE, UsageError
 from tests.conftest import DEFAULT_VECTOR
+from tests.support.settings import load
 
 DEFAULT = DEFAULT_VECTOR  # tests/conftest.py: written out once
 
@@ -28,11 +29,6 @@ def dotenv(tmp_path: Path):
         return {"BAKERY_DOTENV": str(path), **environ}
 
     return make
-
-
-def load(flags=None, **environ: str) -> settings.Settings:
-    environ.setdefault("BAKERY_DOTENV", "/nonexistent/bakery-test.env")
-    return settings.load(flags, environ)
 
 
 def usage_error(flags=None, **environ: str) -> str:
