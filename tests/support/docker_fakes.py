@@ -4,7 +4,7 @@ argv: nothing of bakery's own logic is replaced, only the docker CLI's answers."
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from bakery.engine import docker
@@ -38,27 +38,63 @@ def by_argv(**answers: tuple[int, str] | tuple[int, str, str]) -> Callable[[dock
     return answer
 
 
-class ScriptedDocker:
-    """Answers the calls one bake makes; feeds rawjson progress to the bake."""
+SNAPSHOTTER = '[["driver-type","io.containerd.snapshotter.v1"]]'
 
-    def __init__(self, bake_code: int = 0) -> None:
+
+class ScriptedDocker:
+    """Answers the calls one bake makes (the probes, `--print` with `definition`) and feeds
+    `progress` (rawjson lines; default: a real smoke test's) to the bake; records each call and,
+    through `out`, each line bake prints, in order."""
+
+    def __init__(
+        self,
+        bake_code: int = 0,
+        *,
+        definition: Mapping[str, object] = DEFINITION,
+        progress: Sequence[str] | None = None,
+        driver_status: str = SNAPSHOTTER,
+        bake_help: str | None = None,
+    ) -> None:
         self.bake_code = bake_code
+        self.definition = definition
+        self.progress = progress
+        self.driver_status = driver_status
+        self.bake_help = bake_help
         self.events: list[tuple[str, object]] = []
+
+    def out(self, line: str) -> None:
+        self.events.append(("out", line))
 
     def __call__(self, call: docker.Call) -> docker.Completed:
         self.events.append(("seam", call.argv))
         args = call.argv[1:]
         answers = {
-            INFO: '"daemon-1" "28.5.2" "/" [["driver-type","io.containerd.snapshotter.v1"]]\n',
+            INFO: f'"daemon-1" "28.5.2" "/" {self.driver_status}\n',
             ("buildx", "version"): "github.com/docker/buildx 0.29.1\n",
-            ("buildx", "bake", "--help"): (FIXTURES / "buildx-0.29.1-bake-help.txt").read_text(),
+            ("buildx", "bake", "--help"): self.bake_help or (FIXTURES / "buildx-0.29.1-bake-help.txt").read_text(),
             ("buildx", "inspect", "default"): "Name: default\nDriver: docker\n",
         }
         if args in answers:
             return docker.Completed(call.argv, 0, answers[args], "")
         if "--print" in args:
-            return docker.Completed(call.argv, 0, json.dumps(DEFINITION), "")
+            return docker.Completed(call.argv, 0, json.dumps(self.definition), "")
+        assert args[:2] == ("buildx", "bake"), args
         assert call.on_stderr is not None
-        for line in (FIXTURES / "progress-smoketest-version.jsonl").read_text().splitlines(keepends=True):
+        progress = self.progress
+        if progress is None:
+            progress = (FIXTURES / "progress-smoketest-version.jsonl").read_text().splitlines(keepends=True)
+        for line in progress:
             call.on_stderr(line)
         return docker.Completed(call.argv, self.bake_code, "", "")
+
+    @property
+    def lines(self) -> list[str]:
+        """What bake printed through `out`."""
+        return [str(value) for kind, value in self.events if kind == "out"]
+
+    @property
+    def bake_call(self) -> tuple[str, ...]:
+        """The bake's own argv: the last call, never a `--print`."""
+        calls = [value for kind, value in self.events if kind == "seam"]
+        assert isinstance(calls[-1], tuple) and "--print" not in calls[-1]
+        return calls[-1]

@@ -320,7 +320,7 @@ def test_a_whole_bake_through_the_seam(monkeypatch: pytest.MonkeyPatch, tmp_path
     script = ScriptedDocker()
     loaded = for_bake(tmp_path, CI_PRINT_BAKE="1")
     with docker.use_runner(script):
-        bake.run(loaded, [], [loaded.definition.default_vector()], out=lambda line: script.events.append(("out", line)))
+        bake.run(loaded, [], [loaded.definition.default_vector()], out=script.out)
     (record,) = (tmp_path / "runs").iterdir()
     bake_call = (
         "docker",
