@@ -18,7 +18,7 @@ program.adopt()
 
 
 def _targets(targets: str | None) -> list[str]:
-    from bakery.build import bake as bake_module
+    from bakery.baking import bake as bake_module
 
     return bake_module.split_targets([targets])
 
@@ -55,54 +55,26 @@ def builder(
     append=None,
     no_bootstrap=False,
 ):
-    """Create, check or maintain the persistent buildx builder (idempotent).
+    """Create, check or maintain the persistent buildx builder: one action per call (docs/commands.md)."""
+    from bakery.cli import builder_command
 
-    Without an action it creates the builder if needed. The actions --rm, --status, --prune,
-    --reap and --append are one per call: combined, they are a usage error (exit 2), not run in
-    an order the command line does not show; run one `invoke builder` per action.
-    """
-    from bakery.cli.actions import one_action, require_action
-    from bakery.engine import builder as builder_module
-    from bakery.engine import reaper as reaper_module
-    from bakery.tree import bakefile
-
-    action = one_action(
-        "invoke builder",
-        {"--rm": rm, "--status": status, "--prune": prune, "--reap": reap, "--append": append},
-        default="create",
+    flags = builder_command.Flags(
+        driver=driver,
+        name=name,
+        scope=scope,
+        rm=rm,
+        status=status,
+        prune=prune,
+        prune_all=prune_all,
+        reap=reap,
+        keep_storage=keep_storage,
+        filters=tuple(filter or ()),
+        append=append,
+        no_bootstrap=no_bootstrap,
     )
-    require_action(
-        action,
-        {
-            "--keep-storage": (keep_storage, "--prune"),
-            "--filter": (filter, "--prune"),
-            "--prune-all": (prune_all, "--prune"),
-            "--no-bootstrap": (no_bootstrap, "create"),
-        },
-        default="create",
-    )
-    settings = load(
-        {
-            "BAKERY_DRIVER": driver,
-            "BAKERY_BUILDER": name,
-            "BAKERY_BUILDER_SCOPE": scope,
-            "BAKERY_BOOTSTRAP": "false" if no_bootstrap else None,
-        }
-    )
-    if action == "--rm":
-        print(builder_module.remove(settings))
-    elif action == "--reap":
-        reaper_module.reap(reaper_module.parse_age(reap), keep=[builder_module.name(settings)])
-    elif action == "--prune":
-        print(builder_module.prune(settings, keep_storage, tuple(filter or ()), everything=prune_all))
-    elif action == "--append":
-        print(builder_module.append(settings, append))
-    elif action == "--status":
-        print("\n".join(builder_module.status_lines(settings)))
-    else:
-        needed = bakefile.tree_entitlements(settings)
-        for line in builder_module.ensure(settings, needed, settings.run_dir / "builders"):
-            print(line)
+    action = flags.action()
+    for line in builder_command.run(flags, action, load(flags.settings())):
+        print(line)
 
 
 @axis_task(
@@ -116,7 +88,7 @@ def builder(
 )
 def bake(c, axes, targets=None, matrix=None, print=False, file=None, progress="auto"):
     """Bake targets for the selected vectors (default: the default group, default vector)."""
-    from bakery.build import bake as bake_module
+    from bakery.baking import bake as bake_module
 
     if progress not in ("auto", "plain", "rawjson", "quiet"):
         raise UsageError(f"--progress={progress!r} is not allowed; allowed: auto, plain, rawjson, quiet")
@@ -179,7 +151,7 @@ def doctor(c):
 @task
 def clean(c):
     """Remove the per-vector :latest images and the run directories bakery created."""
-    from bakery.build import clean as clean_module
+    from bakery.baking import clean as clean_module
 
     settings = load({})
     for line in clean_module.run(settings, settings.run_dir):
@@ -280,8 +252,7 @@ def complement(
     }
 )
 def bench(c, quick=False, only="front,plan,edit,cold"):
-    """Run the benchmarks into bench/results/: bakery's own cost per command, plan time against
-    raw buildx, edit-loop time against cargo, and a cold build (bench/README.md)."""
+    """Run the benchmarks (front, plan, edit, cold) into bench/results/ (bench/README.md)."""
     # bench/ is beside the package, not in it (docs/architecture.md).
     from bench import run as bench_run
 
@@ -304,23 +275,11 @@ def lab(c, no_runner=False):
 @task(help={"prune": "remove local cache entries (shared and untrusted scopes) not published for AGE: 7d, 2w"})
 def cache(c, prune=None):
     """Upkeep of the local shared cache and the untrusted scopes (the maintenance workflow runs it)."""
-    from pathlib import Path
-
-    from bakery.cache import policy as cache_module
-    from bakery.cache import store as cache_store
-    from bakery.engine import reaper
+    from bakery.cache import upkeep
 
     if prune is None:
         raise UsageError("say what to do: invoke cache --prune AGE (e.g. 14d)")
-    settings = load({})
-    max_age = reaper.parse_age(prune).total_seconds()
-    lines = []
-    shared = cache_module.Location.parse(settings.cache_dir) if settings.cache_dir else None
-    if shared is not None and shared.kind == "local":
-        lines += cache_store.prune_root(Path(shared.base), max_age)
-    scopes = settings.cache_scopes_dir or str(cache_module.default_scopes_dir())
-    lines += cache_store.prune_scopes(Path(scopes), max_age)
-    print("\n".join(lines or [f"nothing older than {prune}"]))
+    print("\n".join(upkeep.prune(load({}), prune)))
 
 
 @task(

@@ -1,9 +1,9 @@
 """Benchmark: a fresh runner with the shared cache, against cold (docs/fleet.md).
 
-Run as root from the repository root: `.venv/bin/python bench/fresh_runner.py`
+Run as root from the repository root: `.venv/bin/python -m bench.fresh_runner`
 for a changed commit on a real dependency tree (below), or with `--same-commit`
 for the example's same-commit figures. Every bake goes through bakery itself
-(bakery.build.bake.run, so every docker call goes through the seam).
+(bakery.baking.bake.run, so every docker call goes through the seam).
 
 A changed commit (the default): lookout (tests/fixtures/lookout, 47 Debian
 crates, vendor/ assembled by tests/support/debian_vendor.py) as commit A, and
@@ -58,7 +58,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from bakery import ROOT
-from bakery.build import bake
+from bakery.baking import bake
 from bakery.config import settings
 from lab import runners as lab
 from tests.support import debian_vendor
@@ -92,7 +92,7 @@ def timed_bake(target: str, env: Mapping[str, str]) -> dict[str, float | int]:
         runs = bake.run(loaded, [target], loaded.vectors(use_matrix=False), out=lambda line: None)
         wall = time.monotonic() - start
     # Steps shared by several invocations of one bake are counted once: they
-    # have the same name there, not the same digest (bakery.build.one_solve.Summary).
+    # have the same name there, not the same digest (bakery.baking.one_solve.Summary).
     # One invocation counts by digest, as its progress does.
     states: dict[str, str] = {}
     for run in runs:

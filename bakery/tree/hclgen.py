@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bakery.config.matrix import Definition
-from bakery.config.settings import TreeVariable, tree_variables
+from bakery.config.variables import TreeVariable, tree_variables
 from bakery.errors import UsageError
 
 BEGIN = "# BEGIN GENERATED AXES (invoke generate; source: docker/matrix.toml)\n"

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from tests.conftest import invoke
-from tests.unit.test_secrets import FORBIDDEN, PLANTED
+from tests.support.planted_secrets import FORBIDDEN, PLANTED
 
 DEAD_DOCKER = "unix:///nonexistent/bakery-secrets-docker.sock"
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from bakery import ROOT
-from bakery.build import progress
+from bakery.baking import progress
 from tests.conftest import invoke
 
 pytestmark = pytest.mark.usefixtures("engine")

@@ -14,63 +14,18 @@ import os
 import signal
 import subprocess
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from bakery import ROOT
-from tests.conftest import DEFAULT_NAME, VENV_BIN, invoke
+from tests.conftest import VENV_BIN, invoke
+from tests.support.complement import STANDIN, VECTOR, assert_nothing_left, docker
 
 pytestmark = pytest.mark.usefixtures("engine")
 
-STANDIN = "bakery-standin:test"
-VECTOR = DEFAULT_NAME
-TESTEE = f"mxd/complement-testee--{VECTOR}:latest"
 BASELINE = ROOT / "example" / "tests" / "complement" / "results.jsonl"
 EXIT_INFRA = 5
-
-
-def docker(*args: str) -> str:
-    return subprocess.run(["docker", *args], capture_output=True, text=True, check=True).stdout
-
-
-@pytest.fixture(scope="session")
-def standin() -> str:
-    result = subprocess.run(
-        ["docker", "build", "-q", "-t", STANDIN, str(ROOT / "tests" / "standin")],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return STANDIN
-
-
-@pytest.fixture(scope="session")
-def testee() -> str:
-    result = invoke("bake", "complement-testee", env={"CI": "true"})
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return TESTEE
-
-
-def labelled(run_id: str) -> tuple[list[str], list[str]]:
-    label = f"label=bakery.run-id={run_id}"
-    return docker("ps", "-aq", "--filter", label).split(), docker("network", "ls", "-q", "--filter", label).split()
-
-
-@pytest.fixture
-def run_id() -> Iterator[str]:
-    """A fresh run id; afterwards anything still labelled with it is removed,
-    so a failing test leaves nothing behind either (the tests assert first)."""
-    value = f"pytest-{uuid.uuid4().hex[:10]}"
-    yield value
-    containers, networks = labelled(value)
-    if containers:
-        subprocess.run(["docker", "rm", "-f", *containers], capture_output=True, check=False)
-    if networks:
-        subprocess.run(["docker", "network", "rm", *networks], capture_output=True, check=False)
 
 
 def complement_args(run_id: str, results: Path, *extra: str) -> list[str]:
@@ -83,11 +38,6 @@ def run_complement(
     # COMPLEMENT_* variables reach the tester at run time: the stand-in's mode too.
     env = {"COMPLEMENT_STANDIN_MODE": mode, **(env or {})}
     return invoke(*complement_args(run_id, results, *extra), env=env, timeout=600)
-
-
-def assert_nothing_left(run_id: str) -> None:
-    assert labelled(run_id) == ([], []), f"left behind with bakery.run-id={run_id}"
-    assert not docker("ps", "-aq", "--filter", f"name={run_id}").split()
 
 
 def assert_swept(result: subprocess.CompletedProcess[str]) -> None:

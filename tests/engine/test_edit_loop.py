@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from bakery import ROOT
-from bakery.build import progress
+from bakery.baking import progress
 from tests.conftest import invoke
 
 DEFAULT = "release--distro--x86_64-unknown-linux-gnu--default--debian--testing-slim--x86_64-v1-linux-gnu"

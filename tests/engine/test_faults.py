@@ -23,16 +23,7 @@ import pytest
 
 from bakery import ROOT
 from tests.conftest import VENV_BIN, invoke
-from tests.engine.test_complement import (  # noqa: F401 (fixtures used by name)
-    STANDIN,
-    TESTEE,
-    VECTOR,
-    assert_nothing_left,
-    labelled,
-    run_id,
-    standin,
-    testee,
-)
+from tests.support.complement import STANDIN, TESTEE, VECTOR, assert_nothing_left, labelled
 
 pytestmark = pytest.mark.usefixtures("engine")
 

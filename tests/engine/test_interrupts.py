@@ -29,7 +29,7 @@ from typing import TypeVar
 import pytest
 
 from bakery import ROOT
-from bakery.build import progress
+from bakery.baking import progress
 from tests.conftest import VENV_BIN, invoke
 
 pytestmark = pytest.mark.usefixtures("engine")

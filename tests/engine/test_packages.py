@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from bakery import ROOT
-from bakery.build import progress
+from bakery.baking import progress
 from tests.conftest import DEFAULT_NAME, invoke
 
 pytestmark = pytest.mark.usefixtures("engine")

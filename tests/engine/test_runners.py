@@ -14,7 +14,7 @@ report.
 
 With a shared cache set, bakery bakes one Dockerfile generated from the tree
 in one solve and keys its cache entry by the job (targets and vector): see
-docs/fleet.md, docs/decisions/fresh-runner-cache.md and bakery/build/one_solve.py. Per-instance
+docs/fleet.md, docs/decisions/fresh-runner-cache.md and bakery/baking/one_solve.py. Per-instance
 entries did not chain across bake `target:` links on buildx 0.29 / BuildKit
 in dockerd 28.5 (each linked target is its own solve, and a solve's import
 attaches too late for steps another solve reached first): b) failed that way

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bakery import ROOT
-from bakery.build import progress
+from bakery.baking import progress
 from tests.conftest import DEFAULT_NAME, invoke
 
 DEFAULT = DEFAULT_NAME

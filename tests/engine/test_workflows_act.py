@@ -35,6 +35,7 @@ from bakery.cli import act
 from bakery.engine import docker
 from lab import runners as lab
 from tests.conftest import VENV_BIN, invoke
+from tests.support import act_log
 
 pytestmark = pytest.mark.usefixtures("engine")
 
@@ -148,7 +149,7 @@ class Runs:
         variables: Mapping[str, str] | None = None,
         env: Mapping[str, str] | None = None,
         actor: str = ACTOR,
-    ) -> tuple[act.Run, dict[str, act.Job]]:
+    ) -> tuple[act.Run, dict[str, act_log.Job]]:
         sha = _git(self.source, "rev-parse", "HEAD")
         run = act.Run(
             workflow=self.source / workflow,
@@ -164,7 +165,7 @@ class Runs:
         started = time.monotonic()
         act.execute(run)
         self.seconds[label] = round(time.monotonic() - started, 1)
-        return run, act.jobs(run.log.read_text())
+        return run, act_log.jobs(run.log.read_text())
 
 
 @pytest.fixture(scope="module")
@@ -190,15 +191,15 @@ def runs(standin: str) -> Iterator[Runs]:
         print(f"\nact run times (s): {json.dumps(each.seconds)}")
 
 
-def _results(jobs: Mapping[str, act.Job]) -> dict[str, str]:
+def _results(jobs: Mapping[str, act_log.Job]) -> dict[str, str]:
     return {name: job.result for name, job in jobs.items()}
 
 
 def _failures(run: act.Run) -> str:
     """The last lines of every job that did not succeed, for the assertion message."""
     text = run.log.read_text()
-    failed = [name for name, job in act.jobs(text).items() if job.result == "failure"]
-    return "\n".join(f"--- {name}:\n" + "\n".join(act.job_log(text, name)[-30:]) for name in failed)
+    failed = [name for name, job in act_log.jobs(text).items() if job.result == "failure"]
+    return "\n".join(f"--- {name}:\n" + "\n".join(act_log.job_log(text, name)[-30:]) for name in failed)
 
 
 def test_push_to_the_default_branch_bakes_exports_and_publishes(runs: Runs) -> None:
@@ -243,7 +244,7 @@ def _summaries_match_the_run_records(run: act.Run) -> None:
     text = run.log.read_text()
     for family in ("lint", "test", "package"):
         for vector in expected_vectors():
-            summary = act.summaries(text, job_name(family, vector))
+            summary = act_log.summaries(text, job_name(family, vector))
             values = "-".join(vector[a] for a in ("cargo_profile", "rust_toolchain", "feat_set", "sys_name"))
             artifact = run.artifacts / f"{family}-{values}-{vector['sys_version']}-{vector['sys_target']}"
             (record,) = [p for p in artifact.iterdir() if (p / "summary.txt").is_file()]
@@ -398,7 +399,7 @@ def test_schedule_keeps_runner_b_healthy(runs: Runs) -> None:
     }
     run, jobs = runs.run("schedule", "schedule", workflow=MAINTENANCE, variables=variables, env=runner.env)
     assert _results(jobs) == {"prune and reap": "success"}, _failures(run)
-    text = "\n".join(act.job_log(run.log.read_text(), "prune and reap"))
+    text = "\n".join(act_log.job_log(run.log.read_text(), "prune and reap"))
     assert f"removed {old}" in text, text[-3000:]
     assert not (cache_dir / version).exists()
     # The job's own check bake succeeded after the prune and exported the

@@ -12,13 +12,11 @@ crates only). The table of consumers is written here by hand.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 
 import pytest
 
-from bakery import ROOT
-from tests.plan.test_tree import DEFAULT
+from tests.conftest import DEFAULT_VECTOR as DEFAULT
+from tests.support.bake_print import bake_print
 
 # cargo family -> the deps family it builds on, and the deps command it needs:
 # docs builds on deps-check (cargo doc checks its dependencies as cargo check does).
@@ -46,13 +44,7 @@ pytestmark = pytest.mark.usefixtures("buildx_cli")
 def printed() -> dict:
     """The targets of the three vectors (the `vectors` variable: no cross product)."""
     families = [*CONSUMERS, "tests-unit", "cargo", "preparing", "recipe"]
-    env = {k: v for k, v in os.environ.items() if k.removesuffix("s") not in DEFAULT}
-    env["vectors"] = json.dumps(VECTORS)
-    result = subprocess.run(
-        ["docker", "buildx", "bake", "-f", "docker/bake.hcl", "--print", *families],
-        cwd=ROOT, env=env, capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    return json.loads(result.stdout)["target"]
+    return bake_print({}, families, vectors=json.dumps(VECTORS))["target"]
 
 
 def _parent(target: dict) -> str:

@@ -1,4 +1,4 @@
-"""The one-solve generator (bakery/build/flatten.py) against real `docker buildx
+"""The one-solve generator (bakery/baking/flatten.py) against real `docker buildx
 bake --print`: the unit fixture is what buildx prints, and the generated
 Dockerfile for the real tree's default group holds every family it needs.
 """
@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from bakery import ROOT
-from bakery.build import flatten
-from tests.plan.test_tree import bake_print, vector_lists
+from bakery.baking import flatten
+from tests.support.bake_print import bake_print, vector_lists
 
 pytestmark = pytest.mark.usefixtures("buildx_cli")
 

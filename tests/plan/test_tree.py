@@ -7,15 +7,13 @@ it is not read from bakery's code.
 from __future__ import annotations
 
 import itertools
-import json
-import os
 import re
 import subprocess
 
 import pytest
 
-from bakery import ROOT
 from tests.conftest import DEFAULT_VECTOR
+from tests.support.bake_print import bake_print, vector_lists
 
 SYS = ("sys_name", "sys_version", "sys_target")
 FEAT_SYS = ("feat_set", *SYS)
@@ -67,7 +65,6 @@ GROUPS = {
 }
 
 DEFAULT = DEFAULT_VECTOR  # tests/conftest.py: written out once
-AXIS_ORDER = ("cargo_profile", "rust_toolchain", "rust_target", "feat_set", "sys_name", "sys_version", "sys_target")
 
 # Matrices as per-axis lists (bare bake takes them as plural JSON variables).
 DEFAULT_MATRIX = {"feat_set": ["none", "default", "all"]}
@@ -78,20 +75,6 @@ CI_MATRIX = {
 }
 
 pytestmark = pytest.mark.usefixtures("buildx_cli")
-
-
-def bake_print(lists: dict[str, list[str]], targets: list[str]) -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in AXIS_ORDER and k.removesuffix("s") not in AXIS_ORDER}
-    env.update({f"{axis}s": json.dumps(values) for axis, values in lists.items()})
-    result = subprocess.run(
-        ["docker", "buildx", "bake", "-f", "docker/bake.hcl", "--print", *targets],
-        cwd=ROOT, env=env, capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    return json.loads(result.stdout)
-
-
-def vector_lists(**overrides: str) -> dict[str, list[str]]:
-    return {axis: [overrides.get(axis, value)] for axis, value in DEFAULT.items()}
 
 
 @pytest.fixture(scope="module", params=["default", "ci"])
@@ -263,14 +246,10 @@ def test_smoke_settings_reach_every_smoke_run_as_build_args() -> None:
 
 
 def test_smoke_settings_and_ports_are_settable() -> None:
-    env_lists = vector_lists()
-    env = {k: v for k, v in os.environ.items() if k not in AXIS_ORDER and k.removesuffix("s") not in AXIS_ORDER}
-    env.update({f"{axis}s": json.dumps(values) for axis, values in env_lists.items()})
-    env.update(smoke_ready="tcp:8080", smoke_timeout="5", expose_ports="8080/tcp", default_targets='["install"]')
+    settable = {"smoke_ready": "tcp:8080", "smoke_timeout": "5", "expose_ports": "8080/tcp"}
 
     def printed(*targets: str) -> dict:
-        argv = ["docker", "buildx", "bake", "-f", "docker/bake.hcl", "--print", *targets]
-        return json.loads(subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, check=True).stdout)
+        return bake_print(vector_lists(), list(targets), **settable, default_targets='["install"]')
 
     vector = "release--distro--x86_64-unknown-linux-gnu--default--debian--testing-slim--x86_64-v1-linux-gnu"
     images = printed("image", "complement-testee", "smoketest-version")["target"]

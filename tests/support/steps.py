@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 from bakery import ROOT
-from bakery.build import progress
+from bakery.baking import progress
 
 COMPILING = re.compile(r"Compiling (\S+) v\d")
 _RECORD = re.compile(r"\(record: ([^)]+)\)")

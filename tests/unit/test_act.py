@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,10 +19,21 @@ from ruamel.yaml import YAML
 from bakery import ROOT
 from bakery.cli import act
 from bakery.engine import process
-from bakery.errors import UsageError
+from bakery.errors import EnvironmentNotReady, UsageError
+from tests.support import act_log
 
 WORKFLOWS = sorted((ROOT / "ci" / "workflows").glob("*.yml"))
 SHA = "3d3c42e5aac5ba805825da76410c181273ba90b1"
+
+
+def missing_stand_ins(workflows: list[Path]) -> list[str]:
+    """`owner/repo@sha` pins that have no stand-in (ci/actions/owner/repo/action.yml)."""
+    return [
+        f"{action}@{sha}"
+        for path in workflows
+        for action, sha in act.pins(path.read_text())
+        if not (act.stand_in(action) / "action.yml").is_file()
+    ]
 
 
 def uses(path: Path) -> list[tuple[str, dict]]:
@@ -50,7 +62,7 @@ def test_every_pin_has_a_stand_in_that_takes_its_inputs(path: Path) -> None:
         declared = YAML(typ="safe").load(stand_in.read_text())
         assert declared["runs"]["using"] == "composite"
         assert set(given) <= set(declared.get("inputs", {})), f"{ref}: inputs the stand-in does not declare"
-    assert act.missing_stand_ins([path]) == []
+    assert missing_stand_ins([path]) == []
 
 
 def test_a_pin_without_a_stand_in_is_reported(tmp_path: Path) -> None:
@@ -61,7 +73,7 @@ def test_a_pin_without_a_stand_in_is_reported(tmp_path: Path) -> None:
         f"      - uses: actions/cache@{'0' * 40} # v5.0.0\n"
     )
     assert act.pins(workflow.read_text()) == [("actions/checkout", SHA), ("actions/cache", "0" * 40)]
-    assert act.missing_stand_ins([workflow]) == [f"actions/cache@{'0' * 40}"]
+    assert missing_stand_ins([workflow]) == [f"actions/cache@{'0' * 40}"]
     run = act.Run(workflow=workflow, event="push", source=tmp_path, out=tmp_path / "out")
     with pytest.raises(UsageError, match="no stand-in for actions/cache@0000"):
         act.argv(run)
@@ -122,13 +134,25 @@ def test_act_runs_on_the_host_with_every_stand_in_and_secrets_by_name(tmp_path: 
     assert payload["pull_request"]["head"]["repo"]["fork"] is True
     assert payload["number"] == 3
     # Results by the jobs' rendered names (act pads them and numbers matrix jobs).
-    assert act.jobs(run.log.read_text()) == {
-        "init": act.Job("init", "init", "success"),
-        "lint a b": act.Job("lint a b", "lint", "failure"),
-        "lint a c": act.Job("lint a c", "lint", "success"),
-        "publish a b": act.Job("publish a b", "publish", "skipped"),
+    assert act_log.jobs(run.log.read_text()) == {
+        "init": act_log.Job("init", "init", "success"),
+        "lint a b": act_log.Job("lint a b", "lint", "failure"),
+        "lint a c": act_log.Job("lint a c", "lint", "success"),
+        "publish a b": act_log.Job("publish a b", "publish", "skipped"),
     }
-    assert act.job_log(run.log.read_text(), "lint a b") == ["  | error[E0425]", "❌", "🏁"]
+    assert act_log.job_log(run.log.read_text(), "lint a b") == ["  | error[E0425]", "❌", "🏁"]
+
+
+def test_act_is_found_by_the_seam_and_a_missing_act_says_how_to_install_it(tmp_path: Path) -> None:
+    run = act.Run(workflow=ROOT / "ci" / "workflows" / "ci.yml", event="push", source=tmp_path, out=tmp_path)
+    record = Record()
+    with process.use_runner(record):
+        act.execute(run)
+    assert record.calls[0].argv[0] in ("act", str(Path(sys.executable).parent / "act"))
+    assert record.calls[0].install_hint == act.ACT_HINT
+    # The real runner, on a program that is not there: no process starts.
+    with pytest.raises(EnvironmentNotReady, match=re.escape(f"not found on PATH; {act.ACT_HINT}")):
+        process.run([str(tmp_path / "act")], install_hint=act.ACT_HINT)
 
 
 @pytest.mark.parametrize(

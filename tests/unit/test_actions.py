@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from bakery.cli import builder_command
 from bakery.cli.actions import one_action, require_action
+from bakery.config import settings
 from bakery.errors import EXIT_USAGE, UsageError
 
 ACTIONS = {"--rm": False, "--status": False, "--prune": False, "--reap": None, "--append": None}
@@ -82,3 +84,24 @@ def test_an_option_of_another_action_is_a_usage_error(chosen: str, options: dict
     with pytest.raises(UsageError) as raised:
         require_action(chosen, options, default="create")
     assert str(raised.value) == message
+
+
+def test_invoke_builders_flags_choose_one_action_and_set_its_settings():
+    assert builder_command.Flags().action() == "create"
+    assert builder_command.Flags(prune=True, keep_storage="10GB", filters=("until=24h",)).action() == "--prune"
+    with pytest.raises(UsageError, match="--rm and --prune cannot be combined"):
+        builder_command.Flags(rm=True, prune=True).action()
+    with pytest.raises(UsageError, match="--no-bootstrap applies only to create"):
+        builder_command.Flags(status=True, no_bootstrap=True).action()
+    assert builder_command.Flags(driver="docker-container", no_bootstrap=True).settings() == {
+        "BAKERY_DRIVER": "docker-container",
+        "BAKERY_BUILDER": None,
+        "BAKERY_BUILDER_SCOPE": None,
+        "BAKERY_BOOTSTRAP": "false",
+    }
+
+
+def test_the_chosen_action_runs_on_the_builder():
+    docker_driver = settings.load({}, {"BAKERY_DRIVER": "docker"})
+    with pytest.raises(UsageError, match="the docker driver's builder is the engine's own"):
+        list(builder_command.run(builder_command.Flags(rm=True), "--rm", docker_driver))

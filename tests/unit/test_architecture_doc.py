@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from bakery import ROOT
-from tests.unit.test_layers import LAYERS, modules
+from tests.support.rooms import LAYERS, modules
 
 DOC = ROOT / "docs" / "architecture.md"
 

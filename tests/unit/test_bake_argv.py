@@ -1,4 +1,4 @@
-"""Unit tests for bakery.build.bake: argv, environment, entitlements, targets, and
+"""Unit tests for bakery.baking.bake: argv, environment, entitlements, targets, and
 whole `bake.run` calls through the docker seam with scripted responses."""
 
 from __future__ import annotations
@@ -9,12 +9,14 @@ from pathlib import Path
 import pytest
 
 from bakery import ROOT
-from bakery.build import bake
+from bakery.baking import bake
 from bakery.config import settings
 from bakery.engine import docker
 from bakery.errors import BakeryError, DockerError, UsageError
 from bakery.tree import bakefile
 from tests.conftest import Recorder
+from tests.support.docker_fakes import DEFINITION, PROBES, ScriptedDocker
+from tests.support.settings import for_bake, load
 
 BAKE_FILE = str(ROOT / "docker" / "bake.hcl")
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -31,11 +33,6 @@ DEFAULT_LABEL = (
     "cargo_profile=release rust_toolchain=distro rust_target=x86_64-unknown-linux-gnu feat_set=default "
     "sys_name=debian sys_version=testing-slim sys_target=x86_64-v1-linux-gnu"
 )
-
-
-def load(**environ: str) -> settings.Settings:
-    environ.setdefault("BAKERY_DOTENV", "/nonexistent/bakery-test.env")
-    return settings.load({}, environ)
 
 
 def argv(loaded: settings.Settings, **overrides) -> list[str]:
@@ -276,13 +273,6 @@ def test_other_print_failures_are_docker_errors(seam: Recorder):
 
 # --- bake.run through the seam ----------------------------------------------------------------------
 
-DEFINITION = {
-    "group": {"default": {"targets": ["smoke"]}},
-    "target": {
-        "smoke": {"context": "docker", "dockerfile": "Dockerfile.install", "entitlements": ["security.insecure"]}
-    },
-}
-
 
 def test_no_bake_prints_only(seam: Recorder):
     seam.respond = lambda call: docker.Completed(call.argv, 0, json.dumps(DEFINITION), "")
@@ -314,46 +304,6 @@ def test_bad_targets_and_empty_selections_stop_before_the_seam(seam: Recorder):
     assert seam.argvs == []
 
 
-INFO = ("info", "--format", "{{json .ID}} {{json .ServerVersion}} {{json .DockerRootDir}} {{json .DriverStatus}}")
-# The probes of a cold probe cache (bakery.engine.probe), run concurrently: in any order.
-PROBES = {
-    ("docker", *INFO),
-    ("docker", "buildx", "version"),
-    ("docker", "buildx", "bake", "--help"),
-    ("docker", "buildx", "inspect", "default"),
-}
-
-
-class ScriptedDocker:
-    """Answers the calls one bake makes; feeds rawjson progress to the bake."""
-
-    def __init__(self, bake_code: int = 0) -> None:
-        self.bake_code = bake_code
-        self.events: list[tuple[str, object]] = []
-
-    def __call__(self, call: docker.Call) -> docker.Completed:
-        self.events.append(("seam", call.argv))
-        args = call.argv[1:]
-        answers = {
-            INFO: '"daemon-1" "28.5.2" "/" [["driver-type","io.containerd.snapshotter.v1"]]\n',
-            ("buildx", "version"): "github.com/docker/buildx 0.29.1\n",
-            ("buildx", "bake", "--help"): (FIXTURES / "buildx-0.29.1-bake-help.txt").read_text(),
-            ("buildx", "inspect", "default"): "Name: default\nDriver: docker\n",
-        }
-        if args in answers:
-            return docker.Completed(call.argv, 0, answers[args], "")
-        if "--print" in args:
-            return docker.Completed(call.argv, 0, json.dumps(DEFINITION), "")
-        assert call.on_stderr is not None
-        for line in (FIXTURES / "progress-smoketest-version.jsonl").read_text().splitlines(keepends=True):
-            call.on_stderr(line)
-        return docker.Completed(call.argv, self.bake_code, "", "")
-
-
-def _bake_env(tmp_path: Path, **extra: str) -> settings.Settings:
-    return load(BAKERY_RUN_DIR=str(tmp_path / "runs"), BAKERY_MIN_FREE_GB="0", **extra)
-
-
 SMOKE = (
     "smoketest-version--release--distro--x86_64-unknown-linux-gnu--default--debian--testing-slim--x86_64-v1-linux-gnu"
 )
@@ -368,9 +318,9 @@ SUMMARY = [
 def test_a_whole_bake_through_the_seam(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, daemon_socket):
     monkeypatch.chdir(ROOT)
     script = ScriptedDocker()
-    loaded = _bake_env(tmp_path, CI_PRINT_BAKE="1")
+    loaded = for_bake(tmp_path, CI_PRINT_BAKE="1")
     with docker.use_runner(script):
-        bake.run(loaded, [], [loaded.definition.default_vector()], out=lambda line: script.events.append(("out", line)))
+        bake.run(loaded, [], [loaded.definition.default_vector()], out=script.out)
     (record,) = (tmp_path / "runs").iterdir()
     bake_call = (
         "docker",
@@ -418,7 +368,7 @@ def test_a_failed_bake_prints_error_and_passes_the_exit_code(
 ):
     monkeypatch.chdir(ROOT)
     script = ScriptedDocker(bake_code=17)
-    loaded = _bake_env(tmp_path, CI_SILENT_BAKE="1")
+    loaded = for_bake(tmp_path, CI_SILENT_BAKE="1")
     out: list[str] = []
     with docker.use_runner(script), pytest.raises(BakeryError) as info:
         bake.run(loaded, ["smoketest-version"], [loaded.definition.default_vector()], out=out.append)
@@ -432,7 +382,7 @@ def test_a_failed_bake_prints_error_and_passes_the_exit_code(
 def test_plain_progress_is_passed_through_and_not_summarised(monkeypatch, tmp_path: Path, capsys, daemon_socket):
     monkeypatch.chdir(ROOT)
     script = ScriptedDocker()
-    loaded = _bake_env(tmp_path)
+    loaded = for_bake(tmp_path)
     out: list[str] = []
     with docker.use_runner(script):
         bake.run(loaded, [], [loaded.definition.default_vector()], progress_mode="plain", out=out.append)

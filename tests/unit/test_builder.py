@@ -8,27 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from bakery.config import settings
-from bakery.engine import builder, docker
+from bakery.engine import builder
 from bakery.errors import EnvironmentNotReady, UsageError
 from tests.conftest import Recorder
+from tests.support.docker_fakes import by_argv
+from tests.support.settings import load
 
 ENTITLEMENTS = ("security.insecure", "network.host", "security.insecure")
-
-
-def load(**environ: str) -> settings.Settings:
-    environ.setdefault("BAKERY_DOTENV", "/nonexistent/bakery-test.env")
-    return settings.load({}, environ)
-
-
-def scripted(**by_command: tuple[int, str]):
-    """Answer calls by the argv after `docker` (joined by spaces); default: exit 0, no output."""
-
-    def answer(call: docker.Call) -> docker.Completed:
-        code, out = by_command.get(" ".join(call.argv[1:]), (0, ""))
-        return docker.Completed(call.argv, code, out, "" if code == 0 else "ERROR: no builder\n")
-
-    return answer
+NO_BUILDER = "ERROR: no builder\n"
 
 
 # --- sanitize ---------------------------------------------------------------------------------
@@ -190,7 +177,7 @@ def test_render_config_without_mirrors_has_no_registry_section():
 
 
 def _ensure(seam: Recorder, tmp_path: Path, **environ: str) -> list[str]:
-    seam.respond = scripted(**{"buildx inspect bakery-alice": (1, "")})
+    seam.respond = by_argv(**{"buildx inspect bakery-alice": (1, "", NO_BUILDER)})
     loaded = load(BAKERY_DRIVER="docker-container", GITHUB_ACTOR="alice", **environ)
     return builder.ensure(loaded, ENTITLEMENTS, tmp_path / "builders")
 
@@ -249,7 +236,7 @@ def test_ensure_with_a_buildkit_image_and_driver_opts(seam: Recorder, tmp_path: 
 
 
 def test_ensure_remote_builder_passes_the_endpoint(seam: Recorder, tmp_path: Path):
-    seam.respond = scripted(**{"buildx inspect bakery-alice": (1, "")})
+    seam.respond = by_argv(**{"buildx inspect bakery-alice": (1, "", NO_BUILDER)})
     loaded = load(BAKERY_DRIVER="remote", GITHUB_ACTOR="alice", BAKERY_ENDPOINT="tcp://buildkitd.invalid:1234")
     report = builder.ensure(loaded, ENTITLEMENTS, tmp_path / "builders")
     assert seam.argvs[-1] == (
@@ -267,7 +254,7 @@ def test_ensure_remote_builder_passes_the_endpoint(seam: Recorder, tmp_path: Pat
 
 
 def test_ensure_leaves_an_existing_builder_alone(seam: Recorder, tmp_path: Path):
-    seam.respond = scripted(**{"buildx inspect bakery-alice": (0, "Name: bakery-alice\nDriver: docker-container\n")})
+    seam.respond = by_argv(**{"buildx inspect bakery-alice": (0, "Name: bakery-alice\nDriver: docker-container\n")})
     loaded = load(BAKERY_DRIVER="docker-container", GITHUB_ACTOR="alice")
     report = builder.ensure(loaded, ENTITLEMENTS, tmp_path / "builders")
     assert seam.argvs == [("docker", "buildx", "inspect", "bakery-alice")]
@@ -276,7 +263,7 @@ def test_ensure_leaves_an_existing_builder_alone(seam: Recorder, tmp_path: Path)
 
 
 def test_ensure_docker_driver_checks_and_notes(seam: Recorder, tmp_path: Path):
-    seam.respond = scripted(
+    seam.respond = by_argv(
         **{
             "version --format {{.Server.Version}}": (0, "28.5.2\n"),
             "buildx inspect default": (0, "Name: default\nDriver: docker\n"),
@@ -298,7 +285,7 @@ def test_ensure_docker_driver_checks_and_notes(seam: Recorder, tmp_path: Path):
 
 
 def test_ensure_docker_driver_with_the_containerd_store_has_no_store_note(seam: Recorder, tmp_path: Path):
-    seam.respond = scripted(
+    seam.respond = by_argv(
         **{
             "version --format {{.Server.Version}}": (0, "28.5.2\n"),
             "info --format {{json .DriverStatus}}": (0, '[["driver-type","io.containerd.snapshotter.v1"]]\n'),
@@ -309,13 +296,13 @@ def test_ensure_docker_driver_with_the_containerd_store_has_no_store_note(seam: 
 
 
 def test_require_a_missing_builder_is_environment_not_ready(seam: Recorder):
-    seam.respond = scripted(**{"buildx inspect gone": (1, "")})
+    seam.respond = by_argv(**{"buildx inspect gone": (1, "", NO_BUILDER)})
     with pytest.raises(EnvironmentNotReady, match=r"^buildx builder 'gone' not found; create it: invoke builder$"):
         builder.require("gone")
 
 
 def test_inspect_parses_driver_nodes_and_buildkit(seam: Recorder):
-    seam.respond = scripted(
+    seam.respond = by_argv(
         **{
             "buildx inspect b": (
                 0,
@@ -337,7 +324,7 @@ def test_remove_on_the_docker_driver_is_a_usage_error(seam: Recorder):
 
 
 def test_remove_an_existing_builder(seam: Recorder):
-    seam.respond = scripted(**{"buildx inspect bakery-alice": (0, "Name: bakery-alice\n")})
+    seam.respond = by_argv(**{"buildx inspect bakery-alice": (0, "Name: bakery-alice\n")})
     assert (
         builder.remove(load(BAKERY_DRIVER="docker-container", GITHUB_ACTOR="alice")) == "builder bakery-alice: removed"
     )
@@ -345,7 +332,7 @@ def test_remove_an_existing_builder(seam: Recorder):
 
 
 def test_remove_a_missing_builder_does_nothing(seam: Recorder):
-    seam.respond = scripted(**{"buildx inspect bakery-alice": (1, "")})
+    seam.respond = by_argv(**{"buildx inspect bakery-alice": (1, "", NO_BUILDER)})
     message = builder.remove(load(BAKERY_DRIVER="docker-container", GITHUB_ACTOR="alice"))
     assert message == "builder bakery-alice: not present; nothing to remove"
     assert seam.argvs == [("docker", "buildx", "inspect", "bakery-alice")]
@@ -359,7 +346,7 @@ def test_remove_a_missing_builder_does_nothing(seam: Recorder):
     ],
 )
 def test_prune_probes_for_its_keep_flag(seam: Recorder, help_text: str, flag: str):
-    seam.respond = scripted(**{"buildx prune --help": (0, help_text)})
+    seam.respond = by_argv(**{"buildx prune --help": (0, help_text)})
     loaded = load(BAKERY_DRIVER="docker-container", GITHUB_ACTOR="alice")
     assert builder.prune(loaded, "10GB", ("until=24h", "type=regular")) == "builder bakery-alice: pruned"
     assert seam.argvs == [
@@ -383,13 +370,13 @@ def test_prune_probes_for_its_keep_flag(seam: Recorder, help_text: str, flag: st
 
 
 def test_prune_without_keep_storage(seam: Recorder):
-    seam.respond = scripted(**{"buildx prune --help": (0, "--reserved-space\n")})
+    seam.respond = by_argv(**{"buildx prune --help": (0, "--reserved-space\n")})
     builder.prune(load(BAKERY_DRIVER="docker-container", GITHUB_ACTOR="alice"), None, ())
     assert seam.argvs[-1] == ("docker", "buildx", "prune", "--builder", "bakery-alice", "--force")
 
 
 def test_prune_everything(seam: Recorder):
-    seam.respond = scripted(**{"buildx prune --help": (0, "--keep-storage\n")})
+    seam.respond = by_argv(**{"buildx prune --help": (0, "--keep-storage\n")})
     builder.prune(load(BAKERY_DRIVER="docker-container", GITHUB_ACTOR="alice"), None, (), everything=True)
     assert seam.argvs[-1] == ("docker", "buildx", "prune", "--builder", "bakery-alice", "--all", "--force")
 
@@ -423,7 +410,7 @@ def test_append_refuses_the_docker_driver_and_a_bad_endpoint(seam: Recorder):
 
 
 def test_status_lines(seam: Recorder):
-    seam.respond = scripted(
+    seam.respond = by_argv(
         **{
             "buildx inspect bakery-alice": (
                 0,

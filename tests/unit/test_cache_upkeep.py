@@ -8,6 +8,8 @@ import os
 from pathlib import Path
 
 from bakery.cache import store as cache_store
+from bakery.cache import upkeep
+from bakery.config import settings
 
 DAY = 86400.0
 NOW = 1_800_000_000.0
@@ -81,3 +83,21 @@ def test_seeding_links_only_intact_blobs(tmp_path: Path):
     seeded = root / ".versions" / "diner--a" / "r2" / "blobs" / "sha256"
     assert [p.name for p in seeded.iterdir()] == [hashlib.sha256(good).hexdigest()]
     assert cache_store.seed_version(root, "kitchen--a", "r2") == 0  # no current entry
+
+
+def test_invoke_cache_prunes_the_local_shared_root_and_every_scope(tmp_path: Path):
+    shared = tmp_path / "shared"
+    scopes = tmp_path / "scopes"
+    old = entry(shared, "diner--a", "r1", b"old layer", NOW - 30 * DAY)
+    scoped = entry(scopes / "pr-7", "diner--a", "r2", b"pr layer", NOW - 30 * DAY)
+    loaded = settings.load({}, {"BAKERY_CACHE_DIR": str(shared), "BAKERY_CACHE_SCOPES_DIR": str(scopes)})
+    lines = upkeep.prune(loaded, "14d", NOW)
+    assert f"removed {old} (published 30.0 days ago)" in lines
+    assert f"removed {scoped} (published 30.0 days ago)" in lines
+    assert f"removed scope {scopes / 'pr-7'}" in lines
+    assert upkeep.prune(loaded, "14d", NOW) == ["nothing older than 14d"]
+
+
+def test_a_registry_shared_cache_is_not_pruned_here(tmp_path: Path):
+    loaded = settings.load({}, {"BAKERY_CACHE_DIR": "registry.example/cache", "BAKERY_CACHE_SCOPES_DIR": str(tmp_path)})
+    assert upkeep.prune(loaded, "2w", NOW) == ["nothing older than 2w"]

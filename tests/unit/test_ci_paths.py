@@ -18,9 +18,10 @@ from pathlib import Path
 import pytest
 
 from bakery import ROOT
-from bakery.build import bake
-from bakery.config import settings
+from bakery.baking import bake
 from bakery.engine import docker
+from tests.support.docker_fakes import ScriptedDocker
+from tests.support.settings import for_bake
 
 DEFINITION = {"group": {"default": {"targets": ["tiny"]}}, "target": {"tiny": {"context": "docker"}}}
 
@@ -49,65 +50,23 @@ STEP_LINES = [
 SUMMARY = ["   1 cached    2 ran  tiny", "   1 cached    2 ran  total (0 failed)"]
 
 
-INFO = ("info", "--format", "{{json .ID}} {{json .ServerVersion}} {{json .DockerRootDir}} {{json .DriverStatus}}")
+ALLOW_HELP = "      --allow stringArray   Allow build to access specified resources\n"
 
 
-class Engine:
-    """Answers one bake's docker calls; records calls and output in order."""
-
-    def __init__(self) -> None:
-        self.events: list[tuple[str, object]] = []
-
-    def out(self, line: str) -> None:
-        self.events.append(("out", line))
-
-    def __call__(self, call: docker.Call) -> docker.Completed:
-        self.events.append(("seam", call.argv))
-        args = call.argv[1:]
-        answers = {
-            INFO: '"daemon-1" "28.5.2" "/" []\n',
-            ("buildx", "version"): "github.com/docker/buildx 0.29.1\n",
-            ("buildx", "bake", "--help"): "      --allow stringArray   Allow build to access specified resources\n",
-            ("buildx", "inspect", "default"): "Name: default\nDriver: docker\n",
-        }
-        if args in answers:
-            return docker.Completed(call.argv, 0, answers[args], "")
-        if "--print" in args:
-            return docker.Completed(call.argv, 0, json.dumps(DEFINITION), "")
-        assert args[:2] == ("buildx", "bake"), args
-        assert call.on_stderr is not None
-        for line in RAWJSON:
-            call.on_stderr(line)
-        return docker.Completed(call.argv, 0, "", "")
-
-    @property
-    def lines(self) -> list[str]:
-        return [str(value) for kind, value in self.events if kind == "out"]
-
-    @property
-    def bake_call(self) -> tuple[str, ...]:
-        calls = [value for kind, value in self.events if kind == "seam"]
-        assert isinstance(calls[-1], tuple) and "--print" not in calls[-1]
-        return calls[-1]
+def tiny_engine() -> ScriptedDocker:
+    """Answers one bake's docker calls (the tiny tree, its rawjson); records calls and output in order."""
+    return ScriptedDocker(definition=DEFINITION, progress=RAWJSON, driver_status="[]", bake_help=ALLOW_HELP)
 
 
-def run_bake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ci: str | None, **environ: str) -> Engine:
+def run_bake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ci: str | None, **environ: str) -> ScriptedDocker:
     monkeypatch.chdir(ROOT)
     if ci is None:
         monkeypatch.delenv("CI", raising=False)
     else:
         monkeypatch.setenv("CI", ci)
         environ["CI"] = ci
-    engine = Engine()
-    loaded = settings.load(
-        {},
-        {
-            "BAKERY_DOTENV": "/nonexistent/bakery-test.env",
-            "BAKERY_RUN_DIR": str(tmp_path / "runs"),
-            "BAKERY_MIN_FREE_GB": "0",
-            **environ,
-        },
-    )
+    engine = tiny_engine()
+    loaded = for_bake(tmp_path, **environ)
     assert loaded.ci is (ci == "true")
     with docker.use_runner(engine):
         bake.run(loaded, [], [loaded.definition.default_vector()], out=engine.out)

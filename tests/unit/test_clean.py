@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bakery.build import clean
+from bakery.baking import clean
 from bakery.config import settings
 from bakery.engine import docker
 from tests.conftest import Recorder

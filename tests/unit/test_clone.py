@@ -5,19 +5,10 @@ its parent's). Computed when the test runs, so it holds wherever the clone is.""
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 from pathlib import Path
 
 from bakery import ROOT
-
-
-def tracked() -> list[str]:
-    # Fails, never skips, without git: the check must run everywhere.
-    git = shutil.which("git")
-    assert git, "git is not on PATH; install it (apt-get install git) to run this check"
-    out = subprocess.run([git, "-C", str(ROOT), "ls-files", "-z"], capture_output=True, check=True)
-    return [name for name in out.stdout.decode().split("\0") if name]
+from tests.support.repository import tracked
 
 
 def test_no_committed_symlink_leaves_the_repository():

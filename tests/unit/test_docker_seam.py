@@ -21,19 +21,9 @@ from bakery.config.settings import load
 from bakery.engine import docker, process
 from bakery.errors import EXIT_ENVIRONMENT, DockerError, EnvironmentNotReady, ProcessError
 from tests.conftest import Recorder
+from tests.support.docker_fakes import by_argv
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-
-
-def respond(**by_command: tuple[int, str, str]):
-    """A runner response keyed by the argv after `docker`, joined by spaces."""
-
-    def answer(call: docker.Call) -> docker.Completed:
-        key = " ".join(call.argv[1:])
-        code, out, err = by_command.get(key, (0, "", ""))
-        return docker.Completed(call.argv, code, out, err)
-
-    return answer
 
 
 def fail(code: int, stderr: str):
@@ -146,7 +136,7 @@ def test_environment_drops_and_overrides(monkeypatch: pytest.MonkeyPatch):
 
 
 def test_require_daemon_returns_the_server_version(seam: Recorder):
-    seam.respond = respond(**{"version --format {{.Server.Version}}": (0, "28.5.2\n", "")})
+    seam.respond = by_argv(**{"version --format {{.Server.Version}}": (0, "28.5.2\n", "")})
     assert docker.require_daemon() == "28.5.2"
     assert seam.argvs == [("docker", "version", "--format", "{{.Server.Version}}")]
 
@@ -184,7 +174,7 @@ def test_buildx_missing_is_environment_not_ready(seam: Recorder):
 
 def _buildx_with(help_file: str, seam: Recorder) -> docker.Buildx:
     help_text = (FIXTURES / help_file).read_text()
-    seam.respond = respond(
+    seam.respond = by_argv(
         **{
             "buildx version": (0, "github.com/docker/buildx v0.0.0 abc\n", ""),
             "buildx bake --help": (0, help_text, ""),
@@ -208,7 +198,7 @@ def test_buildx_features_of_an_old_buildx(seam: Recorder):
 
 
 def test_buildx_features_from_a_hand_written_help(seam: Recorder):
-    seam.respond = respond(
+    seam.respond = by_argv(
         **{
             "buildx bake --help": (0, "Options:\n      --allow stringArray  Allow\n      --print   Print\n", ""),
         }
@@ -219,7 +209,7 @@ def test_buildx_features_from_a_hand_written_help(seam: Recorder):
 
 
 def test_image_exists(seam: Recorder):
-    seam.respond = respond(**{"image inspect --format {{.Id}} debian:testing-slim": (0, "sha256:1\n", "")})
+    seam.respond = by_argv(**{"image inspect --format {{.Id}} debian:testing-slim": (0, "sha256:1\n", "")})
     assert docker.image_exists("debian:testing-slim") is True
     seam.respond = fail(1, "No such image\n")
     assert docker.image_exists("debian:nope") is False

@@ -1,4 +1,4 @@
-"""The one-solve generator (bakery/build/flatten.py) on a tiny real tree.
+"""The one-solve generator (bakery/baking/flatten.py) on a tiny real tree.
 
 tests/unit/fixtures/flat holds a bake file, its Dockerfiles and its real
 `docker buildx bake --print all` (print.json; tests/plan/test_flatten.py
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bakery.build import flatten
+from bakery.baking import flatten
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "flat"
 

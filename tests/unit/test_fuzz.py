@@ -30,7 +30,8 @@ import tasks
 from bakery.cli.common import guard
 from bakery.config import settings as settings_module
 from bakery.config.matrix import load as load_definition
-from bakery.config.settings import SPECS, tree_variables
+from bakery.config.options import SPECS
+from bakery.config.variables import tree_variables
 from bakery.engine import docker
 from bakery.errors import UsageError
 from tests.conftest import IN_CI, Recorder

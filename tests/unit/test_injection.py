@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
 
 from bakery import ROOT
-from bakery.build import bake
+from bakery.baking import bake
 from bakery.config import settings
 from bakery.engine import docker
 from bakery.errors import EXIT_USAGE, UsageError
 from tests.conftest import DEFAULT_VECTOR, Recorder
+from tests.support.settings import load
 
 AXES = ("cargo_profile", "rust_toolchain", "rust_target", "feat_set", "sys_name", "sys_version", "sys_target")
 PLURALS = tuple(a + "s" for a in AXES)
@@ -73,7 +73,7 @@ def test_the_sources_searched_are_the_package_and_the_wiring():
     names = {str(p.relative_to(ROOT)) for p in sources()}
     assert {
         "bakery/engine/docker.py",
-        "bakery/build/bake.py",
+        "bakery/baking/bake.py",
         "bakery/complement/run.py",
         "lab/runners.py",
         "tasks.py",
@@ -109,11 +109,6 @@ def test_the_grep_finds_each_kind_of_offender():
 
 
 # --- every value reaching bake is validated -------------------------------------------------------------
-
-
-def load(flags: Mapping[str, str | None], **environ: str) -> settings.Settings:
-    environ.setdefault("BAKERY_DOTENV", "/nonexistent/bakery-test.env")
-    return settings.load(flags, environ)
 
 
 def print_answer(call: docker.Call) -> docker.Completed:

@@ -1,6 +1,6 @@
 """The package's rooms and their order: imports only go downwards, and the
 import graph (function-level imports included) has no cycle. The table is the
-one docs/architecture.md draws."""
+one docs/architecture.md draws (tests/support/rooms.py)."""
 
 from __future__ import annotations
 
@@ -8,28 +8,7 @@ import ast
 from pathlib import Path
 
 from bakery import ROOT
-
-# Lowest first. A module may import its own room and any room below it.
-LAYERS = (
-    ("bakery", "bakery.errors", "bakery.redact", "bakery.argv", "bakery.runs"),
-    ("bakery.config",),
-    ("bakery.engine",),
-    ("bakery.tree",),
-    ("bakery.cache",),
-    ("bakery.build",),
-    ("bakery.complement",),
-    # `python -m bakery` is the command line too.
-    ("bakery.cli", "bakery.__main__"),
-)
-
-
-def module_name(path: Path) -> str:
-    parts = path.relative_to(ROOT).with_suffix("").parts
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-
-
-def modules() -> dict[str, Path]:
-    return {module_name(p): p for p in (ROOT / "bakery").rglob("*.py")}
+from tests.support.rooms import LAYERS, modules
 
 
 def imports(path: Path, known: set[str]) -> set[str]:

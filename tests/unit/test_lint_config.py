@@ -15,7 +15,7 @@ from types import ModuleType
 import pytest
 
 from bakery import ROOT
-from tests.unit.test_clone import tracked
+from tests.support.repository import tracked
 
 SHELL_SHEBANG = re.compile(rb"^#!\s*/\S*?(?:/env\s+)?(?:ba|da)?sh\b")
 

@@ -18,11 +18,11 @@ from pathlib import Path
 import pytest
 
 from bakery import ROOT
-from bakery.config import settings
 from bakery.engine import builder, docker, reaper
 from bakery.engine.lock import builder_lock, lock_path
 from bakery.errors import EXIT_LOCKED, EnvironmentNotReady, LockTimeout
 from tests.conftest import Recorder
+from tests.support.settings import load
 
 # A second process that takes the lock (never waiting), says "held", keeps it
 # for HOLD seconds (negative: until its stdin closes), then says "released"
@@ -71,11 +71,6 @@ def hold(holders: list[subprocess.Popen[str]], name: str, seconds: float = -1) -
     assert proc.stdout is not None
     assert proc.stdout.readline() == "held\n"
     return proc
-
-
-def load(**environ: str) -> settings.Settings:
-    environ.setdefault("BAKERY_DOTENV", "/nonexistent/bakery-test.env")
-    return settings.load({}, environ)
 
 
 # --- where the lock lives ----------------------------------------------------------------------

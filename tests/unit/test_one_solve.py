@@ -1,5 +1,5 @@
 """How one `invoke bake` becomes several invocations of one generated
-Dockerfile (bakery/build/one_solve.py): the entry key, the order of the
+Dockerfile (bakery/baking/one_solve.py): the entry key, the order of the
 invocations, their bake targets under the trust rules, and one summary."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bakery.build import flatten, one_solve, progress
+from bakery.baking import flatten, one_solve, progress
 from bakery.cache import policy as cache
 from bakery.config import settings
 from bakery.config.matrix import Vector

@@ -10,15 +10,14 @@ from pathlib import Path
 import pytest
 
 from bakery import ROOT
-from bakery.build import bake
+from bakery.baking import bake
 from bakery.config import settings
 from bakery.engine import docker, probe
 from bakery.errors import EXIT_DISK, EXIT_ENVIRONMENT, BakeryError, DiskSpaceError, EnvironmentNotReady
-from tests.unit.test_bake_argv import BAKE_FILE, PROBES, ScriptedDocker, load
+from tests.support.docker_fakes import PROBES, ScriptedDocker
+from tests.support.settings import for_bake
 
-
-def _loaded(tmp_path: Path, **extra: str) -> settings.Settings:
-    return load(**{"BAKERY_RUN_DIR": str(tmp_path / "runs"), "BAKERY_MIN_FREE_GB": "0", **extra})
+BAKE_FILE = str(ROOT / "docker" / "bake.hcl")
 
 
 def _bake(script: ScriptedDocker, loaded: settings.Settings) -> list[tuple[str, ...]]:
@@ -35,20 +34,20 @@ def _is_bake(argv: tuple[str, ...]) -> bool:
 def test_a_warm_cache_leaves_only_the_bake(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, daemon_socket):
     monkeypatch.chdir(ROOT)
     script = ScriptedDocker()
-    first = _bake(script, _loaded(tmp_path))
+    first = _bake(script, for_bake(tmp_path))
     assert first[0][-2:] == ("--print", "default")
     assert set(first[1:-1]) == PROBES
-    second = _bake(script, _loaded(tmp_path))
+    second = _bake(script, for_bake(tmp_path))
     assert len(second) == 1 and _is_bake(second[0])
 
 
 def test_the_cache_is_keyed_on_the_endpoint(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, daemon_socket):
     monkeypatch.chdir(ROOT)
     script = ScriptedDocker()
-    _bake(script, _loaded(tmp_path))
+    _bake(script, for_bake(tmp_path))
     # Same versions, same builder name, another daemon: probed again.
     monkeypatch.setenv("DOCKER_HOST", "tcp://127.0.0.1:2375")
-    again = _bake(script, _loaded(tmp_path))
+    again = _bake(script, for_bake(tmp_path))
     assert set(again[:-1]) == PROBES
     assert probe.endpoint() == probe.Endpoint("default", "tcp://127.0.0.1:2375")
     assert probe.key(probe.Endpoint("default", "tcp://127.0.0.1:2375"), "default") != probe.key(
@@ -59,7 +58,7 @@ def test_the_cache_is_keyed_on_the_endpoint(monkeypatch: pytest.MonkeyPatch, tmp
 def test_a_stopped_daemon_exits_3_on_a_warm_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, daemon_socket):
     monkeypatch.chdir(ROOT)
     script = ScriptedDocker()
-    _bake(script, _loaded(tmp_path))
+    _bake(script, for_bake(tmp_path))
     daemon_socket.close()  # the daemon stops; its socket file stays behind
     down = ScriptedDocker()
     failing = down.__call__
@@ -71,7 +70,7 @@ def test_a_stopped_daemon_exits_3_on_a_warm_cache(monkeypatch: pytest.MonkeyPatc
 
     host = f"unix://{tmp_path / 'docker.sock'}"
     with docker.use_runner(answer), pytest.raises(EnvironmentNotReady) as info:
-        loaded = _loaded(tmp_path)
+        loaded = for_bake(tmp_path)
         bake.run(loaded, ["default"], [loaded.definition.default_vector()], out=lambda line: None)
     assert str(info.value) == f"Docker daemon not reachable at {host}; start it: sudo ci/provision-docker.sh"
     assert info.value.exit_code == EXIT_ENVIRONMENT
@@ -82,14 +81,14 @@ def test_a_daemon_gone_during_the_bake_exits_3_and_forgets_the_probe(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, daemon_socket
 ):
     monkeypatch.chdir(ROOT)
-    _bake(ScriptedDocker(), _loaded(tmp_path))
+    _bake(ScriptedDocker(), for_bake(tmp_path))
     assert probe.cached("default") is not None
 
     def gone(call: docker.Call) -> docker.Completed:
         return docker.Completed(call.argv, 1, "", "ERROR: Cannot connect to the Docker daemon at unix:///x.sock\n")
 
     with docker.use_runner(gone), pytest.raises(EnvironmentNotReady, match=r"^Docker daemon not reachable at unix://"):
-        loaded = _loaded(tmp_path)
+        loaded = for_bake(tmp_path)
         bake.run(loaded, ["default"], [loaded.definition.default_vector()], out=lambda line: None)
     assert probe.cached("default") is None
 
@@ -100,7 +99,7 @@ def test_a_step_log_that_names_the_daemon_is_still_a_build_failure(
     """Plain progress puts step logs on stderr: a project's test that prints
     the daemon's error text must not turn a failed build into exit 3."""
     monkeypatch.chdir(ROOT)
-    _bake(ScriptedDocker(), _loaded(tmp_path))
+    _bake(ScriptedDocker(), for_bake(tmp_path))
     stderr = (
         "#12 0.512 Cannot connect to the Docker daemon at unix:///in/a/test.sock\n#12 ERROR: process did not complete\n"
     )
@@ -109,7 +108,7 @@ def test_a_step_log_that_names_the_daemon_is_still_a_build_failure(
         return docker.Completed(call.argv, 1, "", stderr)
 
     with docker.use_runner(failed), pytest.raises(BakeryError) as info:
-        loaded = _loaded(tmp_path)
+        loaded = for_bake(tmp_path)
         bake.run(loaded, ["default"], [loaded.definition.default_vector()], out=lambda line: None)
     assert not isinstance(info.value, EnvironmentNotReady)
     assert info.value.exit_code == 1
@@ -119,10 +118,10 @@ def test_a_step_log_that_names_the_daemon_is_still_a_build_failure(
 def test_the_disk_gate_exits_4_on_a_warm_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, daemon_socket):
     monkeypatch.chdir(ROOT)
     script = ScriptedDocker()
-    _bake(script, _loaded(tmp_path))
+    _bake(script, for_bake(tmp_path))
     start = len(script.events)
     with docker.use_runner(script), pytest.raises(DiskSpaceError) as info:
-        loaded = _loaded(tmp_path, BAKERY_MIN_FREE_GB="1000000")
+        loaded = for_bake(tmp_path, BAKERY_MIN_FREE_GB="1000000")
         bake.run(loaded, ["default"], [loaded.definition.default_vector()], out=lambda line: None)
     assert info.value.exit_code == EXIT_DISK
     assert str(info.value).startswith("only ") and "below BAKERY_MIN_FREE_GB=1000000" in str(info.value)
@@ -140,7 +139,7 @@ def test_a_removed_builder_exits_3(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
         return original(call)
 
     with docker.use_runner(answer), pytest.raises(EnvironmentNotReady) as info:
-        loaded = _loaded(tmp_path, BAKERY_BUILDER="bakery-x")
+        loaded = for_bake(tmp_path, BAKERY_BUILDER="bakery-x")
         bake.run(loaded, ["default"], [loaded.definition.default_vector()], out=lambda line: None)
     assert str(info.value) == "buildx builder 'bakery-x' not found; create it: invoke builder"
 
@@ -168,8 +167,8 @@ def test_entitlements_are_printed_once_per_bake_file_and_variables(
 ):
     monkeypatch.chdir(ROOT)
     script = ScriptedDocker()
-    _bake(script, _loaded(tmp_path))
-    other = _bake(script, _loaded(tmp_path, source_location="elsewhere"))
+    _bake(script, for_bake(tmp_path))
+    other = _bake(script, for_bake(tmp_path, source_location="elsewhere"))
     # Another variable value: printed again; the probes stay warm.
     assert [argv[-2:] for argv in other[:-1]] == [("--print", "default")]
     assert other[0] == ("docker", "buildx", "bake", "--file", BAKE_FILE, "--print", "default")
@@ -178,6 +177,6 @@ def test_entitlements_are_printed_once_per_bake_file_and_variables(
 def test_a_failed_bake_is_not_an_environment_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, daemon_socket):
     monkeypatch.chdir(ROOT)
     with docker.use_runner(ScriptedDocker(bake_code=1)), pytest.raises(BakeryError) as info:
-        loaded = _loaded(tmp_path)
+        loaded = for_bake(tmp_path)
         bake.run(loaded, ["default"], [loaded.definition.default_vector()], out=lambda line: None)
     assert info.value.exit_code == 1 and str(info.value).startswith("bake failed with exit code 1;")

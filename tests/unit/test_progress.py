@@ -1,4 +1,4 @@
-"""Unit tests for bakery.build.progress: reading BuildKit's rawjson progress.
+"""Unit tests for bakery.baking.progress: reading BuildKit's rawjson progress.
 
 fixtures/progress-smoketest-version.jsonl is real output, trimmed: in the
 repository root, with the default vector already built,
@@ -34,7 +34,7 @@ from pathlib import Path
 
 import pytest
 
-from bakery.build.progress import Progress, Vertex, parse, summary
+from bakery.baking.progress import Progress, Vertex, parse, summary
 from tests.conftest import DEFAULT_NAME
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "progress-smoketest-version.jsonl"

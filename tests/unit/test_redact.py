@@ -9,7 +9,7 @@ import logging
 import pytest
 from invoke.exceptions import Exit
 
-from bakery.build import bake
+from bakery.baking import bake
 from bakery.cli import common as cli
 from bakery.config import settings
 from bakery.engine import docker

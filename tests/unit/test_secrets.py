@@ -12,18 +12,7 @@ from invoke.exceptions import Exit
 
 from bakery.cli import common as cli
 from bakery.errors import DockerError
-
-AUTH_CONFIG = '{"auths":{"r":{"auth":"cGxhbnRlZA=="}}}'
-PLANTED = {
-    "GH_TOKEN": "planted-token-123",
-    "MY_SECRET": "planted-secret-456",
-    "DB_PASSWORD": "planted-pw-789",
-    "SSH_KEY": "planted-key-000",
-    "DOCKER_AUTH_CONFIG": AUTH_CONFIG,
-}
-# Everything that must not appear: each value, any part of one, and the
-# registry credential inside the auth config on its own.
-FORBIDDEN = (*PLANTED.values(), "cGxhbnRlZA==", "planted-")
+from tests.support.planted_secrets import AUTH_CONFIG, FORBIDDEN, PLANTED
 
 
 @pytest.mark.parametrize(

@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 
 from bakery.config import settings
+from bakery.config.variables import tree_variables
 from bakery.errors import EXIT_USAGE, UsageError
 from tests.conftest import DEFAULT_VECTOR
+from tests.support.settings import load
 
 DEFAULT = DEFAULT_VECTOR  # tests/conftest.py: written out once
 
@@ -28,11 +30,6 @@ def dotenv(tmp_path: Path):
         return {"BAKERY_DOTENV": str(path), **environ}
 
     return make
-
-
-def load(flags=None, **environ: str) -> settings.Settings:
-    environ.setdefault("BAKERY_DOTENV", "/nonexistent/bakery-test.env")
-    return settings.load(flags, environ)
 
 
 def usage_error(flags=None, **environ: str) -> str:
@@ -299,7 +296,7 @@ def test_settings_are_frozen():
 
 
 def test_every_tree_variable_is_declared_once_with_help_and_pattern():
-    variables = settings.tree_variables()
+    variables = tree_variables()
     assert list(variables)[:4] == ["project_name", "bin_name", "source_location", "git_checkout"]
     assert variables["smoke_timeout"].range == (1, 3600)
     assert variables["feat_set_cargo_args"].default == (

@@ -15,10 +15,11 @@ from pathlib import Path
 import pytest
 
 from bakery import ROOT
-from bakery.build import bake
+from bakery.baking import bake
 from bakery.cache import policy
 from bakery.engine import builder, claims, docker
-from tests.unit.test_bake_argv import ScriptedDocker, _bake_env
+from tests.support.docker_fakes import ScriptedDocker
+from tests.support.settings import for_bake, load
 
 PR = {
     "GITHUB_EVENT_NAME": "pull_request",
@@ -223,7 +224,7 @@ def test_local_runs_and_remote_builders_make_no_docker_call() -> None:
 
 def _whole_bake(tmp_path: Path, volumes: Volumes, environ: dict[str, str]) -> tuple[list[str], dict]:
     out: list[str] = []
-    loaded = _bake_env(tmp_path, **environ)
+    loaded = for_bake(tmp_path, **environ)
     with docker.use_runner(volumes):
         bake.run(loaded, ["smoketest-version"], [loaded.definition.default_vector()], out=out.append)
     (record,) = (tmp_path / "runs").iterdir()
@@ -256,12 +257,6 @@ def test_a_trusted_bake_after_an_untrusted_one_prints_one_line_and_keeps_its_sco
 # --- forgetting --------------------------------------------------------------------------------
 
 
-def _settings(**environ: str):
-    from tests.unit.test_builder import load
-
-    return load(**environ)
-
-
 def _builder_calls(call: docker.Call) -> docker.Completed:
     answers = {
         ("buildx", "inspect", "default"): "Name: default\nDriver: docker\n",
@@ -276,7 +271,7 @@ def test_prune_all_of_an_empty_cache_forgets_the_claims() -> None:
     volumes.add("engine", PR_SCOPE)
     volumes.add("builder:bakery-other", PR_SCOPE)
     with docker.use_runner(volumes):
-        message = builder.prune(_settings(BAKERY_DRIVER="docker"), None, (), everything=True)
+        message = builder.prune(load(BAKERY_DRIVER="docker"), None, (), everything=True)
     assert message == "builder default: pruned; its cache is empty, so its shared-key claims were removed"
     # Only the pruned state's claims go.
     assert volumes.scopes() == {PR_SCOPE} and len(volumes.labels) == 1
@@ -290,7 +285,7 @@ def test_a_partial_prune_or_a_cache_left_in_use_keeps_the_claims(everything: boo
     volumes = Volumes(_builder_calls, du=du)
     volumes.add("engine", PR_SCOPE)
     with docker.use_runner(volumes):
-        message = builder.prune(_settings(BAKERY_DRIVER="docker"), None, (), everything=everything)
+        message = builder.prune(load(BAKERY_DRIVER="docker"), None, (), everything=everything)
     assert message == "builder default: pruned"
     assert volumes.scopes() == {PR_SCOPE}
 

@@ -12,9 +12,9 @@ from invoke import Context
 from invoke.exceptions import Exit
 
 import tasks
-from bakery.build import bake, progress
+from bakery.baking import bake, progress
 from bakery.cli.common import guard
-from bakery.config import settings
+from bakery.config import settings, variables
 from bakery.engine import docker
 from bakery.errors import UsageError
 from tests.conftest import Recorder
@@ -101,8 +101,8 @@ def test_the_environment_beats_dotenv_even_when_empty(tmp_path: Path) -> None:
 
 def test_check_tree_is_the_one_validator() -> None:
     with pytest.raises(UsageError, match="out of range"):
-        settings.check_tree("smoke_timeout", "9999")
-    assert settings.check_tree("smoke_timeout", "30") == "30"
+        variables.check_tree("smoke_timeout", "9999")
+    assert variables.check_tree("smoke_timeout", "30") == "30"
 
 
 def rawjson(digest: str, name: str, log: str = "") -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from bakery.build import progress, summary
+from bakery.baking import progress, summary
 from bakery.tree.plan import Plan
 
 T0, T1 = "2026-01-01T00:00:00Z", "2026-01-01T00:00:01Z"

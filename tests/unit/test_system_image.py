@@ -10,14 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from bakery.config import settings
 from bakery.engine import process, system_image
 from bakery.errors import BakeryError, EnvironmentNotReady, UsageError
 from tests.conftest import Recorder
-
-
-def load(**environ: str) -> settings.Settings:
-    return settings.load({}, {"BAKERY_DOTENV": "/nonexistent/bakery-test.env", **environ})
+from tests.support.settings import load
 
 
 @pytest.fixture

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from bakery import ROOT
-from bakery.build import bake
+from bakery.baking import bake
 from bakery.config import settings
-from bakery.config.settings import tree_variables
+from bakery.config.variables import tree_variables
 from bakery.engine import docker
 from bakery.errors import UsageError
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bakery import ROOT, runs
-from bakery.build.invocation import bake_argv, environment_gone
+from bakery.baking.invocation import bake_argv, environment_gone
 from bakery.config import matrix
 from bakery.config.settings import Settings
 from bakery.errors import BakeFailed, UsageError
@@ -27,7 +27,7 @@ from bakery.tree import bakefile
 from bakery.tree.bakefile import check_targets, split_targets
 
 if TYPE_CHECKING:
-    from bakery.build import progress
+    from bakery.baking import progress
     from bakery.cache import policy as cache
 
 # Modules only a build needs (builder, probe, disk, progress, cache) are imported
@@ -187,7 +187,7 @@ def run(
 
     plan = cache.from_settings(settings)
     if not print_only:
-        from bakery.build import one_solve
+        from bakery.baking import one_solve
         from bakery.engine import builder, probe
 
         # One key per step across trust levels where the BuildKit state is
@@ -234,8 +234,8 @@ def execute(
     summarize: bool = True,
 ) -> progress.Progress:
     """Run a resolved Request: the bake, its run record and summary (unless
-    the caller sums several bakes up itself: bakery.build.one_solve)."""
-    from bakery.build import invocation, progress
+    the caller sums several bakes up itself: bakery.baking.one_solve)."""
+    from bakery.baking import invocation, progress
     from bakery.cache import policy as cache
     from bakery.engine import probe
 
@@ -261,7 +261,7 @@ def execute(
     if summarize:
         (request.record / "summary.txt").write_text("\n".join(summary) + "\n")
         if mode == "rawjson":
-            from bakery.build import summary as job_summary
+            from bakery.baking import summary as job_summary
 
             job_summary.for_job(
                 settings, request.targets, request.vectors, request.label, tracker.by_target(), request.record

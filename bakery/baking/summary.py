@@ -30,7 +30,7 @@ COLOURS = {"failed": "salmon", "ran": "gold", "cached": "palegreen"}
 
 def by_family(by_target: Mapping[str, Mapping[str, int]]) -> dict[str, Counter[str]]:
     """family -> steps cached, ran and failed, from a bake's steps per
-    instance (states as bakery.build.progress names them)."""
+    instance (states as bakery.baking.progress names them)."""
     table: dict[str, Counter[str]] = {}
     for target, counts in by_target.items():
         row = table.setdefault(plan_module.family(target), Counter())

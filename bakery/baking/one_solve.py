@@ -1,7 +1,7 @@
 """`invoke bake` as one solve per bake invocation (docs/decisions/fresh-runner-cache.md).
 
 When a shared cache is set, each vector of the selection is baked from one
-Dockerfile generated from the tree (bakery.build.flatten):
+Dockerfile generated from the tree (bakery.baking.flatten):
 
 1. one target that builds every requested instance in one solve, importing
    one mode=max cache entry and exporting it when the plan exports;
@@ -30,20 +30,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bakery import ROOT
-from bakery.build import flatten
+from bakery.baking import flatten
 from bakery.config.settings import Settings
 from bakery.errors import BakeFailed, BakeryError
 from bakery.tree import bakefile
 
 if TYPE_CHECKING:
-    from bakery.build import progress
+    from bakery.baking import progress
     from bakery.cache import policy as cache
     from bakery.config import matrix
 
 log = logging.getLogger("bakery")
 
 # Bakes targets the usual way (linked targets) for one vector, as part N of
-# the run record, without printing a summary: bakery.build.bake gives it.
+# the run record, without printing a summary: bakery.baking.bake gives it.
 Usual = Callable[[Sequence[str], Mapping[str, Sequence[str]], "matrix.Vector", int], "progress.Progress"]
 
 _RANK = {"error": 3, "ran": 2, "running": 1, "cached": 0, "canceled": -1}
@@ -177,8 +177,8 @@ def run(
     """Bake `targets` for each vector, one solve per invocation (module doc).
     `usual` bakes what the generator leaves out, the usual way, unsummed."""
     from bakery import runs
-    from bakery.build import invocation
-    from bakery.build import progress as progress_module
+    from bakery.baking import invocation
+    from bakery.baking import progress as progress_module
     from bakery.cache import policy as cache
     from bakery.engine import builder, disk, probe
 
@@ -269,7 +269,7 @@ def run(
     lines = summary.lines(sorted(set(skipped))) if mode == "rawjson" else []
     (record / "summary.txt").write_text("\n".join(lines) + "\n")
     if mode == "rawjson":
-        from bakery.build import summary as job_summary
+        from bakery.baking import summary as job_summary
 
         unique = tuple(dict.fromkeys(vectors))
         label = " ".join(v.label() for v in unique)
@@ -293,7 +293,7 @@ def _bake(
     out: Callable[[str], None],
 ) -> tuple[progress.Progress, int]:
     """One bake invocation; its progress appended to the run's progress.jsonl."""
-    from bakery.build import invocation
+    from bakery.baking import invocation
 
     tracker, result = invocation.run_with_progress(
         argv, env, record / "progress.jsonl", progress_mode=progress_mode, silent=silent, out=out, append=True

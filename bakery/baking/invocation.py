@@ -1,6 +1,6 @@
 """One `docker buildx bake` invocation: its argv, and what its failure says
-about the engine. Shared by the usual bake (bakery.build.bake) and the
-one-solve bake (bakery.build.one_solve)."""
+about the engine. Shared by the usual bake (bakery.baking.bake) and the
+one-solve bake (bakery.baking.one_solve)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from bakery.argv import options
-from bakery.build import progress
+from bakery.baking import progress
 from bakery.config.settings import Settings
 from bakery.engine import process
 from bakery.errors import EnvironmentNotReady
