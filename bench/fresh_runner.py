@@ -49,7 +49,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import shutil
 import sys
 import tempfile
 import time
@@ -61,13 +60,13 @@ from bakery import ROOT
 from bakery.baking import bake
 from bakery.config import settings
 from lab import runners as lab
-from tests.support import debian_vendor
+from tests.support import events, lookout
 
 RESULTS = Path(__file__).resolve().parent / "results"
 TARGETS = ("install", "tests-smoke")
 PAIRS = 3
 SHARED_REPO = "bakery/cache"
-TRUSTED = {"GITHUB_EVENT_NAME": "push", "GITHUB_REF": "refs/heads/main", "GITHUB_REF_NAME": "main"}
+TRUSTED = events.TRUSTED
 
 
 @contextmanager
@@ -158,38 +157,15 @@ def measure_target(running: lab.Lab, target: str) -> dict[str, object]:
     }
 
 
-LOOKOUT = {
-    "project_name": "lookout",
-    "bin_name": "lookoutd",
-    "smoke_version_args": "-V",
-    "smoke_startup_args": "",
-    "smoke_ready": "tcp:8080",
-    "expose_ports": "8080",
-}
-PULL_REQUEST = {
-    "GITHUB_EVENT_NAME": "pull_request",
-    "GITHUB_REF": "refs/pull/7/merge",
-    "GITHUB_REF_NAME": "7/merge",
-    "GITHUB_ACTOR": "mallory",
-    "GITHUB_REPOSITORY": "fork/lookout",
-}
+LOOKOUT = lookout.SETTINGS
+PULL_REQUEST = events.pull_request(7, "fork/lookout")
 READER = "puller"
 CASES = ("push_b", "pull_request_b", "pull_request_a", "push_a_registry", "push_a_directory")
 
 
-def commits(work: Path) -> tuple[Path, Path]:
-    """Commit A (lookout as assembled) and commit B (one line of its workspace crate changed)."""
-    commit_a = debian_vendor.assemble("lookout")
-    commit_b = work / "commit-b"
-    shutil.copytree(commit_a, commit_b, ignore=shutil.ignore_patterns("target"))
-    lib = commit_b / "src" / "lib.rs"
-    lib.write_text(lib.read_text().replace('"tide"]', '"tide", "quay"]'))
-    return commit_a, commit_b
-
-
 def measure_changed_commit(work: Path) -> dict[str, object]:
     password = secrets.token_hex(16)  # the lab's read-only account; never printed
-    commit_a, commit_b = commits(work)
+    commit_a, commit_b = lookout.commits(work)
     directory = work / "shared-directory"
     with lab.running(trusted_runner=True, pull_only=(READER, password)) as running:
         assert running.runner is not None and running.runner_t is not None and running.front is not None

@@ -31,20 +31,13 @@ import pytest
 
 from lab import runners as lab
 from tests.conftest import DEFAULT_NAME, invoke
-from tests.support import debian_vendor, steps
+from tests.support import debian_vendor, events, lookout, steps
 
 pytestmark = pytest.mark.usefixtures("engine")
 
-SETTINGS = {
-    "project_name": "lookout",
-    "bin_name": "lookoutd",
-    "smoke_version_args": "-V",
-    "smoke_startup_args": "",
-    "smoke_ready": "tcp:8080",
-    "expose_ports": "8080",
-}
+SETTINGS = lookout.SETTINGS
 IMAGE = f"lookout/install--{DEFAULT_NAME}:latest"
-TRUSTED = {"GITHUB_EVENT_NAME": "push", "GITHUB_REF": "refs/heads/main", "GITHUB_REF_NAME": "main"}
+TRUSTED = events.TRUSTED
 # The fixture's default feature set locks at least this many crates besides its own.
 MOST_CRATES = 30
 

@@ -30,6 +30,7 @@ from bakery.config import settings
 from bakery.engine import docker, system_image
 from lab import runners as lab
 from tests.conftest import invoke
+from tests.support import events
 
 pytestmark = pytest.mark.usefixtures("engine")
 
@@ -37,7 +38,7 @@ ROOT_IMAGE = "debian:testing-slim"
 TEST_TAG = f"bakery-test-root:{os.getpid()}"
 # system_image.EPOCH as the engine shows it: the root's `created` is no run's time.
 CREATED = "2024-01-01T00:00:00Z"
-TRUSTED = {"GITHUB_EVENT_NAME": "push", "GITHUB_REF": "refs/heads/main", "GITHUB_REF_NAME": "main"}
+TRUSTED = events.TRUSTED
 FIGURES = ROOT / "runs" / "lab" / "roots.json"
 _TOTAL = re.compile(r"^\s*(\d+) cached\s+(\d+) ran\s+total", re.M)
 

@@ -51,20 +51,14 @@ from bakery.engine import docker
 from bakery.errors import BakeryError
 from lab import runners as lab
 from tests.conftest import DEFAULT_NAME, DEFAULT_VECTOR, VENV_BIN, invoke
-from tests.support import debian_vendor, steps
+from tests.support import events, lookout, steps
 
 pytestmark = pytest.mark.usefixtures("engine")
 
 SHARED_REPO = "bakery/cache"
 SCOPES_REPO = "bakery/scopes"
-TRUSTED = {"GITHUB_EVENT_NAME": "push", "GITHUB_REF": "refs/heads/main", "GITHUB_REF_NAME": "main"}
-UNTRUSTED = {
-    "GITHUB_EVENT_NAME": "pull_request",
-    "GITHUB_REF": "refs/pull/7/merge",
-    "GITHUB_REF_NAME": "7/merge",
-    "GITHUB_ACTOR": "mallory",
-    "GITHUB_REPOSITORY": "fork/mxd",
-}
+TRUSTED = events.TRUSTED
+UNTRUSTED = events.pull_request(7, "fork/mxd")
 COUNTS = ROOT / "runs" / "lab" / "counts.json"
 VERSION_RS = Path("crates/mxd/src/version.rs")
 SCOPE_REPO = f"{SCOPES_REPO}/bakery-mallory-fork-mxd-7-merge"
@@ -85,16 +79,9 @@ INSTALLED = "usr/bin/mxd"
 READER = "puller"
 READ_PASSWORD = secrets.token_hex(16)  # this module's lab only; never printed
 # lookout (tests/fixtures/lookout): a server on 47 Debian crates, built from settings alone.
-LOOKOUT = {
-    "project_name": "lookout",
-    "bin_name": "lookoutd",
-    "smoke_version_args": "-V",
-    "smoke_startup_args": "",
-    "smoke_ready": "tcp:8080",
-    "expose_ports": "8080",
-}
+LOOKOUT = lookout.SETTINGS
 LOOKOUT_ENTRY = f"lookout.install--{DEFAULT_NAME}"
-LOOKOUT_PR = {**UNTRUSTED, "GITHUB_REPOSITORY": "fork/lookout"}
+LOOKOUT_PR = events.pull_request(7, "fork/lookout")
 LOOKOUT_PR_SCOPE = "bakery-mallory-fork-lookout-7-merge"
 
 _TOTAL = re.compile(r"^\s*(\d+) cached\s+(\d+) ran\s+total", re.M)
@@ -341,13 +328,7 @@ def test_b_default_group(the_lab: lab.Lab, b_env: dict[str, str], cold: Callable
 
 @pytest.fixture(scope="module")
 def lookout_commits(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    commit_a = debian_vendor.assemble("lookout")
-    commit_b = tmp_path_factory.mktemp("commit-b") / "lookout"
-    shutil.copytree(commit_a, commit_b, ignore=shutil.ignore_patterns("target"))
-    lib = commit_b / "src" / "lib.rs"
-    lib.write_text(lib.read_text().replace('"tide"]', '"tide", "quay"]'))
-    assert '"quay"' in lib.read_text()
-    return commit_a, commit_b
+    return lookout.commits(tmp_path_factory.mktemp("commit-b"))
 
 
 @pytest.fixture(scope="module")

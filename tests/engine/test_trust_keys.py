@@ -32,19 +32,14 @@ from bakery import ROOT
 from bakery.engine import claims
 from lab import runners as lab
 from tests.conftest import invoke
+from tests.support import events
 
 pytestmark = pytest.mark.usefixtures("engine")
 
 SHARED_REPO = "bakery/cache"
 SCOPES_REPO = "bakery/scopes"
-TRUSTED = {"GITHUB_EVENT_NAME": "push", "GITHUB_REF": "refs/heads/main", "GITHUB_REF_NAME": "main"}
-UNTRUSTED = {
-    "GITHUB_EVENT_NAME": "pull_request",
-    "GITHUB_REF": "refs/pull/9/merge",
-    "GITHUB_REF_NAME": "9/merge",
-    "GITHUB_ACTOR": "mallory",
-    "GITHUB_REPOSITORY": "fork/mxd",
-}
+TRUSTED = events.TRUSTED
+UNTRUSTED = events.pull_request(9, "fork/mxd")
 PR_SCOPE = "bakery-mallory-fork-mxd-9-merge"
 INSTALL = "install--release--distro--x86_64-unknown-linux-gnu--default--debian--testing-slim--x86_64-v1-linux-gnu"
 ENTRY = f"mxd.{INSTALL}"
