@@ -158,7 +158,9 @@ def measure_target(running: lab.Lab, target: str) -> dict[str, object]:
 
 
 LOOKOUT = lookout.SETTINGS
-PULL_REQUEST = events.pull_request(7, "fork/lookout")
+# Pull requests of commit B number 100 + round, of commit A 200 + round: each is a new
+# scope, whose own export it never reads back. One scope for both commits left 3 of 26 steps
+# of commit A to run after commit B's entry was exported there under the same name.
 READER = "puller"
 CASES = ("push_b", "pull_request_b", "pull_request_a", "push_a_registry", "push_a_directory")
 
@@ -179,7 +181,6 @@ def measure_changed_commit(work: Path) -> dict[str, object]:
             exports[f"round_{n}"] = timed_bake("install", {**t, **TRUSTED, **source, "BAKERY_CACHE_DIR": repo})
         exports["directory"] = timed_bake("install", {**t, **TRUSTED, **source, "BAKERY_CACHE_DIR": str(directory)})
         reader = {
-            **PULL_REQUEST,
             "BAKERY_CACHE_DIR": f"{running.front.host}/{SHARED_REPO}",
             "BAKERY_CACHE_SCOPES_REF": f"{running.scopes.host}/bench/scopes",
         }
@@ -188,8 +189,8 @@ def measure_changed_commit(work: Path) -> dict[str, object]:
         for n in range(PAIRS):
             envs = {
                 "push_b": {**TRUSTED, "BAKERY_CACHE_DIR": f"{running.shared.host}/bench/push-{n}"},
-                "pull_request_b": reader,
-                "pull_request_a": reader,
+                "pull_request_b": {**events.pull_request(100 + n, "fork/lookout"), **reader},
+                "pull_request_a": {**events.pull_request(200 + n, "fork/lookout"), **reader},
                 "push_a_registry": {**TRUSTED, "BAKERY_CACHE_DIR": shared},
                 "push_a_directory": {**TRUSTED, "BAKERY_CACHE_DIR": str(directory)},
             }
