@@ -83,6 +83,8 @@ LOOKOUT = lookout.SETTINGS
 LOOKOUT_ENTRY = f"lookout.install--{DEFAULT_NAME}"
 LOOKOUT_PR = events.pull_request(7, "fork/lookout")
 LOOKOUT_PR_SCOPE = "bakery-mallory-fork-lookout-7-merge"
+# Its own scopes repository: c) asserts that the example's pull request wrote the only scope there.
+LOOKOUT_SCOPES_REPO = "lookout/scopes"
 
 _TOTAL = re.compile(r"^\s*(\d+) cached\s+(\d+) ran\s+total", re.M)
 
@@ -349,7 +351,7 @@ def _pull_request_env(the_lab: lab.Lab) -> dict[str, str]:
         **LOOKOUT_PR,
         **LOOKOUT,
         "BAKERY_CACHE_DIR": f"{the_lab.front.host}/{SHARED_REPO}",
-        "BAKERY_CACHE_SCOPES_REF": f"{the_lab.scopes.host}/{SCOPES_REPO}",
+        "BAKERY_CACHE_SCOPES_REF": f"{the_lab.scopes.host}/{LOOKOUT_SCOPES_REPO}",
     }
 
 
@@ -388,7 +390,7 @@ def test_p_pull_request_of_commit_b_compiles_only_the_workspace_and_writes_nothi
     _only_the_workspace_compiled(baked)
     assert the_lab.shared.state() == shared_before
     assert the_lab.front.refused == []
-    assert LOOKOUT_ENTRY in the_lab.scopes.tags(f"{SCOPES_REPO}/{LOOKOUT_PR_SCOPE}")
+    assert LOOKOUT_ENTRY in the_lab.scopes.tags(f"{LOOKOUT_SCOPES_REPO}/{LOOKOUT_PR_SCOPE}")
     image = f"lookout/install--{DEFAULT_NAME}:latest"
     version = the_lab.runner.docker(["run", "--rm", "--entrypoint", "lookoutd", image, "-V"])
     assert version.stdout.strip() == "lookoutd 0.1.0"
