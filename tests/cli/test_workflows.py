@@ -141,7 +141,8 @@ def test_shared_cache_and_credentials_only_on_protected_refs() -> None:
             (login,) = secret_steps
             assert login["with"] == pull_only, job_id
             assert login["if"] == (
-                "${{ needs.init.outputs.trusted != 'true' && vars.BAKERY_CACHE_READ_REGISTRY != '' }}"
+                "${{ needs.init.outputs.trusted != 'true' && vars.BAKERY_CACHE_READ_REGISTRY != ''"
+                " && !github.event.pull_request.head.repo.fork }}"
             ), job_id
             names = [step.get("name") for step in job["steps"]]
             assert names.index(login["name"]) < names.index("scoped builder"), job_id
