@@ -9,7 +9,7 @@ import time
 import uuid
 from pathlib import Path
 
-# <UTC-less local stamp>-<8 hex>, optionally `.N` for the Nth part of one run.
+# <UTC-less local stamp>-<8 hex>; `.N` for the Nth part of a run, as records before one-way baking had.
 RECORD = re.compile(r"^[0-9]{8}T[0-9]{6}-[0-9a-f]{8}(\.[0-9]+)?$")
 
 
@@ -18,7 +18,6 @@ def new_id() -> str:
     return f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
 
 
-def record_dir(run_dir: Path, run_id: str, part: int = 0) -> Path:
-    """The run record of one bake invocation: `<run_dir>/<id>`, and
-    `<id>.N` for the later parts of a run that bakes several blocks."""
-    return run_dir / (run_id if part == 0 else f"{run_id}.{part}")
+def record_dir(run_dir: Path, run_id: str) -> Path:
+    """The run record of one bake: `<run_dir>/<id>`, all its invocations."""
+    return run_dir / run_id

@@ -28,14 +28,13 @@ workspace crate. Results: bench/results/<date>-changed-commit.json.
 
 The same commit (`--same-commit`), on the example, for each of TARGETS:
 
-1. cold: B holds only the root image, no cache configured: bakery bakes the
-   tree's linked targets as it does without a shared cache;
-2. export: B pruned again, a trusted run exporting to the shared registry
-   (one solve of the generated Dockerfile, docs/decisions/fresh-runner-cache.md);
+1. cold: B holds only the root image, no cache configured;
+2. export: B pruned again, a trusted run exporting to the shared registry;
 3. then PAIRS alternated pairs: B pruned, a trusted run importing the shared
-   cache (fresh), and B pruned, a cold run again;
-4. warm: on the warm B, a fully cached bake the usual way (linked targets)
-   and the one-solve way, alternated, with the shared cache set for both.
+   cache (fresh), and B pruned, a cold run again.
+
+Every run bakes the one way (docs/tree.md, "One way to bake"); only the
+imports and exports differ.
 
 Trusted throughout, so the cache scope (cargo mount ids) is the same in
 every run. It writes bench/results/<date>-runners.json with key
@@ -91,7 +90,7 @@ def timed_bake(target: str, env: Mapping[str, str]) -> dict[str, float | int]:
         runs = bake.run(loaded, [target], loaded.vectors(use_matrix=False), out=lambda line: None)
         wall = time.monotonic() - start
     # Steps shared by several invocations of one bake are counted once: they
-    # have the same name there, not the same digest (bakery.baking.one_solve.Summary).
+    # have the same name there, not the same digest (bakery.baking.progress.Tally).
     # One invocation counts by digest, as its progress does.
     states: dict[str, str] = {}
     for run in runs:
@@ -141,18 +140,11 @@ def measure_target(running: lab.Lab, target: str) -> dict[str, object]:
             lab.make_fresh(running.runner)
             colds.append(timed_bake(target, {**b, **TRUSTED}))
         print(target, "pair", n + 1, fresh_runs[-1], colds[-1], file=sys.stderr)
-    # Warm B (everything local): the usual way against one solve, alternated.
-    warm: dict[str, list[float]] = {"linked_targets": [], "one_solve": []}
-    for _ in range(PAIRS):
-        warm["linked_targets"].append(float(timed_bake(target, {**b, **shared, "BAKERY_ONE_SOLVE": "never"})["wall_s"]))
-        warm["one_solve"].append(float(timed_bake(target, {**b, **shared})["wall_s"]))
     return {
         "target": target,
         "cold": colds,
-        "cold_one_solve_exporting": {**export, "registry_bytes": registry_bytes},
+        "cold_exporting": {**export, "registry_bytes": registry_bytes},
         "fresh_with_shared_cache": fresh_runs,
-        "warm_fully_cached_s": warm,
-        "warm_one_solve_over_linked": round(_median(warm["one_solve"]) / _median(warm["linked_targets"]), 3),
         **figures(colds, fresh_runs),
     }
 

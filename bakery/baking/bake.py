@@ -1,11 +1,12 @@
-"""`invoke bake`: bake targets for one or more vectors (parity with the
-original's bake.sh, plus excludes, --allow, run records and summaries).
+"""`invoke bake`: bake targets for one or more vectors, one way
+(docs/architecture.md, "One way to bake").
 
-A bake is resolved once, per cross-product block of the selection, into a
-typed frozen `Request` that can be printed and tested,
-and then run. Resolving reads the probe cache (bakery.engine.probe) and the cached
-entitlements (bakery.tree.bakefile.declared): on a warm cache the bake itself is
-the only docker call.
+Every bake, with a shared cache or without, for one vector or many, goes
+through one generated form of the tree (bakery.baking.flatten) and one
+schedule per vector (bakery.baking.schedule); only the schedule's imports
+and exports differ. One run writes one record (`runs/<id>/`: the generated
+files, `command.json` with every invocation, their progress, `summary.txt`),
+prints one summary, and ends on the first failing invocation's exit code.
 """
 
 from __future__ import annotations
@@ -14,78 +15,26 @@ import json
 import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bakery import ROOT, runs
-from bakery.baking.invocation import bake_argv, environment_gone
+from bakery import ROOT
 from bakery.config import matrix
 from bakery.config.settings import Settings
-from bakery.errors import BakeFailed, UsageError
+from bakery.errors import BakeFailed, BakeryError, UsageError
 from bakery.tree import bakefile
 from bakery.tree.bakefile import check_targets, split_targets
 
 if TYPE_CHECKING:
     from bakery.baking import progress
+    from bakery.baking.schedule import Invocation
     from bakery.cache import policy as cache
+    from bakery.engine.probe import Probe
 
 # Modules only a build needs (builder, probe, disk, progress, cache) are imported
 # where they are used: `--print` and the fronts' start do not pay for them.
 
 log = logging.getLogger("bakery")
-
-
-@dataclass(frozen=True)
-class RunRecord:
-    directory: Path
-
-    @classmethod
-    def create(cls, settings: Settings, run_id: str, part: int = 0) -> RunRecord:
-        directory = runs.record_dir(settings.run_dir, run_id, part)
-        directory.mkdir(parents=True, exist_ok=True)
-        return cls(directory)
-
-
-@dataclass(frozen=True)
-class Request:
-    """One bake run, fully resolved: what it builds, where, with which
-    entitlements and cache flags, and the exact argv and variables."""
-
-    targets: tuple[str, ...]
-    # axis -> values: the cross product the run's arrays carry.
-    block: Mapping[str, tuple[str, ...]]
-    # The exact vectors of the run (the tree's `vectors` variable).
-    vectors: tuple[Mapping[str, str], ...]
-    builder: str
-    driver: str
-    entitlements: tuple[str, ...]
-    cache_sets: tuple[str, ...]
-    instances: tuple[str, ...]
-    argv: tuple[str, ...]
-    # The bake variables bakery sets (axes, tree settings, cache scope).
-    variables: Mapping[str, str]
-    record: Path
-    # The whole process environment for the run (not printed: it is the caller's).
-    env: Mapping[str, str] = field(repr=False, compare=False, default_factory=dict)
-
-    @property
-    def label(self) -> str:
-        return " ".join(f"{k}={','.join(v)}" for k, v in self.block.items())
-
-    def describe(self) -> dict:
-        """The request as JSON-ready data (`command.json` in the run record)."""
-        return {
-            "argv": ["docker", *self.argv],
-            "vector": {k: list(v) for k, v in self.block.items()},
-            "vectors": [dict(v) for v in self.vectors],
-            "targets": list(self.targets),
-            "builder": self.builder,
-            "driver": self.driver,
-            "entitlements": list(self.entitlements),
-            "cache_sets": list(self.cache_sets),
-            "variables": dict(self.variables),
-        }
 
 
 def _cross(block: Mapping[str, Sequence[str]]) -> list[dict[str, str]]:
@@ -98,67 +47,13 @@ def _cross(block: Mapping[str, Sequence[str]]) -> list[dict[str, str]]:
 def _parts(
     settings: Settings, vectors: Sequence[matrix.Vector]
 ) -> list[tuple[dict[str, tuple[str, ...]], list[dict[str, str]]]]:
-    """(arrays, exact vectors) per bake run. A tree that declares `vectors`
-    (the tree's contract, docs/tree.md) gets the whole selection at once;
-    otherwise excludes are kept out by cross-product blocks."""
+    """(arrays, exact vectors) per printed definition. A tree that declares
+    `vectors` (the tree's contract, docs/tree.md) prints the whole selection
+    at once; otherwise excludes are kept out by cross-product blocks."""
     unique = list(dict.fromkeys(vectors))
     if bakefile.declares(settings, bakefile.VECTORS):
         return [(bakefile.block_of(unique), [v.as_dict() for v in unique])]
     return [(block, _cross(block)) for block in matrix.blocks(unique, settings.definition.names)]
-
-
-def resolve(
-    settings: Settings,
-    targets: Sequence[str],
-    block: Mapping[str, Sequence[str]],
-    plan: cache.CachePlan,
-    *,
-    vectors: Sequence[Mapping[str, str]] = (),
-    progress_mode: str = "auto",
-    part: int = 0,
-) -> tuple[Request, dict | None]:
-    """The Request for one block (its `vectors`, else its whole cross product),
-    and the definition when resolving printed it. Order keeps usage errors
-    (unknown target) before environment ones."""
-    from bakery.engine import builder, disk, probe
-
-    targets = check_targets(targets)
-    vectors = tuple(vectors) or tuple(_cross(block))
-    env = bakefile.bake_env(settings, block, cache_scope=plan.cache_scope, vectors=vectors)
-    declared, definition = bakefile.declared(settings, targets, env)
-    builder_name = builder.name(settings)
-    found = probe.probe(builder_name)
-    disk.gate(settings, found.root_dir)
-    record = RunRecord.create(settings, plan.run_id, part)
-    allow = tuple(sorted({*declared.entitlements, *plan.entitlements()}))
-    mode = "rawjson" if progress_mode == "auto" else progress_mode
-    cache_sets = tuple(plan.set_values(declared.instances))
-    argv = bake_argv(
-        settings,
-        targets,
-        builder_name=builder_name,
-        allow=allow,
-        allow_supported=found.allow,
-        metadata_file=record.directory / "metadata.json",
-        progress_mode="quiet" if settings.ci_silent_bake and mode != "rawjson" else mode,
-        cache_sets=cache_sets,
-    )
-    variables = {k: v for k, v in env.items() if os.environ.get(k) != v}
-    request = Request(
-        targets=targets,
-        block={k: tuple(v) for k, v in block.items()},
-        vectors=vectors,
-        builder=builder_name,
-        driver=found.driver,
-        entitlements=allow,
-        cache_sets=cache_sets,
-        instances=declared.instances,
-        argv=tuple(argv),
-        variables=variables,
-        record=record.directory,
-        env=env,
-    )
-    return request, definition
 
 
 def run(
@@ -170,14 +65,12 @@ def run(
     progress_mode: str = "auto",
     out: Callable[[str], None] = print,
 ) -> list[progress.Progress]:
-    """Bake `targets` for `vectors`: one bake run when the tree takes the
-    `vectors` variable (the exact selection, excludes included), else one per
-    cross-product block of the selection."""
+    """Bake `targets` for `vectors`, vector by vector, each through the
+    generated form of the tree (module doc); with `print_only`, print the
+    bake definition instead."""
     targets = check_targets(targets)
     if not vectors:
         raise UsageError("the selection matches no vector of the matrix; see `invoke matrix`")
-    parts = _parts(settings, vectors)
-    print_only = print_only or settings.no_bake
     if settings.ci_verbose_env:
         from bakery.redact import redact_env
 
@@ -186,100 +79,278 @@ def run(
     from bakery.cache import policy as cache
 
     plan = cache.from_settings(settings)
-    if not print_only:
-        from bakery.baking import one_solve
-        from bakery.engine import builder, probe
+    if print_only or settings.no_bake:
+        for block, selected in _parts(settings, vectors):
+            env = bakefile.bake_env(settings, block, cache_scope=plan.cache_scope, vectors=selected)
+            out(json.dumps(bakefile.print_definition(settings, targets, env), indent=2))
+        return []
+    return _Run.start(settings, targets, plan, progress_mode, out).bake(list(dict.fromkeys(vectors)))
 
+
+def _read(context: str, dockerfile: str) -> str:
+    path = Path(dockerfile) if Path(dockerfile).is_absolute() else ROOT / context / dockerfile
+    try:
+        return path.read_text()
+    except OSError as exc:
+        raise UsageError(f"{_shown(path)}: cannot read the Dockerfile a target names ({exc.strerror})") from exc
+
+
+def _label(vector: matrix.Vector) -> str:
+    """A vector as the ACCEPT and ERROR lines show it."""
+    return " ".join(f"{k}={v}" for k, v in vector.items)
+
+
+def _shown(path: Path) -> str:
+    """A path as errors name it: relative to the project when inside it."""
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
+class _Run:
+    """One `invoke bake`: the checks made once (keys, probe, disk gate,
+    export warning), the record, the tally, and each vector's schedule."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        targets: tuple[str, ...],
+        plan: cache.CachePlan,
+        found: Probe,
+        builder: str,
+        record: Path,
+        progress_mode: str,
+        out: Callable[[str], None],
+    ) -> None:
+        from bakery.baking import progress
+
+        self.settings = settings
+        self.targets = targets
+        self.plan = plan
+        self.found = found
+        self.builder = builder
+        self.record = record
+        self.progress_mode = progress_mode
+        self.out = out
+        self.mode = "rawjson" if progress_mode == "auto" else progress_mode
+        self.tally = progress.Tally()
+        self.error = ""
+        self.trackers: list[progress.Progress] = []
+        self.command: dict = {
+            "run": plan.run_id,
+            "targets": list(targets),
+            "builder": builder,
+            "driver": found.driver,
+            "cache_scope": plan.cache_scope,
+            "vectors": [],
+            "invocations": [],
+        }
+
+    @classmethod
+    def start(
+        cls,
+        settings: Settings,
+        targets: tuple[str, ...],
+        plan: cache.CachePlan,
+        progress_mode: str,
+        out: Callable[[str], None],
+    ) -> _Run:
+        from bakery import runs
+        from bakery.cache import policy as cache
+        from bakery.engine import builder, disk, probe
+
+        builder_name = builder.name(settings)
         # One key per step across trust levels where the BuildKit state is
         # not shared across scopes (docs/decisions/one-key-per-step.md).
-        builder_name = builder.name(settings)
         plan, note = cache.shared_keys(plan, lambda: probe.probe(builder_name).driver, builder_name)
         if note:
             out(f"NOTE {note}")
-
-        if one_solve.wanted(settings, plan):
-
-            def usual(
-                names: Sequence[str], block: Mapping[str, Sequence[str]], vector: matrix.Vector, part: int
-            ) -> progress.Progress:
-                request, _ = resolve(
-                    settings, names, block, plan, vectors=[vector.as_dict()], progress_mode=progress_mode, part=part
-                )
-                return execute(settings, request, plan, progress_mode=progress_mode, out=out, summarize=False)
-
-            return one_solve.run(settings, targets, vectors, plan, usual=usual, progress_mode=progress_mode, out=out)
-    runs = []
-    for part, (block, selected) in enumerate(parts):
-        if print_only:
-            env = bakefile.bake_env(settings, block, cache_scope=plan.cache_scope, vectors=selected)
-            out(json.dumps(bakefile.print_definition(settings, targets, env), indent=2))
-            continue
-        request, definition = resolve(
-            settings, targets, block, plan, vectors=selected, progress_mode=progress_mode, part=part
-        )
-        if settings.ci_print_bake:
-            definition = definition or bakefile.print_definition(settings, targets, request.env)
-            out(json.dumps(definition, indent=2))
-        runs.append(execute(settings, request, plan, progress_mode=progress_mode, out=out))
-    return runs
-
-
-def execute(
-    settings: Settings,
-    request: Request,
-    plan: cache.CachePlan,
-    *,
-    progress_mode: str = "auto",
-    out: Callable[[str], None] = print,
-    summarize: bool = True,
-) -> progress.Progress:
-    """Run a resolved Request: the bake, its run record and summary (unless
-    the caller sums several bakes up itself: bakery.baking.one_solve)."""
-    from bakery.baking import invocation, progress
-    from bakery.cache import policy as cache
-    from bakery.engine import probe
-
-    if plan.export is not None and request.driver == "docker":
-        found = probe.probe(request.builder)
-        problem = cache.export_problem(plan, request.driver, found.containerd_store)
+        found = probe.probe(builder_name)
+        disk.gate(settings, found.root_dir)
+        problem = cache.export_problem(plan, found.driver, found.containerd_store)
         if problem:
             out(f"WARNING {problem}")
-    plan.prepare(request.instances)
-    mode = "rawjson" if progress_mode == "auto" else progress_mode
-    (request.record / "command.json").write_text(json.dumps(request.describe(), indent=2))
-    tracker, result = invocation.run_with_progress(
-        request.argv,
-        request.env,
-        request.record / "progress.jsonl",
-        progress_mode=progress_mode,
-        silent=settings.ci_silent_bake,
-        out=out,
-    )
-    if result.returncode != 0:
-        _environment_gone(request, result.stderr)
-    summary = progress.summary(tracker) if mode == "rawjson" and summarize else []
-    if summarize:
-        (request.record / "summary.txt").write_text("\n".join(summary) + "\n")
-        if mode == "rawjson":
+        record = runs.record_dir(settings.run_dir, plan.run_id)
+        record.mkdir(parents=True, exist_ok=True)
+        return cls(settings, targets, plan, found, builder_name, record, progress_mode, out)
+
+    def bake(self, vectors: Sequence[matrix.Vector]) -> list[progress.Progress]:
+        failure: BakeryError | None = None
+        accepted = []
+        for n, vector in enumerate(vectors):
+            self.command["vectors"].append(vector.as_dict())
+            try:
+                self._vector(n, vector)
+            except BakeryError as exc:
+                # An interrupt, a lost engine or a failed step: the summary is still written.
+                failure = exc
+                break
+            accepted.append(f"ACCEPT {' '.join(self.targets)} [{_label(vector)}] (record: {self.record})")
+        # The summary, then one verdict per vector: the last lines say how it ended.
+        self._summarize(vectors)
+        for line in accepted:
+            self.out(line)
+        if self.error:
+            self.out(self.error)
+        if failure is not None:
+            raise failure
+        return self.trackers
+
+    def _vector(self, n: int, vector: matrix.Vector) -> None:
+        from bakery.baking import flatten, schedule
+
+        settings, plan = self.settings, self.plan
+        block = {k: (v,) for k, v in vector.items}
+        label = _label(vector)
+        env = bakefile.bake_env(settings, block, cache_scope=plan.cache_scope, vectors=[vector.as_dict()])
+        definition = bakefile.definition(settings, self.targets, env)
+        if settings.ci_print_bake:
+            self.out(json.dumps(definition, indent=2))
+        tree = bakefile.bake_file(settings)
+        try:
+            flat = flatten.flatten(definition, self.targets, _read, _shown(tree), tree.read_text())
+        except flatten.Route as route:
+            self.out(f"NOTE [{label}] baked as linked targets: {route.reason} (docs/tree.md, One way to bake)")
+            flat = None
+        key = schedule.entry_key(self.targets, vector)
+        dockerfile = self.record / f"{n}.Dockerfile"
+        owners: dict[str, str] = {}
+        if flat is not None:
+            dockerfile.write_text(flat.dockerfile)
+            owners = {flatten.stage_name(instance): instance for instance in flat.instances}
+        allow = {*bakefile.entitlements(definition, tree, ROOT), *plan.entitlements()}
+        variables = {k: v for k, v in env.items() if os.environ.get(k) != v}
+        for m, step in enumerate(schedule.invocations(flat, definition, self.targets)):
+            if step.linked:
+                instances = flatten.needed(definition, step.targets)
+                self._invoke(f"{n}.{m}", step, label, env, variables, tree, instances, allow, None)
+                continue
+            assert flat is not None
+            export = step.exports and plan.export is not None
+            entry = plan.entry_name(key)
+            # A trusted runner that imported every step re-exports what the
+            # entry already holds: the export is the floor of a fully cached
+            # run (bench/README.md). So when the entry exists, bake without
+            # exporting first, and export only if a step ran.
+            again = export and plan.export is not None and plan.export.kind == "local"
+            again = again and plan.export is not None and plan.export.source(entry) is not None
+            ran = self._generated(f"{n}.{m}", step, label, env, variables, flat, dockerfile, key, owners, allow,
+                                  export=export and not again)  # fmt: skip
+            if again and ran:
+                self._generated(f"{n}.{m}.export", step, label, env, variables, flat, dockerfile, key, owners, allow,
+                                export=True)  # fmt: skip
+            elif again:
+                log.info("cache %s: every step CACHED and the entry exists; not exported again", entry)
+
+    def _generated(
+        self,
+        name: str,
+        step: Invocation,
+        label: str,
+        env: Mapping[str, str],
+        variables: Mapping[str, str],
+        flat: object,
+        dockerfile: Path,
+        key: str,
+        owners: Mapping[str, str],
+        allow: set[str],
+        *,
+        export: bool,
+    ) -> bool:
+        """One invocation of the generated file, as a JSON bake file; whether
+        any step ran."""
+        from bakery.baking import flatten
+
+        assert isinstance(flat, flatten.Flat)
+        bake_json = self.record / f"{name}.bake.json"
+        body = step.target(flat, dockerfile, self.plan, key, export=export)
+        bake_json.write_text(json.dumps(body, indent=2) + "\n")
+        allow = {*allow, *bakefile.entitlements(body, bake_json, ROOT), *flat.entitlements}
+        tracker = self._invoke(name, step, label, env, variables, bake_json, [key] if export else [], allow, owners)
+        return tracker.counts()["ran"] > 0
+
+    def _invoke(
+        self,
+        name: str,
+        step: Invocation,
+        label: str,
+        env: Mapping[str, str],
+        variables: Mapping[str, str],
+        file: Path,
+        entries: Sequence[str],
+        allow: set[str],
+        owners: Mapping[str, str] | None,
+    ) -> progress.Progress:
+        """Run one bake invocation; `entries` are the cache entries it
+        exports (a linked invocation passes its instances, which import and
+        export their own entries)."""
+        from bakery.baking import flatten, invocation
+
+        plan = self.plan
+        linked = owners is None
+        sets = tuple(plan.set_values(entries)) if linked else ()
+        if linked or entries:
+            plan.prepare(entries)
+        argv = invocation.bake_argv(
+            self.settings,
+            step.targets,
+            builder_name=self.builder,
+            allow=sorted({*allow, *(plan.entitlements() if linked else ())}),
+            allow_supported=self.found.allow,
+            metadata_file=self.record / f"metadata.{name}.json",
+            progress_mode="quiet" if self.settings.ci_silent_bake and self.mode != "rawjson" else self.mode,
+            cache_sets=sets,
+            file=file,
+        )
+        self.command["invocations"].append(
+            {
+                "vector": label,
+                "targets": list(step.targets),
+                "stage": step.stage,
+                "argv": ["docker", *argv],
+                "variables": dict(variables),
+            }  # fmt: skip
+        )
+        (self.record / "command.json").write_text(json.dumps(self.command, indent=2) + "\n")
+        try:
+            tracker, result = invocation.run_with_progress(
+                argv,
+                env,
+                self.record / "progress.jsonl",
+                progress_mode=self.progress_mode,
+                silent=self.settings.ci_silent_bake,
+                out=self.out,
+                append=True,
+            )
+        except BakeryError:
+            plan.discard(entries)
+            raise
+        self.trackers.append(tracker)
+        self.tally.add(tracker, owners, flatten.AGGREGATE)
+        if result.returncode != 0:
+            plan.discard(entries)
+            invocation.environment_gone(self.builder, result.stderr)
+            self.error = f"ERROR {step.name} [{label}] exit {result.returncode} (record: {self.record})"
+            raise BakeFailed(f"bake failed with exit code {result.returncode}; see {self.record}", result.returncode)
+        for line in plan.publish(entries):
+            log.info(line)
+        return tracker
+
+    def _summarize(self, vectors: Sequence[matrix.Vector]) -> None:
+        lines = self.tally.lines() if self.mode == "rawjson" else []
+        (self.record / "summary.txt").write_text("\n".join(lines) + "\n")
+        if self.mode == "rawjson":
             from bakery.baking import summary as job_summary
 
+            label = " ".join(_label(v) for v in vectors)
             job_summary.for_job(
-                settings, request.targets, request.vectors, request.label, tracker.by_target(), request.record
+                self.settings,
+                self.targets,
+                tuple(v.as_dict() for v in vectors),
+                label,
+                self.tally.by_target(),
+                self.record,
             )
-    for line in summary:
-        out(line)
-    targets = " ".join(request.targets)
-    if result.returncode != 0:
-        out(f"ERROR {targets} [{request.label}] exit {result.returncode} (record: {request.record})")
-        raise BakeFailed(f"bake failed with exit code {result.returncode}; see {request.record}", result.returncode)
-    for line in plan.publish(request.instances):
-        log.info(line)
-    out(f"ACCEPT {targets} [{request.label}] (record: {request.record})")
-    return tracker
+        for line in lines:
+            self.out(line)
 
 
-def _environment_gone(request: Request, stderr: str) -> None:
-    environment_gone(request.builder, stderr)
-
-
-__all__ = ["ROOT", "Request", "RunRecord", "bake_argv", "execute", "resolve", "run", "split_targets"]
+__all__ = ["ROOT", "run", "split_targets"]

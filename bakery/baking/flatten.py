@@ -32,7 +32,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from bakery.errors import BakeryError
+from bakery.errors import UsageError
 
 # The generated aggregate stage and bake target.
 AGGREGATE = "bakery-all"
@@ -63,14 +63,30 @@ _VAR = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))"
 _STAGE = re.compile(r"[^a-z0-9._-]+")
 
 
-class NotFlat(BakeryError):
-    """The selection uses something the generator does not reproduce; the
-    caller bakes it the usual way and says why."""
+class NotFlat(UsageError):
+    """The tree uses a construct the generator does not read: the message
+    names the file, the line and the construct (exit 2). Never a silent
+    fallback: a bake that went another way would get other cache keys."""
+
+    def __init__(self, message: str, where: str | None = None) -> None:
+        super().__init__(f"{where}: {message}" if where else message)
+        self.construct = message
+
+
+class Route(Exception):
+    """The selection keeps the documented route of linked bake targets
+    (docs/tree.md, "One way to bake"): the reason says which rule sent it."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 @dataclass(frozen=True)
 class Instruction:
     keyword: str
+    # The line the instruction starts on (1-based), for errors.
+    line: int
     # The instruction's own lines (flags included), continuation lines joined by "\n".
     head: str
     # Heredoc bodies with their terminators, copied verbatim.
@@ -86,6 +102,7 @@ class Stage:
     index: int
     base: str
     from_flags: tuple[str, ...]
+    line: int
     body: list[Instruction] = field(default_factory=list)
 
 
@@ -93,6 +110,7 @@ class Stage:
 class Parsed:
     meta: Mapping[str, str]
     stages: tuple[Stage, ...]
+    path: str = "Dockerfile"
 
     def find(self, name: str) -> Stage | None:
         for stage in self.stages:
@@ -101,20 +119,23 @@ class Parsed:
         return None
 
 
-def parse(text: str) -> Parsed:
+def parse(text: str, path: str = "Dockerfile") -> Parsed:
     """A Dockerfile's meta ARG defaults and stages. Comments go; heredoc
-    bodies are kept as they are."""
+    bodies are kept as they are. `path` names the file in errors."""
     lines = text.splitlines()
-    for line in lines:
+    for number, line in enumerate(lines, 1):
         if not line.startswith("#"):
             break
         if _DIRECTIVE.match(line):
-            raise NotFlat(f"parser directive {line.strip()!r} (another frontend or escape character)")
+            raise NotFlat(
+                f"parser directive {line.strip()!r} (another frontend or escape character)", f"{path}:{number}"
+            )
     instructions: list[Instruction] = []
     i = 0
     while i < len(lines):
         line = lines[i]
         i += 1
+        start = i
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         parts = [line]
@@ -138,9 +159,9 @@ def parse(text: str) -> Parsed:
                     if end == match[3]:
                         break
                 else:
-                    raise NotFlat(f"heredoc {match[3]} is not terminated")
+                    raise NotFlat(f"heredoc {match[3]} is not terminated", f"{path}:{start}")
                 bodies.append("\n".join(body))
-        instructions.append(Instruction(keyword, head, tuple(bodies)))
+        instructions.append(Instruction(keyword, start, head, tuple(bodies)))
     meta: dict[str, str] = {}
     stages: list[Stage] = []
     for ins in instructions:
@@ -150,16 +171,16 @@ def parse(text: str) -> Parsed:
             rest = [w for w in words if not w.startswith("--")]
             name = rest[2].lower() if len(rest) == 3 and rest[1].lower() == "as" else None
             if len(rest) not in (1, 3):
-                raise NotFlat(f"cannot read {ins.head!r}")
-            stages.append(Stage(name, len(stages), rest[0], flags))
+                raise NotFlat(f"cannot read {ins.head!r}", f"{path}:{ins.line}")
+            stages.append(Stage(name, len(stages), rest[0], flags, ins.line))
         elif not stages:
             if ins.keyword != "ARG":
-                raise NotFlat(f"{ins.keyword} before the first FROM")
+                raise NotFlat(f"{ins.keyword} before the first FROM", f"{path}:{ins.line}")
             for name, value in _args(ins.head):
                 meta[name] = _unquote(value) if value is not None else ""
         else:
             stages[-1].body.append(ins)
-    return Parsed(meta, tuple(stages))
+    return Parsed(meta, tuple(stages), path)
 
 
 def _args(head: str) -> list[tuple[str, str | None]]:
@@ -240,6 +261,24 @@ def requested_instances(definition: Mapping, names: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(found))
 
 
+def needed(definition: Mapping, names: Iterable[str]) -> list[str]:
+    """The instances that baking `names` builds: the requested ones and
+    every instance they link to, parents first."""
+    targets = definition.get("target") or {}
+    order: list[str] = []
+
+    def visit(instance: str) -> None:
+        if instance in order or instance not in targets:
+            return
+        for parent in _links(targets[instance]).values():
+            visit(parent)
+        order.append(instance)
+
+    for instance in requested_instances(definition, names):
+        visit(instance)
+    return order
+
+
 def is_output(target: Mapping) -> bool:
     outputs = target.get("output") or []
     return any(
@@ -255,9 +294,17 @@ def _other_frontend(target: Mapping) -> bool:
     return any(name.startswith("BUILDKIT_") for name in target.get("args") or {})
 
 
-def flatten(definition: Mapping, names: Sequence[str], read: Callable[[str, str], str]) -> Flat:
+def flatten(
+    definition: Mapping,
+    names: Sequence[str],
+    read: Callable[[str, str], str],
+    tree: str = "the bake file",
+    tree_text: str = "",
+) -> Flat:
     """The Flat for the targets or groups `names` of a `--print` definition.
-    `read(context, dockerfile)` returns a Dockerfile's text."""
+    `read(context, dockerfile)` returns a Dockerfile's text; `tree` names the
+    bake file in errors (and `tree_text`, its text, the line). Raises Route for a selection that keeps the linked
+    targets' route, NotFlat for a construct the generator does not read."""
     targets: Mapping[str, Mapping] = definition.get("target") or {}
     requested = requested_instances(definition, names)
     # Which instances the requested ones need, parents first.
@@ -268,9 +315,9 @@ def flatten(definition: Mapping, names: Sequence[str], read: Callable[[str, str]
         if instance in order:
             return
         if instance in path:
-            raise NotFlat(f"target {instance} links to itself")
+            raise NotFlat(f"target {instance} links to itself", tree)
         if instance not in targets:
-            raise NotFlat(f"target {instance} is linked but not in the definition")
+            raise NotFlat(f"target {instance} is linked but not in the definition", tree)
         for parent in _links(targets[instance]).values():
             parents_of.setdefault(parent, set()).add(instance)
             visit(parent, (*path, instance))
@@ -282,20 +329,23 @@ def flatten(definition: Mapping, names: Sequence[str], read: Callable[[str, str]
             visit(instance, ())
     for instance in order:
         if _other_frontend(targets[instance]):
-            raise NotFlat(f"{instance} needs another Dockerfile frontend and other targets build on it")
+            raise Route(f"{instance} needs another Dockerfile frontend and other targets build on it")
         unknown = sorted(k for k, v in targets[instance].items() if k not in _KNOWN and v not in (None, "", [], {}))
         if unknown:
-            raise NotFlat(f"{instance} sets {', '.join(unknown)}, which the generated Dockerfile does not carry")
+            raise NotFlat(
+                f"attribute {unknown[0]!r} of target {instance}, which the generated Dockerfile does not carry",
+                _where(tree, tree_text, unknown[0]),
+            )
     kept = [i for i in requested if i not in left_out]
     if not kept:
-        raise NotFlat("every requested target needs another Dockerfile frontend")
+        raise Route("every requested target needs another Dockerfile frontend")
     contexts_seen = {targets[i].get("context", ".") for i in order}
     if len(contexts_seen) != 1:
-        raise NotFlat(f"the targets use several build contexts ({', '.join(sorted(contexts_seen))})")
+        raise Route(f"the targets use several build contexts ({', '.join(sorted(contexts_seen))})")
     context = contexts_seen.pop()
     platforms = {tuple(targets[i].get("platforms") or ()) for i in order}
     if len(platforms) != 1:
-        raise NotFlat("the targets are built for different platforms")
+        raise Route("the targets are built for different platforms")
     # External named contexts: one name per distinct value, the original name when it is unique.
     values_by_name: dict[str, list[str]] = {}
     for instance in order:
@@ -312,8 +362,15 @@ def flatten(definition: Mapping, names: Sequence[str], read: Callable[[str, str]
         target = targets[instance]
         dockerfile = target.get("dockerfile") or "Dockerfile"
         if dockerfile not in parsed:
-            parsed[dockerfile] = parse(read(context, dockerfile))
-        out.extend(_instance(instance, target, parsed[dockerfile], dict(target.get("args") or {}), external))
+            shown = dockerfile if dockerfile.startswith("/") else f"{context.rstrip('/')}/{dockerfile}"
+            parsed[dockerfile] = parse(read(context, dockerfile), shown.removeprefix("./"))
+        args = dict(target.get("args") or {})
+        for name, value in args.items():
+            if "\n" in value or "\r" in value:
+                raise NotFlat(
+                    f"build arg {name} of target {instance} holds a line break, which an ARG cannot carry", tree
+                )
+        out.extend(_instance(instance, target, parsed[dockerfile], args, external))
     stages = {i: stage_name(i) for i in kept}
     if len(kept) > 1:
         out.append(_aggregate(order, targets, parsed, [stages[i] for i in kept]))
@@ -332,6 +389,13 @@ def flatten(definition: Mapping, names: Sequence[str], read: Callable[[str, str]
     )
 
 
+def _where(tree: str, text: str, attribute: str) -> str:
+    """`file:line` of the first line that sets `attribute` in an HCL bake
+    file (`--print` keeps no positions), or the file alone."""
+    found = re.search(rf"^\s*{re.escape(attribute)}\s*=", text, re.MULTILINE)
+    return f"{tree}:{text.count(chr(10), 0, found.start()) + 1}" if found else tree
+
+
 def _instance(
     instance: str, target: Mapping, parsed: Parsed, args: Mapping[str, str], external: Mapping[tuple[str, str], str]
 ) -> list[str]:
@@ -340,7 +404,7 @@ def _instance(
     wanted = target.get("target")
     main = parsed.find(wanted) if wanted else (parsed.stages[-1] if parsed.stages else None)
     if main is None:
-        raise NotFlat(f"{instance}: stage {wanted!r} not found in {target.get('dockerfile')}")
+        raise NotFlat(f"stage {wanted!r} of target {instance} not found", parsed.path)
     contexts = target.get("contexts") or {}
 
     def own(stage: Stage) -> str:
@@ -382,11 +446,11 @@ def _instance(
             continue
         base, base_stage = ref(stage.base)
         if base_stage is None and base == stage.base:
-            base = _substitute(stage.base, args, parsed.meta, instance)
+            base = _substitute(stage.base, args, parsed.meta, instance, f"{parsed.path}:{stage.line}")
         lines = [f"# {instance}: {target.get('dockerfile') or 'Dockerfile'} stage {stage.name or stage.index}"]
         lines.append(" ".join(["FROM", *stage.from_flags, base, "AS", own(stage)]))
         for ins in stage.body:
-            lines.append(_rewrite(ins, ref, args, parsed.meta))
+            lines.append(_rewrite(ins, ref, args, parsed.meta, parsed.path))
         rendered.append("\n".join(lines))
     return rendered
 
@@ -412,7 +476,11 @@ def _from_refs(ins: Instruction) -> list[str]:
 
 
 def _rewrite(
-    ins: Instruction, ref: Callable[[str], tuple[str, Stage | None]], args: Mapping[str, str], meta: Mapping[str, str]
+    ins: Instruction,
+    ref: Callable[[str], tuple[str, Stage | None]],
+    args: Mapping[str, str],
+    meta: Mapping[str, str],
+    path: str,
 ) -> str:
     head = ins.head
     if ins.keyword in ("COPY", "ADD"):
@@ -437,11 +505,11 @@ def _rewrite(
                 words.append(name if value is None else f"{name}={value}")
         head = "ARG " + " ".join(words)
     elif ins.keyword == "ONBUILD":
-        raise NotFlat("ONBUILD in a stage")
+        raise NotFlat("ONBUILD in a stage", f"{path}:{ins.line}")
     return ins.render(head)
 
 
-def _substitute(base: str, args: Mapping[str, str], meta: Mapping[str, str], instance: str) -> str:
+def _substitute(base: str, args: Mapping[str, str], meta: Mapping[str, str], instance: str, where: str) -> str:
     """An image reference in FROM with its meta ARGs replaced by the instance's values."""
 
     def value(match: re.Match[str]) -> str:
@@ -450,11 +518,13 @@ def _substitute(base: str, args: Mapping[str, str], meta: Mapping[str, str], ins
             return args[name]
         if name in meta:
             return meta[name]
-        raise NotFlat(f"{instance}: FROM {base} uses {name}, which has no value")
+        raise NotFlat(f"FROM {base} uses {name}, which has no value for target {instance}", where)
 
     if "$" in _VAR.sub("", base):
         # ${name:-default} and the like: the generator reads $name and ${name} only.
-        raise NotFlat(f"{instance}: FROM {base} uses a form of substitution the generator does not read")
+        raise NotFlat(
+            f"FROM {base}: a form of substitution the generator does not read ($name and ${{name}} only)", where
+        )
     return _VAR.sub(value, base)
 
 
@@ -473,7 +543,7 @@ def _aggregate(
                 root = stage_name(instance)
                 break
     if root is None:
-        raise NotFlat("no root stage with a shell to build the aggregate on")
+        raise Route("no root stage with a shell to build the aggregate on")
     mounts = " \\\n    ".join(f"--mount=type=bind,from={leaf},target=/mnt/{n}" for n, leaf in enumerate(leaves))
     return "\n".join(
         [

@@ -1,6 +1,6 @@
-"""One `docker buildx bake` invocation: its argv, and what its failure says
-about the engine. Shared by the usual bake (bakery.baking.bake) and the
-one-solve bake (bakery.baking.one_solve)."""
+"""One `docker buildx bake` invocation: its argv (the one place a bake's
+argv is built), its run with rawjson progress, and what its failure says
+about the engine. bakery.baking.bake runs each invocation of a schedule."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ import base64
 import json
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from bakery.redact import redact_message
@@ -178,13 +178,58 @@ def skipped(progress: Progress) -> list[str]:
     return sorted(set(rows))
 
 
-def summary(progress: Progress) -> list[str]:
-    """A short per-target summary: how many steps were cached and how many
-    ran, and which smoke runs were skipped."""
-    rows = []
-    for target, counts in sorted(progress.by_target().items()):
-        rows.append(f"{counts['cached']:4} cached {counts['ran']:4} ran  {target}")
-    rows.extend(f"skipped      {line}" for line in skipped(progress))
-    total = progress.counts()
-    rows.append(f"{total['cached']:4} cached {total['ran']:4} ran  total ({total['error']} failed)")
-    return rows
+_RANK = {"error": 3, "ran": 2, "running": 1, "cached": 0, "canceled": -1}
+
+
+class Tally:
+    """A bake's steps over all its invocations, each step counted once: the
+    one summary of a bake (the lines it prints, summary.txt, the job
+    summary). The invocations of one generated Dockerfile name a step alike
+    (`[<stage> i/n] <instruction>`) but give it another digest (each has its
+    own local-context session), so their steps are matched by name; linked
+    targets' by digest. A step that ran in any invocation ran; it is CACHED
+    only if CACHED in all."""
+
+    def __init__(self) -> None:
+        self.states: dict[str, str] = {}
+        self.owner: dict[str, str] = {}
+        self.skipped: list[str] = []
+
+    def add(self, progress: Progress, owners: Mapping[str, str] | None = None, aggregate: str = "") -> None:
+        """`owners`: generated stage name -> instance (a helper stage
+        `<instance>.<stage>` counts for its instance), for invocations of the
+        generated file; the `aggregate` stage's own step only joins the
+        leaves, no family's work."""
+        for vertex in progress.steps():
+            owner = vertex.target or "?"
+            key = vertex.digest
+            if owners is not None:
+                names = [n.split(".", 1)[0] for n in (vertex.target, vertex.stage) if n]
+                if aggregate in names:
+                    continue
+                owner = next((owners[n] for n in names if n in owners), owner)
+                key = "name:" + vertex.name
+            old = self.states.get(key)
+            if old is None or _RANK[vertex.state] > _RANK[old]:
+                self.states[key] = vertex.state
+            self.owner.setdefault(key, owner)
+        self.skipped.extend(line for line in skipped(progress) if line not in self.skipped)
+
+    def by_target(self) -> dict[str, Counter[str]]:
+        """instance -> its steps' states, each step counted once."""
+        table: dict[str, Counter[str]] = {}
+        for key, state in self.states.items():
+            table.setdefault(self.owner[key], Counter())[state] += 1
+        return table
+
+    def counts(self) -> Counter[str]:
+        return Counter(self.states.values())
+
+    def lines(self) -> list[str]:
+        """Per instance, how many steps were cached and how many ran; which
+        smoke runs were skipped; the total."""
+        rows = [f"{c['cached']:4} cached {c['ran']:4} ran  {t}" for t, c in sorted(self.by_target().items())]
+        rows.extend(f"skipped      {line}" for line in sorted(self.skipped))
+        total = self.counts()
+        rows.append(f"{total['cached']:4} cached {total['ran']:4} ran  total ({total['error']} failed)")
+        return rows

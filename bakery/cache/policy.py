@@ -180,6 +180,15 @@ class CachePlan:
     def argv(self, instances: Iterable[str]) -> list[str]:
         return [part for value in self.set_values(instances) for part in ("--set", value)]
 
+    def discard(self, instances: Iterable[str]) -> None:
+        """After a failed or interrupted bake, or an export not needed: remove
+        this run's unpublished local versions, so no half-written export is
+        left behind (the entries themselves never pointed at them)."""
+        if self.export is None or self.export.kind != "local":
+            return
+        for instance in sorted(set(instances)):
+            cache_store.discard(Path(self.export.base), self.entry_name(instance), self.run_id)
+
     def publish(self, instances: Iterable[str]) -> list[str]:
         """After a successful bake: point each local entry at this run's
         export. Registry exports are already in place."""

@@ -51,6 +51,15 @@ def publish(root: Path, instances: Iterable[str], run_id: str) -> list[str]:
     return lines
 
 
+def discard(root: Path, instance: str, run_id: str) -> None:
+    """Remove this run's version of an entry unless the entry points at it."""
+    version = root / VERSIONS / instance / run_id
+    link = root / instance
+    if link.is_symlink() and link.resolve() == version.resolve():
+        return
+    shutil.rmtree(version, ignore_errors=True)
+
+
 def seed_version(root: Path, instance: str, run_id: str) -> int:
     """Start this run's version of an entry with hard links to the current
     version's blobs. BuildKit's local exporter skips a blob that already

@@ -105,11 +105,6 @@ class Options:
         "BAKERY_SECRETS", (), 'JSON array of buildx --secret specs, e.g. ["id=gh,env=GH_TOKEN"]'
     )
     ssh: tuple[str, ...] = setting("BAKERY_SSH", (), 'JSON array of buildx --ssh specs, e.g. ["default"]')
-    one_solve: Literal["auto", "always", "never"] = setting(
-        "BAKERY_ONE_SOLVE",
-        "auto",
-        "bake each vector as one generated Dockerfile in one solve: auto (when a shared cache is set), always, never",
-    )
     mirror: str = setting(
         "BAKERY_MIRROR",
         "",

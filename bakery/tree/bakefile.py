@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from bakery import ROOT
@@ -127,15 +126,6 @@ def entitlements(definition: Mapping, file: Path, cwd: Path) -> tuple[str, ...]:
     return tuple(sorted(allow))
 
 
-@dataclass(frozen=True)
-class Declared:
-    """What a bake needs from its definition: the --allow values and the
-    target instances (cache entries are per instance)."""
-
-    entitlements: tuple[str, ...]
-    instances: tuple[str, ...]
-
-
 _VARIABLE = re.compile(r'^variable\s+"([^"]+)"', re.MULTILINE)
 
 
@@ -144,10 +134,10 @@ def declares(settings: Settings, variable: str) -> bool:
     return variable in _VARIABLE.findall(bake_file(settings).read_text())
 
 
-def _declared_key(settings: Settings, targets: Sequence[str], env: Mapping[str, str]) -> str:
+def _definition_key(settings: Settings, targets: Sequence[str], env: Mapping[str, str]) -> str:
     """A hash of everything `--print` reads: the bake file, the values of the
     variables it declares, the targets, the working directory and the buildx
-    binary."""
+    binary. The Dockerfiles are not among them: `--print` does not read them."""
     import hashlib
 
     from bakery.engine import probe
@@ -159,22 +149,22 @@ def _declared_key(settings: Settings, targets: Sequence[str], env: Mapping[str, 
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
 
 
-def declared(settings: Settings, targets: Sequence[str], env: Mapping[str, str]) -> tuple[Declared, dict | None]:
-    """Entitlements and instances without a `--print` when the same bake file
-    and variables were printed before (it saves a docker call); the definition too when
-    this call printed it."""
+def definition(settings: Settings, targets: Sequence[str], env: Mapping[str, str]) -> dict:
+    """The `--print` definition, kept in the probe cache by its inputs: a bake
+    of the same tree and variables costs no `--print` (a warm cached bake is
+    then the bake's own docker calls only)."""
     from bakery.engine import probe
 
-    path = probe.cache_dir() / "declared" / f"{_declared_key(settings, targets, env)}.json"
+    path = probe.cache_dir() / "definitions" / f"{_definition_key(settings, targets, env)}.json"
     try:
-        data = json.loads(path.read_text())
-        return Declared(tuple(data["entitlements"]), tuple(data["instances"])), None
-    except (OSError, ValueError, TypeError, KeyError):
+        found = json.loads(path.read_text())
+        if isinstance(found, dict):
+            return found
+    except (OSError, ValueError):
         pass
-    definition = print_definition(settings, targets, env)
-    found = Declared(entitlements(definition, bake_file(settings), ROOT), tuple(sorted(definition.get("target", {}))))
-    probe.store_json(path, {"entitlements": list(found.entitlements), "instances": list(found.instances)})
-    return found, definition
+    printed = print_definition(settings, targets, env)
+    probe.store_json(path, printed)
+    return printed
 
 
 def tree_targets(settings: Settings) -> tuple[str, ...]:

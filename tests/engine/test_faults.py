@@ -160,7 +160,7 @@ def test_root_image_missing_bake(tmp_path: Path):
     # The run record is kept: the command, the raw progress and the summary.
     assert {p.name for p in record.iterdir()} >= {"command.json", "progress.jsonl", "summary.txt"}
     assert "no-such-tag" in (record / "progress.jsonl").read_text()
-    assert json.loads((record / "command.json").read_text())["vector"]["sys_version"] == ["no-such-tag"]
+    assert json.loads((record / "command.json").read_text())["vectors"][0]["sys_version"] == "no-such-tag"
     assert len(builds(argvs)) == 1
 
 

@@ -50,7 +50,8 @@ def test_default_group_builds_tests_smoke_and_tests_unit(default_build: subproce
     # Each smoke run goes through docker/scripts/smoke, bounded by smoke_timeout.
     assert "-- valgrind --error-exitcode=1" in texts
     assert 'smoke smoketest-version "30" "" --skip-if-empty "-V" -- /usr/local/bin/entrypoint -V' in texts
-    assert (record / "metadata.json").is_file()
+    # One metadata file per invocation: the aggregate, then the testee's image.
+    assert len(list(record.glob("metadata.*.json"))) == 2
     images = subprocess.run(
         ["docker", "image", "ls", "--format", "{{.Repository}}"], capture_output=True, text=True, check=True
     ).stdout.split()

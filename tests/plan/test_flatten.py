@@ -1,4 +1,4 @@
-"""The one-solve generator (bakery/baking/flatten.py) against real `docker buildx
+"""The generator of the one way to bake (bakery/baking/flatten.py) against real `docker buildx
 bake --print`: the unit fixture is what buildx prints, and the generated
 Dockerfile for the real tree's default group holds every family it needs.
 """
@@ -92,3 +92,96 @@ def test_the_package_static_and_oci_families_flatten_with_no_edit_to_the_generat
     # The exports (pkg-deb, pkg-rpm, oci-image, oci-static) each get their own invocation.
     exported = sorted(i.split("--", 1)[0] for i in flat.outputs)
     assert exported == ["oci-image", "oci-static", "pkg-deb", "pkg-rpm"]
+
+
+# Each construct the generator refuses, in a small real tree printed by buildx: the error names
+# the file, the line and the construct (docs/tree.md, "One way to bake"). Targets: `leaf`, built
+# on `base` through a linked context, both from one Dockerfile.
+TREE = """target "base" {
+  dockerfile = "Dockerfile"
+  target = "base"
+}
+target "leaf" {
+  dockerfile = "Dockerfile"
+  target = "leaf"
+  contexts = { input = "target:base" }
+  args = { greeting = "hi" }%s
+}
+"""
+GOOD = "FROM debian:testing-slim AS base\nRUN true\n\nFROM input AS leaf\nARG greeting\nRUN echo $greeting\n"
+REFUSED = {
+    "a parser directive": (
+        "# escape=`\n" + GOOD, "", r"^Dockerfile:1: parser directive '# escape=`'",
+    ),
+    "an unterminated heredoc": (
+        GOOD + "RUN <<EOF\necho never ends\n", "", r"^Dockerfile:7: heredoc EOF is not terminated$",
+    ),
+    "an instruction before FROM": (
+        "RUN true\n" + GOOD, "", r"^Dockerfile:1: RUN before the first FROM$",
+    ),
+    "an unreadable FROM": (
+        GOOD.replace("FROM input AS leaf", "FROM input AS leaf extra"), "", r"^Dockerfile:4: cannot read 'FROM input",
+    ),
+    "ONBUILD": (
+        GOOD + "ONBUILD RUN true\n", "", r"^Dockerfile:7: ONBUILD in a stage$",
+    ),
+    "a substitution form": (
+        GOOD.replace("FROM debian:testing-slim", "FROM debian:${tag:-testing}"), "",
+        r"^Dockerfile:1: FROM debian:\$\{tag:-testing\}: a form of substitution",
+    ),
+    "a FROM variable with no value": (
+        GOOD.replace("FROM debian:testing-slim", "FROM debian:$tag"), "",
+        r"^Dockerfile:1: FROM debian:\$tag uses tag, which has no value for target base$",
+    ),
+    "a missing stage": (
+        GOOD.replace("AS leaf", "AS other"), "", r"^Dockerfile: stage 'leaf' of target leaf not found$",
+    ),
+    "a line break in a build arg": (
+        GOOD, '\n  args = { greeting = "two\\nlines" }',
+        r"^bake.hcl: build arg greeting of target leaf holds a line break",
+    ),
+    "an attribute it does not carry": (
+        GOOD, '\n  network = "none"',
+        r"^bake.hcl:10: attribute 'network' of target leaf, which the generated Dockerfile does not carry$",
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED))
+def test_a_construct_the_generator_cannot_read_is_an_error_with_file_and_line(case: str, tmp_path: Path) -> None:
+    dockerfile, extra, message = REFUSED[case]
+    tree = TREE % extra
+    if "args = {" in extra:
+        tree = tree.replace('  args = { greeting = "hi" }', "", 1)
+    (tmp_path / "bake.hcl").write_text(tree)
+    (tmp_path / "Dockerfile").write_text(dockerfile)
+    printed = subprocess.run(
+        ["docker", "buildx", "bake", "-f", "bake.hcl", "--print", "leaf"],
+        cwd=tmp_path, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    with pytest.raises(flatten.NotFlat, match=message) as info:
+        flatten.flatten(
+            json.loads(printed.stdout), ["leaf"], lambda c, d: (tmp_path / c / d).read_text(), "bake.hcl", tree
+        )
+    assert info.value.exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("extra", "reason"),
+    [
+        ('\n  platforms = ["linux/arm64"]', "the targets are built for different platforms"),
+        ('\n  context = "sub"', "the targets use several build contexts (., sub)"),
+    ],
+)
+def test_a_selection_the_file_cannot_hold_takes_the_linked_route(extra: str, reason: str, tmp_path: Path) -> None:
+    (tmp_path / "bake.hcl").write_text(TREE % extra)
+    (tmp_path / "Dockerfile").write_text(GOOD)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "Dockerfile").write_text(GOOD)
+    printed = subprocess.run(
+        ["docker", "buildx", "bake", "-f", "bake.hcl", "--print", "leaf"],
+        cwd=tmp_path, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    with pytest.raises(flatten.Route) as info:
+        flatten.flatten(json.loads(printed.stdout), ["leaf"], lambda c, d: (tmp_path / c / d).read_text())
+    assert info.value.reason == reason

@@ -18,11 +18,16 @@ PROBES = {
     ("docker", "buildx", "bake", "--help"),
     ("docker", "buildx", "inspect", "default"),
 }
-# What `bake --print` answers for ScriptedDocker: one target that declares an entitlement.
+# What `bake --print` answers for ScriptedDocker: one target that declares an entitlement, built
+# from a real Dockerfile of the tree (bake generates its one form from it).
 DEFINITION = {
-    "group": {"default": {"targets": ["smoke"]}},
+    "group": {"default": {"targets": ["smoketest-version"]}},
     "target": {
-        "smoke": {"context": "docker", "dockerfile": "Dockerfile.install", "entitlements": ["security.insecure"]}
+        "smoketest-version": {
+            "context": "docker",
+            "dockerfile": "Dockerfile.install",
+            "entitlements": ["security.insecure"],
+        }
     },
 }
 

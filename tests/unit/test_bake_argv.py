@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bakery import ROOT
-from bakery.baking import bake
+from bakery.baking import bake, invocation
 from bakery.config import settings
 from bakery.engine import docker
 from bakery.errors import BakeryError, DockerError, UsageError
@@ -45,7 +45,7 @@ def argv(loaded: settings.Settings, **overrides) -> list[str]:
         "progress_mode": "rawjson",
         **overrides,
     }
-    return bake.bake_argv(loaded, targets, **kwargs)
+    return invocation.bake_argv(loaded, targets, **kwargs)
 
 
 # --- bake_argv -------------------------------------------------------------------------
@@ -322,6 +322,7 @@ def test_a_whole_bake_through_the_seam(monkeypatch: pytest.MonkeyPatch, tmp_path
     with docker.use_runner(script):
         bake.run(loaded, [], [loaded.definition.default_vector()], out=script.out)
     (record,) = (tmp_path / "runs").iterdir()
+    bake_json = record / "0.0.bake.json"
     bake_call = (
         "docker",
         "buildx",
@@ -329,21 +330,30 @@ def test_a_whole_bake_through_the_seam(monkeypatch: pytest.MonkeyPatch, tmp_path
         "--builder",
         "default",
         "--file",
-        BAKE_FILE,
+        str(bake_json),
         "--progress",
         "rawjson",
         "--metadata-file",
-        str(record / "metadata.json"),
+        str(record / "metadata.0.0.json"),
         "--provenance",
         "false",
         "--allow",
+        # The generated bake file lies in the run record, outside the project here.
+        f"fs.read={record}",
+        "--allow",
         "security.insecure",
-        "default",
+        "smoketest-version",
     )
     seen = [argv for kind, argv in script.events if kind == "seam"]
-    assert seen[0] == ("docker", "buildx", "bake", "--file", BAKE_FILE, "--print", "default")
-    assert set(seen[1:-1]) == PROBES and len(seen) == 6
+    # The checks once (the probes, in any order), then the definition, then the one invocation.
+    assert set(seen[:4]) == PROBES and len(seen) == 6
+    assert seen[4] == ("docker", "buildx", "bake", "--file", BAKE_FILE, "--print", "default")
     assert seen[-1] == bake_call
+    # One requested instance: its own stage of the generated file, with its output.
+    generated = json.loads(bake_json.read_text())["target"]["smoketest-version"]
+    assert generated["dockerfile"] == str(record / "0.Dockerfile")
+    assert generated["target"] == "smoketest-version" and generated["context"] == "docker"
+    assert (record / "0.Dockerfile").read_text().startswith("# smoketest-version: Dockerfile.install stage ")
     # CI_PRINT_BAKE: the definition is printed before the bake reaches the seam.
     printed = script.events.index(("out", json.dumps(DEFINITION, indent=2)))
     assert printed < script.events.index(("seam", bake_call))
@@ -353,12 +363,13 @@ def test_a_whole_bake_through_the_seam(monkeypatch: pytest.MonkeyPatch, tmp_path
     assert all(line.startswith(("CACHED  [", "RAN     [")) for line in steps)
     assert lines[-4:] == [*SUMMARY, f"ACCEPT default [{DEFAULT_LABEL}] (record: {record})"]
     command = json.loads((record / "command.json").read_text())
-    assert command["argv"] == list(bake_call)
-    assert command["vector"] == {k: list(v) for k, v in DEFAULT_BLOCK.items()}
-    assert command["entitlements"] == ["security.insecure"]
+    (only,) = command["invocations"]
+    assert only["argv"] == list(bake_call)
+    assert only["targets"] == ["smoketest-version"] and only["stage"] == "smoketest-version"
+    assert command["vectors"] == [{k: v[0] for k, v in DEFAULT_BLOCK.items()}]
     assert command["builder"] == "default" and command["driver"] == "docker"
-    assert command["variables"]["feat_sets"] == '["default"]'
-    assert json.loads(command["variables"]["vectors"]) == [{k: v[0] for k, v in DEFAULT_BLOCK.items()}]
+    assert only["variables"]["feat_sets"] == '["default"]'
+    assert json.loads(only["variables"]["vectors"]) == [{k: v[0] for k, v in DEFAULT_BLOCK.items()}]
     assert (record / "summary.txt").read_text() == "\n".join(SUMMARY) + "\n"
     assert (record / "progress.jsonl").read_text() == (FIXTURES / "progress-smoketest-version.jsonl").read_text()
 
@@ -376,6 +387,7 @@ def test_a_failed_bake_prints_error_and_passes_the_exit_code(
     assert info.value.exit_code == 17
     assert str(info.value) == f"bake failed with exit code 17; see {record}"
     # CI_SILENT_BAKE: no step lines, only the summary and the banner.
+    # CI_SILENT_BAKE: no step lines, only the summary and, last, the failure.
     assert out == [*SUMMARY, f"ERROR smoketest-version [{DEFAULT_LABEL}] exit 17 (record: {record})"]
 
 

@@ -63,11 +63,15 @@ def test_record_of_reads_the_accept_line():
 def test_raw_case_is_the_recorded_argv_and_variables(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("BAKERY_MIN_FREE_GB", "3")
     monkeypatch.setenv("HOME_LIKE", "kept")
-    (tmp_path / "command.json").write_text(
-        json.dumps({"argv": ["docker", "buildx", "bake", "install"], "variables": {"feat_sets": '["all"]'}})
-    )
+    variables = {"feat_sets": '["all"]'}
+    invocations = [
+        {"argv": ["docker", "buildx", "bake", "--file", "0.0.bake.json", "bakery-all"], "variables": variables},
+        {"argv": ["docker", "buildx", "bake", "--file", "0.1.bake.json", "install"], "variables": variables},
+    ]
+    (tmp_path / "command.json").write_text(json.dumps({"invocations": invocations}))
     case = run.raw_case(tmp_path)
-    assert case.argv == ("docker", "buildx", "bake", "install")
+    assert case.argv == ("docker", "buildx", "bake", "--file", "0.0.bake.json", "bakery-all")
+    assert case.then == (("docker", "buildx", "bake", "--file", "0.1.bake.json", "install"),)
     assert case.env["feat_sets"] == '["all"]'
     assert case.env["HOME_LIKE"] == "kept"
     assert "BAKERY_MIN_FREE_GB" not in case.env

@@ -23,7 +23,10 @@ from bakery.engine import docker
 from tests.support.docker_fakes import ScriptedDocker
 from tests.support.settings import for_bake
 
-DEFINITION = {"group": {"default": {"targets": ["tiny"]}}, "target": {"tiny": {"context": "docker"}}}
+DEFINITION = {
+    "group": {"default": {"targets": ["tiny"]}},
+    "target": {"tiny": {"context": "docker", "dockerfile": "Dockerfile.install"}},
+}
 
 
 def vertex(digest: str, name: str, **state: object) -> str:
@@ -127,7 +130,7 @@ def test_ci_does_not_change_the_bake_command(tmp_path: Path, monkeypatch: pytest
     local = run_bake(tmp_path / "local", monkeypatch, None).bake_call
 
     def without_record(argv: tuple[str, ...]) -> tuple[str, ...]:
-        at = argv.index("--metadata-file")
-        return argv[:at] + argv[at + 2 :]
+        # The run record's paths (the generated bake file, the metadata file) differ per run.
+        return tuple("<record>" if "/runs/" in part else part for part in argv)
 
     assert without_record(in_ci) == without_record(local)

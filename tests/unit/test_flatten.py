@@ -84,18 +84,23 @@ def test_one_requested_target_is_its_own_aggregate() -> None:
     assert "bakery-all" not in flat.dockerfile
 
 
-def test_a_parent_on_another_frontend_cannot_be_flattened() -> None:
+def test_a_parent_on_another_frontend_takes_the_linked_route() -> None:
     definition = _definition()
     definition["target"]["branch"]["args"]["BUILDKIT_SYNTAX"] = "docker/dockerfile:1-labs"
-    with pytest.raises(flatten.NotFlat, match="branch needs another Dockerfile frontend"):
+    with pytest.raises(flatten.Route, match="branch needs another Dockerfile frontend"):
         flatten.flatten(definition, ["leaves"], _read)
 
 
 def test_a_target_setting_the_generator_does_not_carry_is_refused() -> None:
     definition = _definition()
     definition["target"]["leaf-run"]["network"] = "none"
-    with pytest.raises(flatten.NotFlat, match="leaf-run sets network"):
-        flatten.flatten(definition, ["leaf-run"], _read)
+    tree = 'target "leaf-run" {\n  dockerfile = "Dockerfile.leaf"\n  network = "none"\n}\n'
+    with pytest.raises(flatten.NotFlat) as info:
+        flatten.flatten(definition, ["leaf-run"], _read, "tree/bake.hcl", tree)
+    assert str(info.value) == (
+        "tree/bake.hcl:3: attribute 'network' of target leaf-run, which the generated Dockerfile does not carry"
+    )
+    assert info.value.exit_code == 2
 
 
 def test_two_values_of_one_named_context_get_two_names() -> None:
@@ -124,9 +129,11 @@ def test_a_named_context_replaces_the_stage_of_the_same_name() -> None:
 
 
 def test_a_from_line_with_a_substitution_form_it_cannot_read_is_refused() -> None:
-    with pytest.raises(flatten.NotFlat, match="form of substitution"):
-        flatten._substitute("debian:${tag:-testing}", {"tag": "sid"}, {}, "root")
-    assert flatten._substitute("debian:${tag}", {"tag": "sid"}, {}, "root") == "debian:sid"
+    with pytest.raises(
+        flatten.NotFlat, match=r"^Dockerfile.root:4: FROM debian:\$\{tag:-testing\}: a form of substitution"
+    ):
+        flatten._substitute("debian:${tag:-testing}", {"tag": "sid"}, {}, "root", "Dockerfile.root:4")
+    assert flatten._substitute("debian:${tag}", {"tag": "sid"}, {}, "root", "Dockerfile.root:4") == "debian:sid"
 
 
 def test_arg_values_are_quoted_for_the_dockerfile_frontend() -> None:

@@ -34,8 +34,16 @@ from pathlib import Path
 
 import pytest
 
-from bakery.baking.progress import Progress, Vertex, parse, summary
+from bakery.baking.progress import Progress, Tally, Vertex, parse
 from tests.conftest import DEFAULT_NAME
+
+
+def summary(progress: Progress) -> list[str]:
+    """The lines a bake of one invocation prints."""
+    tally = Tally()
+    tally.add(progress)
+    return tally.lines()
+
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "progress-smoketest-version.jsonl"
 TAIL = "--" + DEFAULT_NAME

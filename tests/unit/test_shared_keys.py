@@ -237,7 +237,8 @@ def test_a_trusted_bake_on_a_free_engine_passes_cache_scope_empty(
     monkeypatch.chdir(ROOT)
     volumes = Volumes(ScriptedDocker())
     out, command = _whole_bake(tmp_path, volumes, PUSH)
-    assert command["variables"]["cache_scope"] == ""
+    assert command["cache_scope"] == ""
+    assert command["invocations"][0]["variables"]["cache_scope"] == ""
     assert not [line for line in out if line.startswith("NOTE cache keys")]
     assert volumes.scopes() == {"trusted"}
 
@@ -249,7 +250,8 @@ def test_a_trusted_bake_after_an_untrusted_one_prints_one_line_and_keeps_its_sco
     volumes = Volumes(ScriptedDocker())
     volumes.add("engine", PR_SCOPE)
     out, command = _whole_bake(tmp_path, volumes, PUSH)
-    assert command["variables"]["cache_scope"] == "trusted"
+    assert command["cache_scope"] == "trusted"
+    assert command["invocations"][0]["variables"]["cache_scope"] == "trusted"
     notes = [line for line in out if line.startswith("NOTE cache keys")]
     assert len(notes) == 1 and PR_SCOPE in notes[0]
 

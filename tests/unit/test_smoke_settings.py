@@ -120,7 +120,9 @@ def test_the_run_summary_names_a_skipped_smoke_run() -> None:
         rawjson("sha256:b", "[smoketest-startup--v smoketest-startup 1/1] RUN sh /usr/local/bin/smoke ...",
                 "bakery-smoke: smoketest-startup: passed\n"),
     ]  # fmt: skip
-    assert progress.summary(progress.parse(lines)) == [
+    tally = progress.Tally()
+    tally.add(progress.parse(lines))
+    assert tally.lines() == [
         "   0 cached    1 ran  smoketest-startup--v",
         "   0 cached    1 ran  smoketest-version--v",
         "skipped      smoketest-version--v: smoketest-version (its arguments are empty)",
