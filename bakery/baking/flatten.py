@@ -357,23 +357,26 @@ def flatten(
         for n, value in enumerate(values):
             external[(name, value)] = name if len(values) == 1 else f"{name}-{n + 1}"
     parsed: dict[str, Parsed] = {}
+    for instance in order:
+        dockerfile = targets[instance].get("dockerfile") or "Dockerfile"
+        if dockerfile not in parsed:
+            shown = dockerfile if dockerfile.startswith("/") else f"{context.rstrip('/')}/{dockerfile}"
+            parsed[dockerfile] = parse(read(context, dockerfile), shown.removeprefix("./"))
+    mains = {i: _main(i, targets[i], parsed[targets[i].get("dockerfile") or "Dockerfile"]) for i in order}
     out: list[str] = []
     for instance in order:
         target = targets[instance]
         dockerfile = target.get("dockerfile") or "Dockerfile"
-        if dockerfile not in parsed:
-            shown = dockerfile if dockerfile.startswith("/") else f"{context.rstrip('/')}/{dockerfile}"
-            parsed[dockerfile] = parse(read(context, dockerfile), shown.removeprefix("./"))
         args = dict(target.get("args") or {})
         for name, value in args.items():
             if "\n" in value or "\r" in value:
                 raise NotFlat(
                     f"build arg {name} of target {instance} holds a line break, which an ARG cannot carry", tree
                 )
-        out.extend(_instance(instance, target, parsed[dockerfile], args, external))
-    stages = {i: stage_name(i) for i in kept}
+        out.extend(_instance(instance, target, parsed[dockerfile], args, external, mains))
+    stages = {i: stage_name(i, mains[i].name) for i in kept}
     if len(kept) > 1:
-        out.append(_aggregate(order, targets, parsed, [stages[i] for i in kept]))
+        out.append(_aggregate(order, targets, mains, [stages[i] for i in kept]))
     entitlements = sorted({e for i in order for e in targets[i].get("entitlements") or ()})
     return Flat(
         dockerfile="\n\n".join(out) + "\n",
@@ -396,19 +399,35 @@ def _where(tree: str, text: str, attribute: str) -> str:
     return f"{tree}:{text.count(chr(10), 0, found.start()) + 1}" if found else tree
 
 
-def _instance(
-    instance: str, target: Mapping, parsed: Parsed, args: Mapping[str, str], external: Mapping[tuple[str, str], str]
-) -> list[str]:
-    """The stages of one instance: its target stage and the stages of the
-    same Dockerfile it uses, in file order."""
+def _main(instance: str, target: Mapping, parsed: Parsed) -> Stage:
+    """The instance's target stage in its Dockerfile."""
     wanted = target.get("target")
     main = parsed.find(wanted) if wanted else (parsed.stages[-1] if parsed.stages else None)
     if main is None:
         raise NotFlat(f"stage {wanted!r} of target {instance} not found", parsed.path)
+    return main
+
+
+def _instance(
+    instance: str,
+    target: Mapping,
+    parsed: Parsed,
+    args: Mapping[str, str],
+    external: Mapping[tuple[str, str], str],
+    mains: Mapping[str, Stage],
+) -> list[str]:
+    """The stages of one instance: its target stage and the stages of the
+    same Dockerfile it uses, in file order. Every stage is named
+    `<instance>.<its stage>` (the target stage unnamed in its file: `<instance>`),
+    so a step reads `[<instance>.<stage> i/n]`, as a linked target's
+    `[<instance> <stage> i/n]` does (bakery.baking.progress)."""
+    main = mains[instance]
     contexts = target.get("contexts") or {}
 
     def own(stage: Stage) -> str:
-        return stage_name(instance) if stage is main else stage_name(instance, stage.name or str(stage.index))
+        if stage is main:
+            return stage_name(instance, stage.name)
+        return stage_name(instance, stage.name or str(stage.index))
 
     def ref(name: str) -> tuple[str, Stage | None]:
         """What a FROM or --from name means for this instance."""
@@ -418,7 +437,8 @@ def _instance(
         if name in contexts:
             value = contexts[name]
             if value.startswith(_LINK):
-                return stage_name(value.removeprefix(_LINK)), None
+                parent = value.removeprefix(_LINK)
+                return stage_name(parent, mains[parent].name), None
             return external[(name, value)], None
         stage = parsed.find(name)
         if stage is not None:
@@ -529,19 +549,16 @@ def _substitute(base: str, args: Mapping[str, str], meta: Mapping[str, str], ins
 
 
 def _aggregate(
-    order: Sequence[str], targets: Mapping[str, Mapping], parsed: Mapping[str, Parsed], leaves: Sequence[str]
+    order: Sequence[str], targets: Mapping[str, Mapping], mains: Mapping[str, Stage], leaves: Sequence[str]
 ) -> str:
     """One stage over every requested leaf, cheap to build: a no-op RUN on
     the root image that bind-mounts each leaf (a FROM scratch leaf too)."""
     root = None
     for instance in order:
-        file = parsed[targets[instance].get("dockerfile") or "Dockerfile"]
-        if not _links(targets[instance]) and not (targets[instance].get("contexts") or {}):
-            wanted = targets[instance].get("target")
-            stage = file.find(wanted) if wanted else file.stages[-1]
-            if stage is not None and stage.base != "scratch":
-                root = stage_name(instance)
-                break
+        own_root = not _links(targets[instance]) and not (targets[instance].get("contexts") or {})
+        if own_root and mains[instance].base != "scratch":
+            root = stage_name(instance, mains[instance].name)
+            break
     if root is None:
         raise Route("no root stage with a shell to build the aggregate on")
     mounts = " \\\n    ".join(f"--mount=type=bind,from={leaf},target=/mnt/{n}" for n, leaf in enumerate(leaves))

@@ -85,13 +85,16 @@ def _has_counter(name: str) -> bool:
 
 
 def _parse(name: str) -> tuple[str | None, str | None, str]:
-    """`[target stage i/n] text` -> (target, stage, text)."""
+    """`[target stage i/n] text` -> (target, stage, text). A stage of the
+    generated Dockerfile (bakery.baking.flatten) reads `[target.stage i/n]`."""
     if not name.startswith("[") or "] " not in name:
         return None, None, name
     inside, text = name[1:].split("] ", 1)
     parts = inside.split(" ")
     if len(parts) > 1 and _STEP.match(parts[-1]):
         parts = parts[:-1]
+    if len(parts) == 1 and "." in parts[0]:
+        parts = parts[0].split(".", 1)
     stage = " ".join(parts[1:]) or None
     return parts[0], stage, text
 

@@ -207,3 +207,118 @@ def test_interrupted_bake_leaves_nothing_and_the_next_run_starts(
     again = invoke("bake", TARGET, env={**tree.env, "seconds": "0"}, timeout=120)
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
     assert f"ACCEPT {TARGET} [" in again.stdout
+
+
+# The two phases of a vector's schedule (docs/architecture.md, "One way to bake"), interrupted
+# in a trusted run that exports to a shared directory: the aggregate solve (its sleep step
+# running) and the output invocation (its tar output blocked on a FIFO nobody reads, so it
+# waits in "exporting to client tarball" until the signal).
+TWO_PHASES = """\
+variable "seconds" {
+  default = "60"
+}
+group "both" {
+  targets = ["sleeper", "exported"]
+}
+target "sleeper" {
+  context = "%(directory)s"
+  dockerfile = "Dockerfile"
+  target = "slow"
+  args = { nonce = "%(nonce)s", seconds = seconds }
+  output = ["type=cacheonly"]
+}
+target "exported" {
+  context = "%(directory)s"
+  dockerfile = "Dockerfile"
+  target = "out"
+  args = { nonce = "%(nonce)s", seconds = seconds }
+  output = ["type=tar,dest=%(directory)s/out.tar"]
+}
+"""
+TWO_STAGES = (
+    f"FROM {ROOT_IMAGE} AS slow\nARG nonce\nARG seconds\n"
+    'RUN echo "sleeper $nonce" && sleep "$seconds"\n\n'
+    "FROM slow AS out\nRUN echo out > /out.txt\n"
+)
+TRUSTED_PUSH = {"GITHUB_EVENT_NAME": "push", "GITHUB_REF": "refs/heads/main", "GITHUB_REF_NAME": "main"}
+
+
+def started(runs: Path, name: str) -> bool:
+    """The run record's rawjson progress shows a step whose name holds `name` running."""
+    for raw in runs.glob("*/progress.jsonl"):
+        tracked = progress.parse(raw.read_text(errors="replace").splitlines())
+        if any(name in v.name and v.started and not v.completed for v in tracked.vertices.values()):
+            return True
+    return False
+
+
+def claim_volumes() -> set[str]:
+    return set(docker_out("volume", "ls", "-q", "--filter", "label=io.bakery.shared-keys").split())
+
+
+@pytest.mark.parametrize(
+    ("phase", "seconds", "running", "signum", "code"),
+    [
+        ("aggregate", "60", "sleep", signal.SIGINT, 130),
+        ("output", "0", "exporting to client tarball", signal.SIGTERM, 143),
+    ],
+)
+def test_an_interrupt_in_either_phase_leaves_no_half_written_entry_and_no_container(
+    tmp_path: Path, phase: str, seconds: str, running: str, signum: int, code: int
+) -> None:
+    nonce = uuid.uuid4().hex[:12]
+    directory = tmp_path / f"bakery-phases-{nonce}"
+    directory.mkdir()
+    (directory / "Dockerfile").write_text(TWO_STAGES, encoding="utf-8")
+    (directory / "bake.hcl").write_text(TWO_PHASES % {"directory": directory, "nonce": nonce}, encoding="utf-8")
+    os.mkfifo(directory / "out.tar")
+    shared, runs = tmp_path / "shared", directory / "runs"
+    env = {
+        **os.environ,
+        **TRUSTED_PUSH,
+        "BAKERY_BAKE_FILE": str(directory / "bake.hcl"),
+        "BAKERY_RUN_DIR": str(runs),
+        "BAKERY_CACHE_DIR": str(shared),
+        "seconds": seconds,
+    }
+    containers_before, claims_before = running_containers(), claim_volumes()
+    proc = subprocess.Popen(
+        [str(VENV_BIN / "invoke"), "bake", "both"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None and not started(runs, running):
+            time.sleep(0.1)
+        assert proc.poll() is None, f"invoke bake ended before the {phase} phase: {proc.communicate()}"
+        assert started(runs, running), f"the {phase} phase did not start in time"
+        if signum == signal.SIGINT:
+            os.killpg(proc.pid, signum)  # Ctrl-C in a terminal: the whole group
+        else:
+            proc.send_signal(signum)  # a CI runner's cancel: invoke alone
+        out, err = proc.communicate(timeout=40)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+        # The trusted run claimed this engine's shared keys; the other tests share it.
+        for volume in claim_volumes() - claims_before:
+            docker_out("volume", "rm", volume)
+    assert proc.returncode == code, out[-3000:] + err[-3000:]
+    assert settle(lambda: group_members(proc.pid), timeout=5) == []
+    assert settle(lambda: running_containers() - containers_before) == set()
+    (record,) = runs.iterdir()
+    invocations = json.loads((record / "command.json").read_text())["invocations"]
+    assert [i["targets"] for i in invocations] == (
+        [["bakery-all"]] if phase == "aggregate" else [["bakery-all"], ["exported"]]
+    )
+    # No half-written entry: every entry points at a complete export, and no version of this
+    # run is left unpublished. The aggregate exports; interrupted, it published nothing.
+    entries = [p for p in shared.iterdir() if p.is_symlink()] if shared.is_dir() else []
+    versions = sorted(p.relative_to(shared) for p in shared.glob(".versions/*/*"))
+    if phase == "aggregate":
+        assert entries == [] and versions == []
+    else:
+        (entry,) = entries
+        assert (entry / "index.json").is_file()
+        assert versions == [entry.resolve().relative_to(shared.resolve())]

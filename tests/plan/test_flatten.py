@@ -46,7 +46,9 @@ def test_the_default_group_is_one_dockerfile_over_every_family_it_needs() -> Non
     printed = bake_print(vector_lists(), ["default"])
     flat = flatten.flatten(printed, ["default"], _read)
     stages = re.findall(r"^FROM \S+ AS (\S+)$", flat.dockerfile, re.M)
-    families = {s.split("--", 1)[0] for s in stages if "." not in s and s != flatten.AGGREGATE}
+    mains = set(flat.stages.values()) | {flatten.stage_name(i) for i in flat.instances}
+    # An instance's target stage is `<instance>.<its stage>`; its helpers too, in other names.
+    families = {s.split("--", 1)[0] for s in stages if s.split(".", 1)[0] in mains and s != flatten.AGGREGATE}
     assert families == DEFAULT_GROUP_FAMILIES
     # One stage per instance, each once; the aggregate last, over the eight requested leaves.
     assert len(stages) == len(set(stages))
@@ -78,17 +80,17 @@ def test_the_package_static_and_oci_families_flatten_with_no_edit_to_the_generat
     printed = bake_print(vector_lists(), targets)
     flat = flatten.flatten(printed, targets, _read)
     stages = re.findall(r"^FROM \S+ AS (\S+)$", flat.dockerfile, re.M)
-    families = {s.split("--", 1)[0] for s in stages if "." not in s and s != flatten.AGGREGATE}
+    families = {s.split("--", 1)[0] for s in stages if s != flatten.AGGREGATE}
     assert {"packager", "deb", "rpm", "apt-repo", "deps-static", "build-static", "static"} <= families
     assert flat.left_out == ()
     # The install checks mount the package from their `pkg` context (the
     # pkg-deb or pkg-rpm target), which replaces Dockerfile.package's own
     # `pkg` stage as BuildKit does; that stage is built only as pkg-deb and pkg-rpm.
-    assert not [s for s in stages if s.endswith(".pkg")]
+    assert {s.split("--", 1)[0] for s in stages if s.endswith(".pkg")} == {"pkg-deb", "pkg-rpm"}
     deb_install = next(i for i in flat.instances if i.startswith("pkg-deb-install--"))
     deb = deb_install.replace("pkg-deb-install--", "pkg-deb--", 1)
-    body = flat.dockerfile.split(f" AS {flatten.stage_name(deb_install)}\n", 1)[1].split("\n\n# ", 1)[0]
-    assert f"--mount=from={flatten.stage_name(deb)},target=/pkg" in body
+    body = flat.dockerfile.split(f" AS {deb_install}.pkg-deb-install\n", 1)[1].split("\n\n# ", 1)[0]
+    assert f"--mount=from={deb}.pkg,target=/pkg" in body
     # The exports (pkg-deb, pkg-rpm, oci-image, oci-static) each get their own invocation.
     exported = sorted(i.split("--", 1)[0] for i in flat.outputs)
     assert exported == ["oci-image", "oci-static", "pkg-deb", "pkg-rpm"]

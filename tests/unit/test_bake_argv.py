@@ -352,7 +352,8 @@ def test_a_whole_bake_through_the_seam(monkeypatch: pytest.MonkeyPatch, tmp_path
     # One requested instance: its own stage of the generated file, with its output.
     generated = json.loads(bake_json.read_text())["target"]["smoketest-version"]
     assert generated["dockerfile"] == str(record / "0.Dockerfile")
-    assert generated["target"] == "smoketest-version" and generated["context"] == "docker"
+    # Dockerfile.install's last stage, `publish`: the stage names carry it.
+    assert generated["target"] == "smoketest-version.publish" and generated["context"] == "docker"
     assert (record / "0.Dockerfile").read_text().startswith("# smoketest-version: Dockerfile.install stage ")
     # CI_PRINT_BAKE: the definition is printed before the bake reaches the seam.
     printed = script.events.index(("out", json.dumps(DEFINITION, indent=2)))
@@ -365,7 +366,7 @@ def test_a_whole_bake_through_the_seam(monkeypatch: pytest.MonkeyPatch, tmp_path
     command = json.loads((record / "command.json").read_text())
     (only,) = command["invocations"]
     assert only["argv"] == list(bake_call)
-    assert only["targets"] == ["smoketest-version"] and only["stage"] == "smoketest-version"
+    assert only["targets"] == ["smoketest-version"] and only["stage"] == "smoketest-version.publish"
     assert command["vectors"] == [{k: v[0] for k, v in DEFAULT_BLOCK.items()}]
     assert command["builder"] == "default" and command["driver"] == "docker"
     assert only["variables"]["feat_sets"] == '["default"]'

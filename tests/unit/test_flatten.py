@@ -1,9 +1,10 @@
-"""The one-solve generator (bakery/baking/flatten.py) on a tiny real tree.
+"""The generator of the one way to bake (bakery/baking/flatten.py) on a tiny real tree.
 
 tests/unit/fixtures/flat holds a bake file, its Dockerfiles and its real
 `docker buildx bake --print all` (print.json; tests/plan/test_flatten.py
 checks it is still what buildx prints). The expected Dockerfile is written
-out here by hand.
+out here by hand. Every stage is `<instance>.<its stage>`, so BuildKit's step
+names say both (`[leaf-run.leaf-run 1/1] RUN cat /words.txt`).
 """
 
 from __future__ import annotations
@@ -18,11 +19,11 @@ from bakery.baking import flatten
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "flat"
 
 EXPECTED = r"""# root: Dockerfile.root stage root
-FROM debian:testing-slim AS root
+FROM debian:testing-slim AS root.root
 RUN echo root > /root.txt
 
 # branch: Dockerfile.branch stage words
-FROM root AS branch.words
+FROM root.root AS branch.words
 ARG greeting="say \"hi\" for \$5 \\ 1"
 RUN --mount=type=bind,from=notes,target=/notes <<EOF
 set -eux
@@ -31,22 +32,22 @@ printf '%s\n' "$greeting" >> /words.txt
 EOF
 
 # branch: Dockerfile.branch stage branch
-FROM root AS branch
+FROM root.root AS branch.branch
 ARG greeting="say \"hi\" for \$5 \\ 1"
 COPY --from=branch.words /words.txt /words.txt
 
 # leaf-run: Dockerfile.leaf stage leaf-run
-FROM branch AS leaf-run
+FROM branch.branch AS leaf-run.leaf-run
 RUN cat /words.txt
 
 # leaf-files: Dockerfile.leaf stage leaf-files
-FROM scratch AS leaf-files
-COPY --from=branch /words.txt /
+FROM scratch AS leaf-files.leaf-files
+COPY --from=branch.branch /words.txt /
 
 # The aggregate: every requested target in one solve.
-FROM root AS bakery-all
-RUN --mount=type=bind,from=leaf-run,target=/mnt/0 \
-    --mount=type=bind,from=leaf-files,target=/mnt/1 \
+FROM root.root AS bakery-all
+RUN --mount=type=bind,from=leaf-run.leaf-run,target=/mnt/0 \
+    --mount=type=bind,from=leaf-files.leaf-files,target=/mnt/1 \
     true
 """
 
@@ -110,8 +111,9 @@ def test_two_values_of_one_named_context_get_two_names() -> None:
     definition["target"]["leaf-run"]["target"] = "words"
     flat = flatten.flatten(definition, ["leaves"], _read)
     assert flat.contexts == {"notes-1": "notes", "notes-2": "other-notes"}
-    assert "FROM branch AS leaf-run\nARG greeting\nRUN --mount=type=bind,from=notes-2,target=/notes <<EOF" in (
-        flat.dockerfile
+    assert (
+        "FROM branch.branch AS leaf-run.words\nARG greeting\nRUN --mount=type=bind,from=notes-2,target=/notes <<EOF"
+        in (flat.dockerfile)
     )
 
 
@@ -123,8 +125,10 @@ def test_a_named_context_replaces_the_stage_of_the_same_name() -> None:
     definition["target"]["leaf-files"]["contexts"] = {"input": "target:root"}
     flat = flatten.flatten(definition, ["branch"], _read)
     assert "AS branch.words" not in flat.dockerfile
-    branch = flat.dockerfile.split("AS branch\n", 1)[1]
-    assert branch.startswith('ARG greeting="say \\"hi\\" for \\$5 \\\\ 1"\nCOPY --from=leaf-files /words.txt')
+    branch = flat.dockerfile.split("AS branch.branch\n", 1)[1]
+    assert branch.startswith(
+        'ARG greeting="say \\"hi\\" for \\$5 \\\\ 1"\nCOPY --from=leaf-files.leaf-files /words.txt'
+    )
     assert flat.instances == ("root", "leaf-files", "branch")
 
 

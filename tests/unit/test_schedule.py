@@ -37,7 +37,7 @@ def test_the_aggregate_runs_first_and_exports_then_each_output_imports() -> None
     steps = schedule.invocations(flat, definition, ["all"])
     assert [(s.name, s.stage, s.exports) for s in steps] == [
         ("bakery-all", "bakery-all", True),
-        ("leaf-files", "leaf-files", False),
+        ("leaf-files", "leaf-files.leaf-files", False),
         # Another frontend (the labs one): the documented route, last.
         ("leaf-labs", None, False),
     ]
@@ -55,7 +55,7 @@ def test_one_requested_target_is_one_invocation_with_its_output() -> None:
             "leaf-files": {
                 "context": ".",
                 "dockerfile": "/runs/r/0.Dockerfile",
-                "target": "leaf-files",
+                "target": "leaf-files.leaf-files",
                 "contexts": {"notes": "notes"},
                 "platforms": [],
                 "output": [{"type": "docker"}],
