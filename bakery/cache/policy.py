@@ -41,7 +41,10 @@ on every runner and trust level, when the BuildKit state it bakes on holds no
 shared-key work of another scope: it claims the state first (a labelled
 docker volume in the engine, bakery/engine/claims.py), then checks. On a
 state another scope claimed it keeps its scoped value and says so in one
-line. Local runs (scope "local") keep "local" and claim nothing.
+line. A local run (scope "local": a developer's) that imports a shared cache
+claims its state like any scope, so a laptop reuses what trusted runs
+exported; a local run without imports keeps "local", claims nothing and makes
+no docker call for it.
 
 Locations (local directories, registry repositories) are in
 bakery/cache/location.py, the on-disk store in bakery/cache/store.py. A
@@ -283,12 +286,16 @@ def export_problem(plan: CachePlan, driver: str, containerd_store: bool) -> str 
 SHARED_KEYS = ""
 
 
-def key_decision(scope: str, claimed: set[str] | None) -> tuple[str, str | None]:
+def key_decision(scope: str, claimed: set[str] | None, *, imports: bool = True) -> tuple[str, str | None]:
     """(cache_scope, note) for a run of `scope` on a BuildKit state that
     these scopes claimed, this run's claim included; `claimed` None: the state
-    is not on this engine and cannot be claimed. The note is the one line a
-    run prints when it keeps scoped keys."""
-    if scope == LOCAL_SCOPE:
+    is not on this engine and cannot be claimed. `imports`: the run imports a
+    shared cache. The note is the one line a run prints when it keeps scoped
+    keys."""
+    if scope == LOCAL_SCOPE and not imports:
+        # Nothing to reuse, so nothing to gain from shared keys; a claim would
+        # only shut later CI-shaped runs of this engine out of them
+        # (docs/decisions/one-key-per-step.md).
         return scope, None
     if claimed is None:
         return scope, (
@@ -299,11 +306,17 @@ def key_decision(scope: str, claimed: set[str] | None) -> tuple[str, str | None]
     others = sorted(claimed - {scope})
     if not others:
         return SHARED_KEYS, None
+    way_out = (
+        # A developer's engine: the way out is a BuildKit state of their own.
+        "for shared keys bake on a builder of your own (BAKERY_DRIVER=docker-container) "
+        "or empty this one (invoke builder --prune --prune-all)"
+        if scope == LOCAL_SCOPE
+        else "for shared keys give each trust level its own engine, e.g. ephemeral runners"
+    )
     return scope, (
         f"cache keys: scoped (cache_scope={scope}): this engine's BuildKit state has served {', '.join(others)} "
         "with shared keys, so this run neither reuses their fetch and cargo layers nor the shared cache's; "
-        "for shared keys give each trust level its own engine, e.g. ephemeral runners "
-        "(docs/decisions/one-key-per-step.md)"
+        f"{way_out} (docs/decisions/one-key-per-step.md)"
     )
 
 
@@ -319,7 +332,7 @@ def shared_keys(plan: CachePlan, driver: Callable[[], str], builder: str) -> tup
 
     from bakery.engine import claims
 
-    if plan.scope == LOCAL_SCOPE:
+    if plan.scope == LOCAL_SCOPE and not plan.imports:
         return plan, None
     state = claims.state_of(driver(), builder)
     if state is None:

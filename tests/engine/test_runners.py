@@ -51,7 +51,7 @@ from bakery.engine import docker
 from bakery.errors import BakeryError
 from lab import runners as lab
 from tests.conftest import DEFAULT_NAME, DEFAULT_VECTOR, VENV_BIN, invoke
-from tests.support import events, lookout, steps
+from tests.support import events, lookout, steps, trees
 
 pytestmark = pytest.mark.usefixtures("engine")
 
@@ -478,20 +478,6 @@ def test_publish_pushes_to_the_lab_registry_and_runner_b_runs_it(the_lab: lab.La
     the_lab.runner.docker(["image", "rm", f"{github}:lab"])
 
 
-def _hashes(root: Path) -> dict[str, str]:
-    """Every file and symlink under a cache root. Importing takes and drops
-    a lock file, so *.lock is left out (bakery/cache/store.py)."""
-    found = {}
-    for path in sorted(root.rglob("*")):
-        if path.name.endswith(".lock"):
-            continue
-        if path.is_symlink():
-            found[str(path.relative_to(root))] = "-> " + os.readlink(path)
-        elif path.is_file():
-            found[str(path.relative_to(root))] = hashlib.sha256(path.read_bytes()).hexdigest()
-    return found
-
-
 def test_directory_backend_trust_rules_on_both_runners(the_lab: lab.Lab, edited_source: Path, tmp_path: Path) -> None:
     """a) and c) with today's backend, a directory: a trusted run on A fills
     it; an untrusted run on a fresh B with the edit imports it, writes only
@@ -502,14 +488,14 @@ def test_directory_backend_trust_rules_on_both_runners(the_lab: lab.Lab, edited_
     cached, ran, _ = _bake(_a(the_lab), {"BAKERY_CACHE_DIR": str(shared)}, TRUSTED)
     _record("dir_a", cached, ran, entries=len([p for p in shared.iterdir() if p.is_symlink()]))
     assert (shared / ENTRY / "index.json").is_file()
-    before = _hashes(shared)
+    before = trees.hashes(shared)
     _fresh(the_lab.runner)
     env = {**the_lab.runner.env, **UNTRUSTED, "BAKERY_CACHE_DIR": str(shared), "BAKERY_CACHE_SCOPES_DIR": str(scopes)}
     env["source_location"] = str(edited_source)
     cached, ran, _ = _bake(env)
     _record("dir_c", cached, ran)
     assert (scopes / "bakery-mallory-fork-mxd-7-merge" / ENTRY / "index.json").is_file()
-    assert _hashes(shared) == before
+    assert trees.hashes(shared) == before
 
 
 def _poison(registry: lab.Registry, repository: str, tag: str) -> tuple[str, str, str]:

@@ -16,23 +16,33 @@ level its own engine, as T is.
 The control, on one engine (B, after the pull request): a trusted run there
 keeps the scoped value `trusted`, prints the one line, and runs the cargo
 steps again instead of taking the pull request's.
+
+A laptop, last: a developer's `invoke bake install` (no GitHub event at all,
+scope `local`) on B pruned again, reading the trusted export with read access
+only, from the registry through the pull-only front and from a read-only
+directory. It claims B like any scope, so it gets shared keys and CACHED
+steps, and exports to its own scope directory only (docs/cache.md, "A laptop
+that reads CI's cache").
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import secrets
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from bakery import ROOT
 from bakery.engine import claims
+from lab import mounts
 from lab import runners as lab
 from tests.conftest import invoke
-from tests.support import events
+from tests.support import events, trees
 
 pytestmark = pytest.mark.usefixtures("engine")
 
@@ -51,6 +61,10 @@ NOTE = "NOTE cache keys: scoped"
 # The steps whose keys carried the scope: every RUN that mounts the cargo registry.
 CARGO_MOUNT = "id=cargo-registry-"
 COUNTS = ROOT / "runs" / "lab" / "trust-keys.json"
+# What a laptop must take from CI's cache: steps CACHED, of all its steps.
+LAPTOP_CACHED = 0.9
+# A cargo step's registry mount with shared keys: cache_scope empty.
+SHARED_KEY_MOUNT = "id=cargo-registry-,"
 _TOTAL = re.compile(r"^\s*(\d+) cached\s+(\d+) ran\s+total", re.M)
 
 
@@ -231,3 +245,77 @@ def test_on_one_engine_a_trusted_run_after_a_pull_request_keeps_scoped_keys(
     assert all("id=cargo-registry-trusted" in name for name in steps), list(steps)
     # It claimed nothing: the pull request still owns B's shared keys.
     assert _claims(runner) == {PR_SCOPE}
+
+
+# --- a laptop ---------------------------------------------------------------------------------
+
+
+def _laptop(runner: lab.Runner, shared: str) -> Baked:
+    """A developer's `invoke bake install` of the same commit on `runner`, pruned as a new
+    laptop's engine, with `shared` as BAKERY_CACHE_DIR: no GitHub variable in its environment,
+    no scopes directory or repository set (so the default, under XDG_CACHE_HOME)."""
+    lab.make_fresh(runner)
+    assert runner.docker(["buildx", "du"]).stdout.splitlines()[-1].split() == ["Total:", "0B"]
+    env = {**runner.env, "BAKERY_CACHE_DIR": shared}
+    assert [name for name in {**os.environ, **env} if name.startswith(("GITHUB_", "BAKERY_CACHE_SCOPES"))] == []
+    return _bake(env)
+
+
+def _check_laptop(name: str, baked: Baked, runner: lab.Runner, trusted_export: Baked) -> Path:
+    """What every laptop run must show; returns its scope directory."""
+    cargo = baked.cargo_steps()
+    _record(
+        name,
+        cached=baked.cached,
+        ran=baked.ran,
+        cold_ran=trusted_export.ran,
+        wall=round(baked.wall, 1),
+        cold_wall=round(trusted_export.wall, 1),
+        cargo_steps_cached=sum(cargo.values()),
+        cargo_steps=len(cargo),
+    )
+    assert baked.cached >= LAPTOP_CACHED * (baked.cached + baked.ran), (baked.cached, baked.ran)
+    assert baked.cached >= LAPTOP_CACHED * trusted_export.ran, (baked.cached, trusted_export.ran)
+    # Shared keys: the fetch and cargo steps, which a scoped value would miss, came from CI.
+    assert cargo and all(cargo.values()), cargo
+    assert all(SHARED_KEY_MOUNT in step for step in cargo), list(cargo)
+    assert baked.notes == []
+    assert _claims(runner) == {"local"}
+    # Its own scope, the default scopes directory (the tests' XDG_CACHE_HOME), holds its export.
+    scope = Path(os.environ["XDG_CACHE_HOME"]) / "bakery" / "scopes" / "local"
+    assert sorted(p.name for p in scope.iterdir() if p.is_symlink()) == [ENTRY]
+    assert (scope / ENTRY / "index.json").is_file()
+    return scope
+
+
+def test_a_laptop_reads_the_shared_registry_through_the_pull_only_front(
+    the_lab: lab.Lab, trusted_export: Baked
+) -> None:
+    """The developer logs in with the read-only account, as with a pull-scoped token."""
+    runner, front = the_lab.runner, the_lab.front
+    assert runner is not None and front is not None
+    shared_before, scopes_before, refused_before = the_lab.shared.state(), the_lab.scopes.state(), list(front.refused)
+    assert list(shared_before[SHARED_REPO]) == [ENTRY]
+    lab.login(runner, front.host, READER, READ_PASSWORD)
+    baked = _laptop(runner, f"{front.host}/{SHARED_REPO}")
+    _check_laptop("laptop_registry", baked, runner, trusted_export)
+    # It wrote nothing to either registry and tried nothing through the front.
+    assert the_lab.shared.state() == shared_before
+    assert the_lab.scopes.state() == scopes_before
+    assert front.refused == refused_before
+
+
+def test_a_laptop_reads_a_read_only_shared_directory(the_lab: lab.Lab, trusted_export: Baked, tmp_path: Path) -> None:
+    """Runner T exports the same commit to a directory (every step CACHED there: only the
+    export's cost); the laptop sees it through a read-only bind mount."""
+    runner, runner_t = the_lab.runner, the_lab.runner_t
+    assert runner is not None and runner_t is not None
+    shared = tmp_path / "shared"
+    exported = _bake({**runner_t.env, **TRUSTED, "BAKERY_CACHE_DIR": str(shared)})
+    _record("laptop_directory_trusted_export", cached=exported.cached, ran=exported.ran, wall=round(exported.wall, 1))
+    assert (shared / ENTRY / "index.json").is_file()
+    before = trees.hashes(shared)
+    with mounts.read_only(shared, tmp_path / "shared-ro") as view:
+        baked = _laptop(runner, str(view))
+    _check_laptop("laptop_directory", baked, runner, trusted_export)
+    assert trees.hashes(shared) == before

@@ -106,14 +106,31 @@ def _docker_driver() -> str:
         # Another pull request's scope counts as much as the other trust level.
         (PR_SCOPE, {PR_SCOPE, "bakery-eve-fork-mxd-8-merge"}, PR_SCOPE),
         ("trusted", None, "trusted"),
-        ("local", {"trusted"}, "local"),
-        ("local", set(), "local"),
+        # A local run that imports a shared cache (a laptop reading CI's) is a scope like any other.
+        ("local", {"local"}, ""),
+        ("local", {"trusted", "local"}, "local"),
+        ("local", None, "local"),
     ],
 )
 def test_key_decision(scope: str, claimed: set[str] | None, keys: str) -> None:
     got, note = policy.key_decision(scope, claimed)
     assert got == keys
-    assert (note is None) == (keys == "" or scope == "local")
+    assert (note is None) == (keys == "")
+
+
+@pytest.mark.parametrize("claimed", [set(), {"local"}, {"trusted"}, None])
+def test_a_local_run_without_imports_keeps_local_and_says_nothing(claimed: set[str] | None) -> None:
+    assert policy.key_decision("local", claimed, imports=False) == ("local", None)
+
+
+def test_a_local_run_on_a_claimed_engine_is_told_of_a_builder_of_its_own() -> None:
+    _, note = policy.key_decision("local", {"trusted", "local"})
+    assert note == (
+        "cache keys: scoped (cache_scope=local): this engine's BuildKit state has served trusted with shared keys, "
+        "so this run neither reuses their fetch and cargo layers nor the shared cache's; for shared keys bake on a "
+        "builder of your own (BAKERY_DRIVER=docker-container) or empty this one (invoke builder --prune "
+        "--prune-all) (docs/decisions/one-key-per-step.md)"
+    )
 
 
 def test_the_note_is_one_line_naming_the_other_scopes_and_the_way_out() -> None:
@@ -217,6 +234,69 @@ def test_local_runs_and_remote_builders_make_no_docker_call() -> None:
     assert (local.cache_scope, local_note) == ("local", None)
     assert remote.cache_scope == "trusted" and remote_note is not None and "not on this engine" in remote_note
     assert volumes.argvs == []
+
+
+def _laptop(shared: str = "127.0.0.1:5001/bakery/cache") -> policy.CachePlan:
+    """A developer's run (no GitHub event) with read access to a shared cache."""
+    return policy.cache_plan(event="", ref="", shared=shared, scopes_dir="/home/dev/.cache/bakery/scopes")
+
+
+def test_a_laptop_reading_the_shared_cache_claims_its_free_engine_and_gets_shared_keys() -> None:
+    volumes = Volumes()
+    with docker.use_runner(volumes):
+        plan, note = policy.shared_keys(_laptop(), _docker_driver, "default")
+    assert (plan.cache_scope, plan.scope, note) == ("", "local", None)
+    assert [argv[2] for argv in volumes.argvs] == ["ls", "create", "ls"]
+    assert volumes.labels == {
+        claims.volume("engine", "local"): {"io.bakery.shared-keys": "engine", "io.bakery.scope": "local"}
+    }
+
+
+def test_a_laptop_on_an_engine_a_ci_shaped_run_claimed_keeps_local_and_claims_nothing() -> None:
+    volumes = Volumes()
+    volumes.add("engine", "trusted")
+    with docker.use_runner(volumes):
+        plan, note = policy.shared_keys(_laptop(), _docker_driver, "default")
+    assert plan.cache_scope == "local"
+    assert note is not None and "BAKERY_DRIVER=docker-container" in note
+    assert [argv[2] for argv in volumes.argvs] == ["ls"]
+    assert volumes.scopes() == {"trusted"}
+
+
+def test_after_a_laptop_claimed_its_engine_a_trusted_run_there_keeps_its_scope() -> None:
+    """The claim is what keeps a CI-shaped run on the developer's engine from
+    sharing keys with the developer's layers."""
+    volumes = Volumes()
+    with docker.use_runner(volumes):
+        policy.shared_keys(_laptop(), _docker_driver, "default")
+        trusted, note = policy.shared_keys(_plan(**PUSH), _docker_driver, "default")
+    assert trusted.cache_scope == "trusted" and note is not None and "local" in note
+    assert volumes.scopes() == {"local"}
+
+
+@pytest.mark.parametrize(
+    ("shared", "imports", "export"),
+    [
+        (
+            "127.0.0.1:5001/bakery/cache",
+            ["127.0.0.1:5001/bakery/cache", "/home/dev/.cache/bakery/scopes/local"],
+            "/home/dev/.cache/bakery/scopes/local",
+        ),
+        (
+            "/srv/bakery-cache-ro",
+            ["/srv/bakery-cache-ro", "/home/dev/.cache/bakery/scopes/local"],
+            "/home/dev/.cache/bakery/scopes/local",
+        ),
+    ],
+)
+def test_a_laptop_exports_to_its_own_scope_only(shared: str, imports: list[str], export: str) -> None:
+    plan = _laptop(shared)
+    assert [location.base for location in plan.imports] == imports
+    assert plan.export is not None and plan.export.base == export
+    assert not plan.trusted and plan.reason.startswith("not a GitHub Actions run")
+    assert [value for value in plan.set_values(["install"]) if ".cache-to=" in value] == [
+        f"install.cache-to=type=local,dest={export}/.versions/install/{plan.run_id},mode=max"
+    ]
 
 
 # --- a whole bake ------------------------------------------------------------------------------
