@@ -14,7 +14,8 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence, Set
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,7 +27,7 @@ from bakery.tree import bakefile
 from bakery.tree.bakefile import check_targets, split_targets
 
 if TYPE_CHECKING:
-    from bakery.baking import progress
+    from bakery.baking import flatten, progress
     from bakery.baking.schedule import Invocation
     from bakery.cache import policy as cache
     from bakery.engine.probe import Probe
@@ -103,6 +104,21 @@ def _label(vector: matrix.Vector) -> str:
 def _shown(path: Path) -> str:
     """A path as errors name it: relative to the project when inside it."""
     return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
+@dataclass(frozen=True)
+class _Part:
+    """One vector's share of a run: what each of its invocations needs."""
+
+    label: str
+    env: Mapping[str, str]
+    # The bake variables bakery sets (recorded for each invocation).
+    variables: Mapping[str, str]
+    allow: frozenset[str]
+    # The vector's cache entry: the job's targets and the vector.
+    key: str
+    flat: flatten.Flat | None
+    dockerfile: Path
 
 
 class _Run:
@@ -198,9 +214,10 @@ class _Run:
         from bakery.baking import flatten, schedule
 
         settings, plan = self.settings, self.plan
-        block = {k: (v,) for k, v in vector.items}
         label = _label(vector)
-        env = bakefile.bake_env(settings, block, cache_scope=plan.cache_scope, vectors=[vector.as_dict()])
+        env = bakefile.bake_env(
+            settings, {k: (v,) for k, v in vector.items}, cache_scope=plan.cache_scope, vectors=[vector.as_dict()]
+        )
         definition = bakefile.definition(settings, self.targets, env)
         if settings.ci_print_bake:
             self.out(json.dumps(definition, indent=2))
@@ -210,78 +227,62 @@ class _Run:
         except flatten.Route as route:
             self.out(f"NOTE [{label}] baked as linked targets: {route.reason} (docs/tree.md, One way to bake)")
             flat = None
-        key = schedule.entry_key(self.targets, vector)
-        dockerfile = self.record / f"{n}.Dockerfile"
-        owners: dict[str, str] = {}
+        part = _Part(
+            label=label,
+            env=env,
+            variables={k: v for k, v in env.items() if os.environ.get(k) != v},
+            allow=frozenset({*bakefile.entitlements(definition, tree, ROOT), *plan.entitlements()}),
+            key=schedule.entry_key(self.targets, vector),
+            flat=flat,
+            dockerfile=self.record / f"{n}.Dockerfile",
+        )
         if flat is not None:
-            dockerfile.write_text(flat.dockerfile)
-            owners = {flatten.stage_name(instance): instance for instance in flat.instances}
-        allow = {*bakefile.entitlements(definition, tree, ROOT), *plan.entitlements()}
-        variables = {k: v for k, v in env.items() if os.environ.get(k) != v}
+            part.dockerfile.write_text(flat.dockerfile)
         for m, step in enumerate(schedule.invocations(flat, definition, self.targets)):
             if step.linked:
-                instances = flatten.needed(definition, step.targets)
-                self._invoke(f"{n}.{m}", step, label, env, variables, tree, instances, allow, None)
+                self._invoke(part, f"{n}.{m}", step, tree, flatten.needed(definition, step.targets), part.allow)
                 continue
-            assert flat is not None
             export = step.exports and plan.export is not None
-            entry = plan.entry_name(key)
             # A trusted runner that imported every step re-exports what the
             # entry already holds: the export is the floor of a fully cached
-            # run (bench/README.md). So when the entry exists, bake without
-            # exporting first, and export only if a step ran.
+            # run (bench/README.md). So when a directory entry exists, bake
+            # without exporting first, and export only if a step ran.
+            entry = plan.entry_name(part.key)
             again = export and plan.export is not None and plan.export.kind == "local"
             again = again and plan.export is not None and plan.export.source(entry) is not None
-            ran = self._generated(f"{n}.{m}", step, label, env, variables, flat, dockerfile, key, owners, allow,
-                                  export=export and not again)  # fmt: skip
+            ran = self._generated(part, f"{n}.{m}", step, export=export and not again)
             if again and ran:
-                self._generated(f"{n}.{m}.export", step, label, env, variables, flat, dockerfile, key, owners, allow,
-                                export=True)  # fmt: skip
+                self._generated(part, f"{n}.{m}.export", step, export=True)
             elif again:
                 log.info("cache %s: every step CACHED and the entry exists; not exported again", entry)
 
-    def _generated(
-        self,
-        name: str,
-        step: Invocation,
-        label: str,
-        env: Mapping[str, str],
-        variables: Mapping[str, str],
-        flat: object,
-        dockerfile: Path,
-        key: str,
-        owners: Mapping[str, str],
-        allow: set[str],
-        *,
-        export: bool,
-    ) -> bool:
+    def _generated(self, part: _Part, name: str, step: Invocation, *, export: bool) -> bool:
         """One invocation of the generated file, as a JSON bake file; whether
         any step ran."""
         from bakery.baking import flatten
 
-        assert isinstance(flat, flatten.Flat)
+        assert part.flat is not None
         bake_json = self.record / f"{name}.bake.json"
-        body = step.target(flat, dockerfile, self.plan, key, export=export)
+        body = step.target(part.flat, part.dockerfile, self.plan, part.key, export=export)
         bake_json.write_text(json.dumps(body, indent=2) + "\n")
-        allow = {*allow, *bakefile.entitlements(body, bake_json, ROOT), *flat.entitlements}
-        tracker = self._invoke(name, step, label, env, variables, bake_json, [key] if export else [], allow, owners)
+        allow = {*part.allow, *bakefile.entitlements(body, bake_json, ROOT), *part.flat.entitlements}
+        owners = {flatten.stage_name(instance): instance for instance in part.flat.instances}
+        tracker = self._invoke(part, name, step, bake_json, [part.key] if export else [], allow, owners)
         return tracker.counts()["ran"] > 0
 
     def _invoke(
         self,
+        part: _Part,
         name: str,
         step: Invocation,
-        label: str,
-        env: Mapping[str, str],
-        variables: Mapping[str, str],
         file: Path,
         entries: Sequence[str],
-        allow: set[str],
-        owners: Mapping[str, str] | None,
+        allow: Set[str],
+        owners: Mapping[str, str] | None = None,
     ) -> progress.Progress:
         """Run one bake invocation; `entries` are the cache entries it
-        exports (a linked invocation passes its instances, which import and
-        export their own entries)."""
+        exports (a linked invocation, `owners` None, passes its instances,
+        which import and export their own entries)."""
         from bakery.baking import flatten, invocation
 
         plan = self.plan
@@ -302,18 +303,18 @@ class _Run:
         )
         self.command["invocations"].append(
             {
-                "vector": label,
+                "vector": part.label,
                 "targets": list(step.targets),
                 "stage": step.stage,
                 "argv": ["docker", *argv],
-                "variables": dict(variables),
-            }  # fmt: skip
+                "variables": dict(part.variables),
+            }
         )
         (self.record / "command.json").write_text(json.dumps(self.command, indent=2) + "\n")
         try:
             tracker, result = invocation.run_with_progress(
                 argv,
-                env,
+                part.env,
                 self.record / "progress.jsonl",
                 progress_mode=self.progress_mode,
                 silent=self.settings.ci_silent_bake,
@@ -328,7 +329,7 @@ class _Run:
         if result.returncode != 0:
             plan.discard(entries)
             invocation.environment_gone(self.builder, result.stderr)
-            self.error = f"ERROR {step.name} [{label}] exit {result.returncode} (record: {self.record})"
+            self.error = f"ERROR {step.name} [{part.label}] exit {result.returncode} (record: {self.record})"
             raise BakeFailed(f"bake failed with exit code {result.returncode}; see {self.record}", result.returncode)
         for line in plan.publish(entries):
             log.info(line)

@@ -410,3 +410,48 @@ def test_an_export_location_that_cannot_be_written_is_one_clear_error(tmp_path: 
         f"cannot export to the scope {PR_SCOPE}'s cache at {blocked / PR_SCOPE}: Not a directory; "
         "set BAKERY_CACHE_SCOPES_DIR to a directory this job may write"
     )
+
+
+ENTRY = (
+    "mxd.smoketest-version--release--distro--x86_64-unknown-linux-gnu--default--debian--testing-slim"
+    "--x86_64-v1-linux-gnu"
+)
+CACHED_STEP = json.dumps(
+    {"vertexes": [{"digest": "sha256:a", "name": "[smoketest-version.publish 2/2] RUN true", "cached": True,
+                   "started": "2026-01-01T00:00:00Z", "completed": "2026-01-01T00:00:01Z"}]}
+) + "\n"  # fmt: skip
+
+
+def _trusted_with_an_entry(tmp_path: Path, progress: list[str] | None) -> tuple[list[str], dict]:
+    """A trusted bake whose shared directory already holds this job's entry."""
+    shared = tmp_path / "shared"
+    (shared / ENTRY).mkdir(parents=True)
+    (shared / ENTRY / "index.json").write_text("{}")
+    volumes = Volumes(ScriptedDocker(progress=progress))
+    out, command = _whole_bake(tmp_path, volumes, {**PUSH, "BAKERY_CACHE_DIR": str(shared)})
+    return out, command
+
+
+def _cache_to(argv: list[str]) -> list[str]:
+    bake_json = Path(argv[argv.index("--file") + 1])
+    return next(iter(json.loads(bake_json.read_text())["target"].values())).get("cache-to", [])
+
+
+def test_a_trusted_run_that_ran_nothing_does_not_export_an_entry_that_exists(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, daemon_socket
+) -> None:
+    monkeypatch.chdir(ROOT)
+    _, command = _trusted_with_an_entry(tmp_path, [CACHED_STEP])
+    (only,) = command["invocations"]
+    assert _cache_to(only["argv"]) == []
+
+
+def test_a_trusted_run_where_a_step_ran_exports_after_all(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, daemon_socket
+) -> None:
+    monkeypatch.chdir(ROOT)
+    _, command = _trusted_with_an_entry(tmp_path, None)  # the fixture's progress: one step ran
+    first, export = command["invocations"]
+    assert _cache_to(first["argv"]) == []
+    (destination,) = _cache_to(export["argv"])
+    assert destination.startswith(f"type=local,dest={tmp_path}/shared/.versions/{ENTRY}/") and "mode=max" in destination
