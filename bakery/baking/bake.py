@@ -329,7 +329,9 @@ class _Run:
         if result.returncode != 0:
             plan.discard(entries)
             invocation.environment_gone(self.builder, result.stderr)
-            self.error = f"ERROR {step.name} [{part.label}] exit {result.returncode} (record: {self.record})"
+            # Named as the user named the targets, as ACCEPT does; command.json names the invocation.
+            targets = " ".join(self.targets)
+            self.error = f"ERROR {targets} [{part.label}] exit {result.returncode} (record: {self.record})"
             raise BakeFailed(f"bake failed with exit code {result.returncode}; see {self.record}", result.returncode)
         for line in plan.publish(entries):
             log.info(line)

@@ -93,9 +93,12 @@ def networks() -> set[str]:
 
 
 def history(name: str) -> list[dict]:
-    """This build's records in `docker buildx history ls` (the builder in use)."""
+    """This build's records in `docker buildx history ls` (the builder in use): named after the
+    context directory, the Dockerfile when it is not the context's own, and the stage
+    (`<directory>/runs/<id>/0.Dockerfile (<stage>)` for the generated file in the run record)."""
     out = docker_out("buildx", "history", "ls", "--format", "json", "--no-trunc")
-    return [r for r in map(json.loads, out.splitlines()) if r.get("name") == name]
+    found = map(json.loads, out.splitlines())
+    return [r for r in found if r.get("name", "").split(" (", 1)[0].split("/", 1)[0] == name]
 
 
 def group_members(pgid: int) -> list[str]:
