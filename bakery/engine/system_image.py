@@ -34,6 +34,7 @@ from pathlib import Path
 
 from bakery.config.matrix import Vector, arch_and_level
 from bakery.config.settings import Settings
+from bakery.config.toolchains import suite_for
 from bakery.engine import docker, emulation, process
 from bakery.errors import BakeryError, EnvironmentNotReady, UsageError
 
@@ -57,12 +58,6 @@ LAYER = "application/vnd.oci.image.layer.v1.tar"
 CONFIG = "application/vnd.oci.image.config.v1+json"
 MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 INDEX = "application/vnd.oci.image.index.v1+json"
-
-
-def suite_for(settings: Settings, sys_version: str) -> str:
-    """The Debian suite: the BAKERY_SUITE setting, else the tag without the
-    image variant (testing-slim -> testing, bookworm-slim -> bookworm)."""
-    return settings.suite or sys_version.removesuffix("-slim")
 
 
 def architectures(machine: str | None = None) -> tuple[str, str]:
