@@ -43,8 +43,8 @@ def lint(session: nox.Session) -> None:
     dockerfiles += sorted(str(p) for p in Path("tests/unit/fixtures/flat").glob("Dockerfile.*"))
     session.run("hadolint", *dockerfiles, "tests/standin/Dockerfile")
     scripts = ["ci/provision-docker.sh", "ci/provision-lab.sh", "ci/setup.sh", ".ci/run"]
-    scripts += ["docker/scripts/apt-install", "docker/scripts/smoke", "docker/scripts/pkg-build"]
-    scripts += ["docker/scripts/pkg-installed", "tests/support/debian-vendor.sh"]
+    scripts += ["docker/scripts/apt-install", "docker/scripts/apt-setup", "docker/scripts/smoke"]
+    scripts += ["docker/scripts/pkg-build", "docker/scripts/pkg-installed", "tests/support/debian-vendor.sh"]
     scripts += sorted(str(p) for p in (*Path("docker/complement").glob("*.sh"), *Path("tests/standin").glob("*.sh")))
     session.run("shellcheck", *scripts, external=True)
 

@@ -95,7 +95,17 @@ def bake(c, axes, targets=None, matrix=None, print=False, file=None, progress="a
     flags, use_matrix = selection(axes, matrix)
     settings = load({**flags, "BAKERY_BAKE_FILE": file})
     vectors = settings.vectors(use_matrix=use_matrix)
-    bake_module.run(settings, _targets(targets), vectors, print_only=print, progress_mode=progress)
+    chosen = _targets(targets)
+    if not print:
+        from bakery.config import toolchains
+        from bakery.engine import system_image as system_image_module
+        from bakery.tree import bakefile
+
+        # Bad input first (exit 2), then what the engine lacks (exit 3): the roots and emulation.
+        bakefile.check_targets(chosen)
+        toolchains.require(settings, vectors)
+        system_image_module.require(settings, vectors)
+    bake_module.run(settings, chosen, vectors, print_only=print, progress_mode=progress)
 
 
 @axis_task(help={"format": "table, json or github", "matrix": "matrix name (default: BAKERY_MATRIX)"})
@@ -136,12 +146,12 @@ def plan(c, axes, targets=None, matrix=None, out="runs/plan", instances=False):
         print(f"wrote {path}")
 
 
-@task
-def doctor(c):
-    """Check docker, the daemon, buildx, the builder, the root image and free disk."""
+@axis_task(help={})
+def doctor(c, axes):
+    """Check docker, the daemon, buildx, the builder, the root images, emulation and free disk."""
     from bakery.engine import doctor as doctor_module
 
-    checks = doctor_module.run(load({}))
+    checks = doctor_module.run(load(axes))
     for check in checks:
         print(f"{'ok  ' if check.ok else 'FAIL'} {check.name}: {check.detail}")
     if not all(check.ok for check in checks):
@@ -164,16 +174,24 @@ def clean(c):
         "refresh": "rebuild even if the image exists",
         "mirror": "Debian mirror URL",
         "suite": "Debian suite (default: from sys_version)",
+        "matrix": SELECTION_HELP["matrix"],
     },
 )
-def system_image(c, axes, refresh=False, mirror=None, suite=None):
-    """Build the root image <sys_name>:<sys_version> with mmdebstrap and load it into the engine."""
+def system_image(c, axes, refresh=False, mirror=None, suite=None, matrix=None):
+    """Build the root images the selected vectors need with mmdebstrap and load them into the engine."""
+    from bakery.engine import docker
     from bakery.engine import system_image as system_image_module
 
-    settings = load({**axes, "BAKERY_MIRROR": mirror, "BAKERY_SUITE": suite})
-    roots = {(v["sys_name"], v["sys_version"]): v for v in settings.vectors()}
-    for vector in roots.values():
-        print(system_image_module.ensure(settings, vector, refresh=refresh))
+    flags, use_matrix = selection(axes, matrix)
+    settings = load({**flags, "BAKERY_MIRROR": mirror, "BAKERY_SUITE": suite})
+    vectors = settings.vectors(use_matrix=use_matrix, runnable=False)
+    for vector in vectors:
+        if vector["sys_name"] != "debian":
+            raise UsageError(f"system-image builds Debian roots only; sys_name={vector['sys_name']!r} needs a registry")
+    docker.require_daemon()
+    roots = system_image_module.roots(settings, vectors)
+    for line in system_image_module.ensure_roots(settings, roots, refresh=refresh):
+        print(line)
 
 
 @task(help={"check": "only check for drift; exit 1 if bake.hcl is out of date"})

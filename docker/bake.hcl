@@ -182,7 +182,7 @@ function "family_axes" {
   params = []
   result = merge(
     { for f in [
-      "system", "source"
+      "system", "build-system", "source"
     ] : f => ["sys_name", "sys_version", "sys_target"] },
     { for f in [
       "diner", "valgrind", "perf", "packager", "kitchen", "complement-config", "complement-base",
@@ -206,8 +206,8 @@ function "family_axes" {
 function "family_parents" {
   params = []
   result = {
-    system = [], source = ["system"], diner = ["system"], valgrind = ["diner"], perf = ["diner"],
-    packager = ["diner"], kitchen = ["diner"], cookware = ["kitchen"], chef = ["cookware"],
+    system = [], build-system = [], source = ["system"], diner = ["system"], valgrind = ["diner"], perf = ["diner"],
+    packager = ["diner"], kitchen = ["build-system"], cookware = ["kitchen"], chef = ["cookware"],
     ingredients = ["chef", "source"], preparing = ["ingredients", "source"], recipe = ["chef", "preparing"],
     fmt = ["ingredients"], audit = ["ingredients"], typos = ["ingredients"], lychee = ["ingredients"],
     book = ["ingredients"], deps-base = ["recipe"], deps-check = ["deps-base"], deps-clippy = ["deps-base"],
@@ -241,6 +241,21 @@ function "sys_platform" {
   result = {
     "x86_64" = "linux/amd64", "aarch64" = "linux/arm64", "riscv64" = "linux/riscv64", "armv7" = "linux/arm/v7",
     "i686" = "linux/386", "ppc64le" = "linux/ppc64le", "s390x" = "linux/s390x"
+  }[split("-", sys_target)[0]]
+}
+
+# sys_target -> its architecture's names: Debian's, the cross compiler's
+# triplet and the Docker Official Images namespace, by arch.
+function "sys_arch" {
+  params = [sys_target]
+  result = {
+    "x86_64" = { debian = "amd64", gnu = "x86_64-linux-gnu", namespace = "amd64" },
+    "aarch64" = { debian = "arm64", gnu = "aarch64-linux-gnu", namespace = "arm64v8" },
+    "riscv64" = { debian = "riscv64", gnu = "riscv64-linux-gnu", namespace = "riscv64" },
+    "armv7" = { debian = "armhf", gnu = "arm-linux-gnueabihf", namespace = "arm32v7" },
+    "i686" = { debian = "i386", gnu = "i686-linux-gnu", namespace = "i386" },
+    "ppc64le" = { debian = "ppc64el", gnu = "powerpc64le-linux-gnu", namespace = "ppc64le" },
+    "s390x" = { debian = "s390x", gnu = "s390x-linux-gnu", namespace = "s390x" }
   }[split("-", sys_target)[0]]
 }
 
@@ -439,12 +454,31 @@ target "_publish" {
 # Families, root to leaves.
 
 target "system" {
-  description = "Root: the system image <sys_name>:<sys_version>, configured for cached apt"
+  description = "Root: the system image <namespace>/<sys_name>:<sys_version> of the target platform, configured for cached apt"
   matrix = { v = family_cells["system"] }
   name = v.id
   inherits = ["_common"]
   dockerfile = "Dockerfile.system"
   target = "system"
+  platforms = [v.platform]
+  args = merge(v.args, {
+    sys_image = "${sys_arch(v.sys_target).namespace}/${v.sys_name}:${v.sys_version}"
+    apt_mirror = apt_mirror
+    apt_options = apt_options
+  })
+}
+
+# The build side's root: the same distribution on the platform the build runs
+# on ($BUILDPLATFORM, the builder's own), so compilers and cargo run natively
+# and a cross vector's chain is one solve for its target platform
+# (docs/decisions/cross-builds.md).
+target "build-system" {
+  description = "Root of the build side: the system image <sys_name>:<sys_version> of the build platform, configured alike"
+  matrix = { v = family_cells["build-system"] }
+  name = v.id
+  inherits = ["_common"]
+  dockerfile = "Dockerfile.system"
+  target = "build-system"
   platforms = [v.platform]
   args = merge(v.args, {
     sys_name = v.sys_name
@@ -521,17 +555,18 @@ target "packager" {
 }
 
 target "kitchen" {
-  description = "Build environment without Rust: compilers, git, pkg-config, the feature set's -dev packages"
+  description = "Build environment without Rust on the build platform: compilers, git, pkg-config, the feature set's packages"
   matrix = { v = family_cells["kitchen"] }
   name = v.id
   inherits = ["_common"]
   dockerfile = "Dockerfile.kitchen"
   target = "kitchen"
   platforms = [v.platform]
-  contexts = { input = v.ref.diner }
+  contexts = { input = v.ref["build-system"] }
   args = merge(v.args, {
     sys_name = v.sys_name
     sys_version = v.sys_version
+    runtime_packages = lookup(jsondecode(feat_set_runtime_packages), v.feat_set, "")
     kitchen_packages = kitchen_packages
     build_packages = lookup(jsondecode(feat_set_build_packages), v.feat_set, "")
   })
@@ -551,6 +586,8 @@ target "cookware" {
     sys_version = v.sys_version
     rust_toolchain = v.rust_toolchain
     rust_target = v.rust_target
+    target_arch = sys_arch(v.sys_target).debian
+    target_gnu = sys_arch(v.sys_target).gnu
   })
 }
 

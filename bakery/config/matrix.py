@@ -35,6 +35,15 @@ class Arch:
     # rustc -C target-cpu when the value names no level, and per level.
     cpu: str
     levels: tuple[tuple[str, str], ...] = ()
+    # Debian's name of the architecture (dpkg), the GNU triplet of its cross
+    # compiler, the Docker Official Images namespace of its images
+    # (github.com/docker-library/official-images, "Architectures other than
+    # amd64"), and the first component of the Rust target triples whose
+    # binaries run on it.
+    debian: str = ""
+    gnu: str = ""
+    namespace: str = ""
+    rust: tuple[str, ...] = ()
 
 
 _LEVEL = re.compile(r"v[0-9]+")
@@ -53,9 +62,9 @@ class Axis:
     default: str
     pattern: re.Pattern[str] | None = None
     values: tuple[str, ...] | None = None
-    # The lowest family of bake.hcl that uses the axis; it and every family
-    # above it vary over the axis (hclgen).
-    used_by: str = ""
+    # The lowest families of bake.hcl that use the axis (a tree may have
+    # several roots); they and every family above them vary over the axis (hclgen).
+    used_by: tuple[str, ...] = ()
     # Whether used_by gets the axis as a build arg of the same name; the
     # original seven are passed by hand in bake.hcl.
     build_arg: bool = True
@@ -183,6 +192,30 @@ class Definition:
                 return axis
         raise UsageError(f"unknown axis {name!r}; axes: {', '.join(self.names)}")
 
+    def arch(self, sys_target: str) -> Arch | None:
+        """The arch table entry of a sys_target value (None without the
+        table, for another bake file, or for an unknown arch)."""
+        axis = next((a for a in self.axes if a.arches and a.vocabulary), None)
+        return dict(axis.arches).get(arch_and_level(sys_target)[0]) if axis else None
+
+    def refuse_unrunnable(self, vector: Vector) -> None:
+        """A UsageError when the vector's rust_target builds binaries its
+        sys_target cannot run (an aarch64 binary in an x86_64 image)."""
+        values = vector.as_dict()
+        sys_target, rust_target = values.get("sys_target"), values.get("rust_target")
+        arch = self.arch(sys_target) if sys_target else None
+        if arch is None or not arch.rust or not rust_target:
+            return
+        rust_arch = rust_target.split("-")[0]
+        if rust_arch not in arch.rust:
+            assert sys_target is not None
+            sys_arch = arch_and_level(sys_target)[0]
+            raise UsageError(
+                f"rust_target {rust_target} builds {rust_arch} binaries, which sys_target {sys_target} "
+                f"({sys_arch}) cannot run; pair it with a sys_target of that architecture or exclude the pair "
+                f"(docker/matrix.toml [axes.sys_target.arch.{sys_arch}] rust)"
+            )
+
     def default_vector(self) -> Vector:
         return Vector(tuple((a.name, a.default) for a in self.axes))
 
@@ -224,7 +257,7 @@ def load(path: Path = DEFINITION) -> Definition:
             spec["default"],
             pattern,
             values,
-            used_by=spec.get("used_by", ""),
+            used_by=_families(spec.get("used_by", "")),
             build_arg=spec.get("build_arg", True),
             arches=_arches(path, name, spec.get("arch")),
             flag=spec.get("flag", name.replace("_", "-")),
@@ -274,6 +307,12 @@ def _check_command_lines(file: str, axes: Sequence[Axis], always: Sequence[str])
         raise UsageError(f"{file}: [nox] always names {', '.join(unknown)}, which is not an axis")
 
 
+def _families(used_by: str | list[str]) -> tuple[str, ...]:
+    """used_by as a tuple: one family, a list of them, or none (empty)."""
+    names = used_by if isinstance(used_by, list) else [used_by]
+    return tuple(n for n in names if n)
+
+
 def _arches(path: Path, name: str, table: object) -> tuple[tuple[str, Arch], ...]:
     if table is None:
         return ()
@@ -283,7 +322,9 @@ def _arches(path: Path, name: str, table: object) -> tuple[tuple[str, Arch], ...
     for arch, spec in table.items():
         try:
             levels = tuple((str(k), str(v)) for k, v in spec.get("levels", {}).items())
-            arches.append((arch, Arch(str(spec["platform"]), str(spec["cpu"]), levels)))
+            names = {k: str(spec.get(k, "")) for k in ("debian", "gnu", "namespace")}
+            rust = tuple(str(r) for r in spec.get("rust", ()))
+            arches.append((arch, Arch(str(spec["platform"]), str(spec["cpu"]), levels, **names, rust=rust)))
         except (AttributeError, KeyError) as exc:
             raise UsageError(f"{path.name} axis {name} arch {arch}: needs platform and cpu ({exc})") from exc
     return tuple(arches)
@@ -300,9 +341,12 @@ def _check_tree_keys(path: Path, name: str, spec: Mapping[str, object]) -> None:
             f"{path.name}: axis name {name!r} must be [a-z][a-z0-9_]* and not one of {', '.join(_CELL_FIELDS)}"
         )
     used_by = spec.get("used_by", "")
+    names = used_by if isinstance(used_by, list) else [used_by]
     # Empty is allowed here; `invoke generate` refuses it (hclgen names the families).
-    if not isinstance(used_by, str) or not re.fullmatch(r"([a-z0-9][a-z0-9_-]*)?", used_by):
-        raise UsageError(f"{path.name} axis {name}: used_by must name the lowest bake.hcl family that uses the axis")
+    if not names or not all(isinstance(n, str) and re.fullmatch(r"([a-z0-9][a-z0-9_-]*)?", n) for n in names):
+        raise UsageError(
+            f"{path.name} axis {name}: used_by must name the lowest bake.hcl family that uses the axis (or a list)"
+        )
     if not isinstance(spec.get("build_arg", True), bool):
         raise UsageError(f"{path.name} axis {name}: build_arg must be true or false")
 

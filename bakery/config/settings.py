@@ -58,15 +58,21 @@ class Settings(Options):
         """A tree variable's value: as set, else its declared default."""
         return self.tree.get(name, tree_variables()[name].default)
 
-    def vectors(self, *, use_matrix: bool = False) -> list[Vector]:
+    def vectors(self, *, use_matrix: bool = False, runnable: bool = True) -> list[Vector]:
         """The selected vectors. Without use_matrix: the cross product of the
         chosen values (unchosen axes take the default vector). With it: the
-        active matrix (excludes and includes applied), filtered by choices."""
+        active matrix (excludes and includes applied), filtered by choices.
+        With runnable, a vector whose binaries its system cannot run is a
+        usage error (the roots alone, `invoke system-image`, do not care)."""
         if not use_matrix:
-            return _distinct_names(cross(self.definition, self.choices))
-        spec = self.definition.matrix(self.matrix)
-        chosen = [v for v in self.definition.expand(spec) if all(v[a] in vals for a, vals in self.choices.items())]
-        return _distinct_names(chosen)
+            chosen = _distinct_names(cross(self.definition, self.choices))
+        else:
+            spec = self.definition.matrix(self.matrix)
+            chosen = [v for v in self.definition.expand(spec) if all(v[a] in vals for a, vals in self.choices.items())]
+            chosen = _distinct_names(chosen)
+        for vector in chosen if runnable else ():
+            self.definition.refuse_unrunnable(vector)
+        return chosen
 
 
 def _distinct_names(vectors: list[Vector]) -> list[Vector]:

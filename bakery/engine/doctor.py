@@ -6,8 +6,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bakery.config.matrix import arch_and_level
 from bakery.config.settings import Settings
-from bakery.engine import builder, disk, docker
+from bakery.engine import builder, disk, docker, emulation, system_image
 from bakery.errors import BakeryError
 
 # The oldest buildx the tree parses with (trixie's 0.13.1, checked on its
@@ -43,8 +44,7 @@ def _try(name: str, probe: Callable[[], str]) -> Check:
 
 
 def run(settings: Settings) -> list[Check]:
-    vector = settings.vectors()[0]
-    root = f"{vector['sys_name']}:{vector['sys_version']}"
+    vectors = settings.vectors()
 
     def cli() -> str:
         docker.require_cli()
@@ -72,9 +72,23 @@ def run(settings: Settings) -> list[Check]:
         return f"{name}: driver {status.driver}; {store}"
 
     def root_image() -> str:
-        if not docker.image_exists(root):
-            raise BakeryError(f"{root} not in the engine; make it: invoke system-image")
-        return f"{root} present"
+        roots = system_image.roots(settings, vectors)
+        for root in roots:
+            if not docker.image_exists(root.ref):
+                raise BakeryError(f"{root.ref} ({root.platform}) not in the engine; make it: {root.command}")
+        return ", ".join(f"{root.ref} ({root.platform})" for root in roots) + " present"
+
+    def emulated() -> str:
+        arches = {arch_and_level(v["sys_target"])[0] for v in vectors}
+        foreign = sorted(a for a in arches if emulation.needed(a))
+        if foreign:
+            return "; ".join(emulation.describe(arch) for arch in foreign)
+        # Not needed here; what a cross vector would find (ci/setup.sh registers aarch64).
+        probe = "aarch64" if emulation.needed("aarch64") else "x86_64"
+        try:
+            return f"not needed by the selection; {emulation.describe(probe)}"
+        except BakeryError as exc:
+            return f"not needed by the selection; {exc}"
 
     def free_disk() -> str:
         root_dir = docker.run(["info", "--format", "{{.DockerRootDir}}"], check=False, quiet=True).stdout.strip()
@@ -84,5 +98,6 @@ def run(settings: Settings) -> list[Check]:
     checks.append(_try("buildx", buildx))
     if checks[1].ok:
         checks += [_try("builder", builder_check), _try("root image", root_image)]
+    checks.append(_try("emulation", emulated))
     checks.append(_try("free disk", free_disk))
     return checks

@@ -68,11 +68,12 @@ def family_axes(definition: Definition, tree: Sequence[Family]) -> dict[str, tup
     """Each family's axes in axis order: its own (used_by) and its parents'."""
     by_name = {f.name: f for f in tree}
     for axis in definition.axes:
-        if axis.used_by not in by_name:
-            raise UsageError(
-                f"docker/matrix.toml axis {axis.name}: used_by = {axis.used_by!r} is not a family of bake.hcl; "
-                f"families: {', '.join(by_name)}"
-            )
+        for used_by in axis.used_by or ("",):
+            if used_by not in by_name:
+                raise UsageError(
+                    f"docker/matrix.toml axis {axis.name}: used_by = {used_by!r} is not a family of bake.hcl; "
+                    f"families: {', '.join(by_name)}"
+                )
     axes: dict[str, set[str]] = {}
 
     def visit(name: str, path: tuple[str, ...]) -> set[str]:
@@ -81,7 +82,7 @@ def family_axes(definition: Definition, tree: Sequence[Family]) -> dict[str, tup
         if name not in by_name:
             raise UsageError(f"bake.hcl: {path[-1]} links to {name!r}, which is not a family")
         if name not in axes:
-            own = {a.name for a in definition.axes if a.used_by == name}
+            own = {a.name for a in definition.axes if name in a.used_by}
             for parent in by_name[name].parents:
                 own |= visit(parent, (*path, name))
             axes[name] = own
@@ -118,8 +119,8 @@ def render_tree(definition: Definition, tree: Sequence[Family]) -> str:
         for group, members in groups.items()
     )
     parents = _wrap([f"{f.name} = [{', '.join(_quote(f.parents))}]" for f in tree], "    ")
-    args = [f"{f.name} = [{', '.join(_quote(a.name for a in definition.axes if a.build_arg and a.used_by == f.name))}]"
-            for f in tree if any(a.build_arg and a.used_by == f.name for a in definition.axes)]  # fmt: skip
+    args = [f"{f.name} = [{', '.join(_quote(a.name for a in definition.axes if a.build_arg and f.name in a.used_by))}]"
+            for f in tree if any(a.build_arg and f.name in a.used_by for a in definition.axes)]  # fmt: skip
     return (
         "\n"
         "# Every axis, in the fixed order of instance names.\n"
@@ -165,6 +166,11 @@ def _render_arches(definition: Definition) -> str:
     if not arches:
         return ""
     platforms = [f"{json.dumps(arch)} = {json.dumps(spec.platform)}" for arch, spec in arches]
+    names = [
+        f"{json.dumps(arch)} = {{ debian = {json.dumps(spec.debian)}, gnu = {json.dumps(spec.gnu)}, "
+        f"namespace = {json.dumps(spec.namespace)} }}"
+        for arch, spec in arches
+    ]
     cpus = []
     for arch, spec in arches:
         cpus.append(f"{json.dumps(arch)} = {json.dumps(spec.cpu)}")
@@ -175,6 +181,13 @@ def _render_arches(definition: Definition) -> str:
         'function "sys_platform" {\n'
         "  params = [sys_target]\n"
         f'  result = {{\n{_wrap(platforms, "    ")}\n  }}[split("-", sys_target)[0]]\n'
+        "}\n"
+        "\n"
+        "# sys_target -> its architecture's names: Debian's, the cross compiler's\n"
+        "# triplet and the Docker Official Images namespace, by arch.\n"
+        'function "sys_arch" {\n'
+        "  params = [sys_target]\n"
+        f'  result = {{\n{_wrap(names, "    ")}\n  }}[split("-", sys_target)[0]]\n'
         "}\n"
         "\n"
         "# sys_target -> its CPU baseline as rustc's -C target-cpu: by arch and level,\n"

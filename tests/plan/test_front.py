@@ -82,12 +82,13 @@ def test_nox_tags_select_by_axis_value() -> None:
 def test_plan_reports_sharing_against_a_naive_build(tmp_path) -> None:
     result = invoke("plan", "install", "--matrix", "default", "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
-    # 3 vectors over feat_set: system and source shared by all three.
+    # 3 vectors over feat_set: the two roots and source shared by all three.
     assert "  3 vectors share system--debian--testing-slim--x86_64-v1-linux-gnu" in result.stdout
+    assert "  3 vectors share build-system--debian--testing-slim--x86_64-v1-linux-gnu" in result.stdout
     assert "  3 vectors share source--debian--testing-slim--x86_64-v1-linux-gnu" in result.stdout
-    # Per vector: system, source, diner, kitchen, cookware, chef, ingredients,
-    # preparing, recipe, deps-base, deps-build-bins, build-bins, install = 13.
-    assert "35 instances for 3 vectors; a naive per-vector build needs 39" in result.stdout
+    # Per vector: system, build-system, source, diner, kitchen, cookware, chef,
+    # ingredients, preparing, recipe, deps-base, deps-build-bins, build-bins, install = 14.
+    assert "36 instances for 3 vectors; a naive per-vector build needs 42" in result.stdout
     dot = (tmp_path / "tree.dot").read_text()
     assert dot.startswith("digraph families {")
     # One box per family: its instance count for the selection and its sharing.

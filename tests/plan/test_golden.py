@@ -21,6 +21,12 @@ every deps-* family gained the build args deps_cmd and deps_cmd_args (its
 consumer's cargo command for the route without cargo-chef; empty for
 deps-base), and preparing gained the `checkout` context (the skeleton is
 selected from the source). Nothing else changed but three descriptions.
+Regenerated for cross builds (docs/decisions/cross-builds.md): the new root
+family build-system (sys axes, FROM --platform=$BUILDPLATFORM); kitchen links to
+it instead of diner and gained runtime_packages; system's args are sys_image
+(<namespace>/<sys_name>:<sys_version>) instead of sys_name and sys_version;
+cookware gained target_arch and target_gnu; three descriptions changed.
+Nothing else changed.
 
 The matrices are written here by hand as the original's plural JSON-array
 variables, one dict per cross-product block (the `ci` exclude splits it); they
@@ -119,9 +125,9 @@ def test_print_matches_the_golden(buildx_cli: None, matrix: str):
 
 def test_golden_counts():
     # Written by hand: instances per matrix (143, 413, 233 before the packages
-    # added ten families: 30, 102 and 57 instances).
+    # added ten families: 30, 102 and 57 instances; then build-system added one each).
     counts = {m: len(json.loads((GOLDEN / f"{m}.json").read_text())["target"]) for m in MATRICES}
-    assert counts == {"default": 173, "ci": 515, "bench": 290}
+    assert counts == {"default": 174, "ci": 516, "bench": 291}
 
 
 if __name__ == "__main__" and sys.argv[1:] == ["--write"]:
@@ -166,7 +172,7 @@ def test_vectors_variable_gives_the_ci_golden_in_one_print(buildx_cli: None):
 
 def test_every_target_has_a_one_line_description(buildx_cli: None):
     printed = _print({"feat_sets": ["default"]})
-    assert len(printed["target"]) == 59
+    assert len(printed["target"]) == 60
     for name, target in printed["target"].items():
         description = target.get("description", "")
         assert 10 < len(description) < 120 and "\n" not in description, name

@@ -22,6 +22,7 @@ ALL = ("cargo_profile", *RUST_FEAT_SYS)
 
 FAMILY_AXES: dict[str, tuple[str, ...]] = {
     "system": SYS,
+    "build-system": SYS,
     "source": SYS,
     **dict.fromkeys(
         [
@@ -152,13 +153,14 @@ RUST = "distro--x86_64-unknown-linux-gnu"
     ("axis", "other", "shared"),
     [
         # Only the sys families are shared across feature sets.
-        ("feat_set", "all", [f"system--{V1}", f"source--{V1}"]),
+        ("feat_set", "all", [f"system--{V1}", f"build-system--{V1}", f"source--{V1}"]),
         # Across toolchains: everything below cookware.
         (
             "rust_toolchain",
             "stable",
             [
-                f"system--{V1}", f"source--{V1}", f"diner--default--{V1}", f"valgrind--default--{V1}",
+                f"system--{V1}", f"build-system--{V1}", f"source--{V1}", f"diner--default--{V1}",
+                f"valgrind--default--{V1}",
                 f"perf--default--{V1}", f"packager--default--{V1}", f"kitchen--default--{V1}",
                 f"complement-config--default--{V1}", f"complement-base--default--{V1}",
                 f"complement-tester--default--{V1}",
@@ -169,7 +171,8 @@ RUST = "distro--x86_64-unknown-linux-gnu"
             "cargo_profile",
             "test",
             [
-                f"system--{V1}", f"source--{V1}", f"diner--default--{V1}", f"valgrind--default--{V1}",
+                f"system--{V1}", f"build-system--{V1}", f"source--{V1}", f"diner--default--{V1}",
+                f"valgrind--default--{V1}",
                 f"perf--default--{V1}", f"packager--default--{V1}", f"kitchen--default--{V1}",
                 f"complement-config--default--{V1}", f"complement-base--default--{V1}",
                 f"complement-tester--default--{V1}",
@@ -215,7 +218,21 @@ def test_sys_target_maps_to_its_platform_and_cpu_level(sys_target: str, platform
 def test_other_distributions_name_the_root() -> None:
     printed = bake_print(vector_lists(sys_name="ubuntu", sys_version="24.04"), ["system"])["target"]
     assert list(printed) == ["system--ubuntu--24_04--x86_64-v1-linux-gnu"]
-    assert printed["system--ubuntu--24_04--x86_64-v1-linux-gnu"]["args"]["sys_version"] == "24.04"
+    # The target platform's root, as the Docker Official Images name each architecture's images.
+    assert printed["system--ubuntu--24_04--x86_64-v1-linux-gnu"]["args"]["sys_image"] == "amd64/ubuntu:24.04"
+
+
+def test_a_cross_vector_is_one_platform_with_its_cross_pieces() -> None:
+    """Every target of an aarch64 vector is linux/arm64 (one solve); the build
+    side's root is build-system, and cookware gets the target's Debian names."""
+    lists = vector_lists(rust_target="aarch64-unknown-linux-gnu", sys_target="aarch64-v8-linux-gnu")
+    printed = bake_print(lists, ["install"])["target"]
+    sys = "debian--testing-slim--aarch64-v8-linux-gnu"
+    assert {p for t in printed.values() for p in t["platforms"]} == {"linux/arm64"}
+    assert printed[f"system--{sys}"]["args"]["sys_image"] == "arm64v8/debian:testing-slim"
+    assert printed[f"kitchen--default--{sys}"]["contexts"] == {"input": f"target:build-system--{sys}"}
+    cookware = printed[f"cookware--distro--aarch64-unknown-linux-gnu--default--{sys}"]["args"]
+    assert (cookware["target_arch"], cookware["target_gnu"]) == ("arm64", "aarch64-linux-gnu")
 
 
 def test_an_unmapped_arch_fails_in_bake_rather_than_defaulting_to_amd64() -> None:

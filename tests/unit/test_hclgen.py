@@ -164,7 +164,7 @@ target "leaf-x" {
 def _small(**used_by: str) -> Definition:
     return Definition(
         tuple(
-            Axis(name, name.upper(), "a", values=("a", "b"), used_by=family, build_arg=name != "p")
+            Axis(name, name.upper(), "a", values=("a", "b"), used_by=(family,), build_arg=name != "p")
             for name, family in used_by.items()
         )
     )

@@ -500,7 +500,7 @@ def test_tree_and_command_line_keys_are_read(tmp_path: Path):
         'flag = "libc"\nhelp = "C library"\nnox = "libc"\n'
     )
     axis = load(path).axis("libc")
-    assert (axis.used_by, axis.build_arg) == ("kitchen", True)
+    assert (axis.used_by, axis.build_arg) == (("kitchen",), True)
     assert (axis.flag, axis.option, axis.help, axis.nox) == ("libc", "libc", "C library", "libc")
 
 

@@ -34,11 +34,19 @@ LOADED = "sha256:" + "ab" * 32
 
 
 def engine(image_present: bool, mmdebstrap_code: int = 0, loads: list[bytes] | None = None):
+    """An engine that holds every image (image_present) or, at first, none:
+    a tag then adds the name."""
+    tagged: set[str] = set()
+
     def answer(call: process.Call) -> process.Completed:
         if call.argv[:2] == ("docker", "version"):
             return process.Completed(call.argv, 0, "28.5.2\n", "")
         if call.argv[:3] == ("docker", "image", "inspect"):
-            return process.Completed(call.argv, 0 if image_present else 1, "", "")
+            present = image_present or set(call.argv[5:]) <= tagged
+            return process.Completed(call.argv, 0 if present else 1, "", "")
+        if call.argv[:3] == ("docker", "image", "tag"):
+            tagged.add(call.argv[-1])
+            return process.Completed(call.argv, 0, "", "")
         if call.argv[0] == "mmdebstrap":
             if mmdebstrap_code:
                 return process.Completed(call.argv, mmdebstrap_code, "", "E: cannot download packages\n")
@@ -58,16 +66,19 @@ def test_a_present_root_is_skipped(seam: Recorder):
     seam.respond = engine(image_present=True)
     loaded = load()
     assert system_image.ensure(loaded, loaded.definition.default_vector()) == (
-        "debian:testing-slim: present; skipped (--refresh rebuilds it)"
+        "debian:testing-slim: present; skipped (--refresh rebuilds it)\n"
+        "amd64/debian:testing-slim: present; skipped (--refresh rebuilds it)"
     )
-    assert [a[:3] for a in seam.argvs] == [("docker", "version", "--format"), ("docker", "image", "inspect")]
+    assert [a[:3] for a in seam.argvs] == [("docker", "version", "--format"), *[("docker", "image", "inspect")] * 2]
 
 
 def test_a_missing_root_is_built_and_loaded(seam: Recorder, mmdebstrap_on_path: None):
     seam.respond = engine(image_present=False)
     loaded = load()
-    line = system_image.ensure(loaded, loaded.definition.default_vector())
-    assert line.startswith("debian:testing-slim: built from Debian testing with mmdebstrap and loaded (sha256:")
+    built, tagged = system_image.ensure(loaded, loaded.definition.default_vector()).splitlines()
+    assert built.startswith("debian:testing-slim: built from Debian testing (amd64) with mmdebstrap and loaded (sha256")
+    # The target platform's name of this machine's root: the same image, tagged.
+    assert tagged == "amd64/debian:testing-slim: tagged from debian:testing-slim (the same root)"
     (strap,) = [c for c in seam.calls if c.argv[0] == "mmdebstrap"]
     assert strap.argv[:-1] == (
         "mmdebstrap",
@@ -83,9 +94,16 @@ def test_a_missing_root_is_built_and_loaded(seam: Recorder, mmdebstrap_on_path: 
     # The same epoch on every runner: 2024-01-01T00:00:00Z.
     assert strap.env is not None and strap.env["SOURCE_DATE_EPOCH"] == "1704067200"
     docker_calls = [c.argv for c in seam.calls if c.argv[0] == "docker"]
-    assert docker_calls[2][:4] == ("docker", "image", "load", "--input")
-    assert docker_calls[2][4].endswith("/root.oci.tar")
-    assert docker_calls[3:] == [("docker", "image", "tag", LOADED, "debian:testing-slim")]
+    # Neither name is there: the other name is looked for before mmdebstrap runs.
+    assert docker_calls[2] == ("docker", "image", "inspect", "--format", "{{.Id}}", "amd64/debian:testing-slim")
+    assert docker_calls[3][:6] == ("docker", "image", "load", "--platform", "linux/amd64", "--input")
+    assert docker_calls[3][6].endswith("/root.oci.tar")
+    assert docker_calls[4:] == [
+        ("docker", "image", "tag", LOADED, "debian:testing-slim"),
+        ("docker", "image", "inspect", "--format", "{{.Id}}", "amd64/debian:testing-slim"),
+        ("docker", "image", "inspect", "--format", "{{.Id}}", "debian:testing-slim"),
+        ("docker", "image", "tag", "debian:testing-slim", "amd64/debian:testing-slim"),
+    ]
     assert not [a for a in seam.argvs if a[:2] == ("docker", "import")]
 
 
@@ -103,7 +121,7 @@ def test_another_engine_gets_every_docker_call(seam: Recorder, mmdebstrap_on_pat
     b = {"DOCKER_HOST": "unix:///tmp/b.sock"}
     system_image.ensure(loaded, loaded.definition.default_vector(), env=b)
     docker_calls = [c for c in seam.calls if c.argv[0] == "docker"]
-    assert len(docker_calls) == 4 and all(c.env == b for c in docker_calls)
+    assert len(docker_calls) == 8 and all(c.env == b for c in docker_calls)
 
 
 def _members(archive: bytes, tmp_path: Path) -> dict[str, bytes]:
@@ -123,7 +141,8 @@ def test_the_layout_has_no_run_time_data(seam: Recorder, mmdebstrap_on_path: Non
     first = system_image.ensure(loaded, loaded.definition.default_vector())
     second = system_image.ensure(loaded, loaded.definition.default_vector(), refresh=True)
     assert first == second
-    assert loads[0] == loads[1]
+    # --refresh makes this machine's root once and tags its other name.
+    assert len(loads) == 2 and loads[0] == loads[1]
     files = _members(loads[0], tmp_path)
     layer = "sha256:" + hashlib.sha256(ROOTFS).hexdigest()
     assert files[f"blobs/sha256/{layer.removeprefix('sha256:')}"] == ROOTFS
@@ -144,7 +163,8 @@ def test_the_layout_has_no_run_time_data(seam: Recorder, mmdebstrap_on_path: Non
         "rootfs": {"type": "layers", "diff_ids": [layer]},
         "history": [{"created": "2024-01-01T00:00:00Z", "created_by": "mmdebstrap --variant=minbase testing"}],
     }
-    assert first.endswith(f"({target['digest']})")
+    assert target["platform"] == {"architecture": "amd64", "os": "linux"}
+    assert first.splitlines()[0].endswith(f"({target['digest']})")
     assert target["digest"] == MANIFEST_OF_FAKE_ROOTFS
 
 
@@ -169,7 +189,7 @@ def test_an_mmdebstrap_failure_is_one_line(seam: Recorder, mmdebstrap_on_path: N
     loaded = load()
     with pytest.raises(BakeryError) as info:
         system_image.ensure(loaded, loaded.definition.default_vector())
-    assert str(info.value) == "mmdebstrap testing failed with exit code 2: E: cannot download packages"
+    assert str(info.value) == "mmdebstrap testing (amd64) failed with exit code 2: E: cannot download packages"
     assert not [a for a in seam.argvs if a[:3] == ("docker", "image", "load")]
 
 
@@ -188,3 +208,48 @@ def test_only_debian_roots(seam: Recorder):
     ):
         system_image.ensure(loaded, loaded.vectors()[0])
     assert seam.argvs == []
+
+
+def test_an_arm64_vector_needs_its_root_and_this_machines(seam: Recorder, mmdebstrap_on_path: None):
+    seam.respond = engine(image_present=False)
+    loaded = load(rust_target="aarch64-unknown-linux-gnu", sys_target="aarch64-v8-linux-gnu")
+    roots = system_image.roots(loaded, loaded.vectors())
+    assert [(r.ref, r.platform, r.debian) for r in roots] == [
+        ("debian:testing-slim", "linux/amd64", "amd64"),
+        ("arm64v8/debian:testing-slim", "linux/arm64", "arm64"),
+    ]
+    lines = list(system_image.ensure_roots(loaded, roots[1:]))
+    assert lines[0].startswith("arm64v8/debian:testing-slim: built from Debian testing (arm64) with mmdebstrap")
+    (strap,) = [a for a in seam.argvs if a[0] == "mmdebstrap"]
+    assert "--architectures=arm64" in strap
+    (load_argv,) = [a for a in seam.argvs if a[:3] == ("docker", "image", "load")]
+    assert load_argv[3:5] == ("--platform", "linux/arm64")
+    assert seam.argvs[-1] == ("docker", "image", "tag", LOADED, "arm64v8/debian:testing-slim")
+
+
+def test_a_missing_root_stops_a_bake_with_the_command_that_makes_it(seam: Recorder, tmp_path: Path):
+    seam.respond = engine(image_present=False)
+    loaded = load(rust_target="aarch64-unknown-linux-gnu", sys_target="aarch64-v8-linux-gnu", sys_version="trixie-slim")
+    with pytest.raises(EnvironmentNotReady) as info:
+        system_image.require(loaded, loaded.vectors())
+    assert str(info.value) == (
+        "root image debian:trixie-slim (linux/amd64) is not in the engine; "
+        "make it: invoke system-image --sys-version trixie-slim --sys-target x86_64-linux-gnu"
+    )
+    # One inspect of every root first; then one per root to name the missing one.
+    assert seam.argvs[0][:6] == ("docker", "image", "inspect", "--format", "{{.Id}}", "debian:trixie-slim")
+    assert seam.argvs[0][6:] == ("arm64v8/debian:trixie-slim",)
+
+
+def test_present_roots_and_emulation_let_a_bake_start(seam: Recorder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    seam.respond = engine(image_present=True)
+    monkeypatch.setattr(system_image.emulation, "BINFMT", tmp_path)
+    monkeypatch.setattr(system_image.emulation.platform, "machine", lambda: "x86_64")
+    loaded = load(rust_target="aarch64-unknown-linux-gnu", sys_target="aarch64-v8-linux-gnu")
+    with pytest.raises(EnvironmentNotReady, match=r"^aarch64 binaries need emulation, but binfmt_misc is not mounted"):
+        system_image.require(loaded, loaded.vectors())
+    (tmp_path / "register").write_text("")
+    handler = "enabled\ninterpreter /usr/libexec/qemu-binfmt/aarch64-binfmt-P\nflags: POF\n"
+    (tmp_path / "qemu-aarch64").write_text(handler)
+    system_image.require(loaded, loaded.vectors())
+    assert len(seam.argvs) == 2  # one inspect of both roots, per attempt
