@@ -95,17 +95,7 @@ def bake(c, axes, targets=None, matrix=None, print=False, file=None, progress="a
     flags, use_matrix = selection(axes, matrix)
     settings = load({**flags, "BAKERY_BAKE_FILE": file})
     vectors = settings.vectors(use_matrix=use_matrix)
-    chosen = _targets(targets)
-    if not print:
-        from bakery.config import toolchains
-        from bakery.engine import system_image as system_image_module
-        from bakery.tree import bakefile
-
-        # Bad input first (exit 2), then what the engine lacks (exit 3): the roots and emulation.
-        bakefile.check_targets(chosen)
-        toolchains.require(settings, vectors)
-        system_image_module.require(settings, vectors)
-    bake_module.run(settings, chosen, vectors, print_only=print, progress_mode=progress)
+    bake_module.run(settings, _targets(targets), vectors, print_only=print, progress_mode=progress)
 
 
 @axis_task(help={"format": "table, json or github", "matrix": "matrix name (default: BAKERY_MATRIX)"})

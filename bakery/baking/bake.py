@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from bakery import ROOT
 from bakery.config import matrix
 from bakery.config.settings import Settings
-from bakery.errors import BakeFailed, BakeryError, UsageError
+from bakery.errors import BakeFailed, BakeryError, EnvironmentNotReady, UsageError
 from bakery.tree import bakefile
 from bakery.tree.bakefile import check_targets, split_targets
 
@@ -85,7 +85,12 @@ def run(
             env = bakefile.bake_env(settings, block, cache_scope=plan.cache_scope, vectors=selected)
             out(json.dumps(bakefile.print_definition(settings, targets, env), indent=2))
         return []
-    return _Run.start(settings, targets, plan, progress_mode, out).bake(list(dict.fromkeys(vectors)))
+    from bakery.config import toolchains
+
+    # Before buildx, bad input first (exit 2): a toolchain as old as the project's rust-version.
+    toolchains.require(settings, vectors)
+    unique = list(dict.fromkeys(vectors))
+    return _Run.start(settings, targets, unique, plan, progress_mode, out).bake(unique)
 
 
 def _read(context: str, dockerfile: str) -> str:
@@ -165,13 +170,14 @@ class _Run:
         cls,
         settings: Settings,
         targets: tuple[str, ...],
+        vectors: Sequence[matrix.Vector],
         plan: cache.CachePlan,
         progress_mode: str,
         out: Callable[[str], None],
     ) -> _Run:
         from bakery import runs
         from bakery.cache import policy as cache
-        from bakery.engine import builder, disk, probe
+        from bakery.engine import builder, disk, probe, system_image
 
         builder_name = builder.name(settings)
         # One key per step across trust levels where the BuildKit state is
@@ -180,7 +186,18 @@ class _Run:
         if note:
             out(f"NOTE {note}")
         found = probe.probe(builder_name)
+        # The roots the selection needs are in the engine and a foreign architecture runs
+        # here (exit 3 naming the command that makes the root). On a warm probe a daemon gone
+        # since shows here first: then say that, and forget the probe.
         disk.gate(settings, found.root_dir)
+        try:
+            system_image.require(settings, vectors)
+        except EnvironmentNotReady:
+            from bakery.engine import docker
+
+            probe.forget(builder_name)
+            docker.require_daemon()
+            raise
         problem = cache.export_problem(plan, found.driver, found.containerd_store)
         if problem:
             out(f"WARNING {problem}")

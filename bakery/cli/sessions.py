@@ -80,20 +80,13 @@ def bake(session: nox.Session, vector: object) -> None:
     """Bake one vector; nox exits 1 for any failed session (`invoke bake`
     gives bakery's own exit codes)."""
     from bakery.baking import bake as bake_module
-    from bakery.config import toolchains
-    from bakery.engine import system_image
-    from bakery.tree.bakefile import check_targets
 
     if not isinstance(vector, Vector):
         session.error(str(vector))
     try:
         with guard():
             loaded = load({})
-            targets = bake_module.split_targets(session.posargs)
-            check_targets(targets)
-            toolchains.require(loaded, [vector])
-            system_image.require(loaded, [vector])
-            bake_module.run(loaded, targets, [vector], out=session.log)
+            bake_module.run(loaded, bake_module.split_targets(session.posargs), [vector], out=session.log)
     except Exit as ending:
         # nox exits 1 for any failed session; the line is bakery's own.
         print(ending.message, file=sys.stderr)

@@ -345,9 +345,10 @@ def test_a_whole_bake_through_the_seam(monkeypatch: pytest.MonkeyPatch, tmp_path
         "smoketest-version",
     )
     seen = [argv for kind, argv in script.events if kind == "seam"]
-    # The checks once (the probes, in any order), then the definition, then the one invocation.
-    assert set(seen[:4]) == PROBES and len(seen) == 6
-    assert seen[4] == ("docker", "buildx", "bake", "--file", BAKE_FILE, "--print", "default")
+    # The checks once (the probes, in any order; the roots), then the definition, then the one invocation.
+    assert set(seen[:4]) == PROBES and len(seen) == 7
+    assert seen[4][:3] == ("docker", "image", "inspect")
+    assert seen[5] == ("docker", "buildx", "bake", "--file", BAKE_FILE, "--print", "default")
     assert seen[-1] == bake_call
     # One requested instance: its own stage of the generated file, with its output.
     generated = json.loads(bake_json.read_text())["target"]["smoketest-version"]

@@ -31,16 +31,22 @@ def _is_bake(argv: tuple[str, ...]) -> bool:
     return argv[1:3] == ("buildx", "bake") and "--print" not in argv and "--help" not in argv
 
 
-def test_a_warm_cache_leaves_only_the_bake(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, daemon_socket):
+# The roots the default vector needs, checked before every bake (bakery.engine.system_image).
+ROOTS = ("docker", "image", "inspect", "--format", "{{.Id}}", "debian:testing-slim", "amd64/debian:testing-slim")
+
+
+def test_a_warm_cache_leaves_the_root_check_and_the_bake(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, daemon_socket
+):
     monkeypatch.chdir(ROOT)
     script = ScriptedDocker()
     first = _bake(script, for_bake(tmp_path))
     assert set(first[:4]) == PROBES
-    assert first[4][-2:] == ("--print", "default")
-    assert len(first) == 6 and _is_bake(first[5])
-    # The probes and the definition are cached by their inputs: the bake is the only call.
+    assert first[4:6] == [ROOTS, ("docker", "buildx", "bake", "--file", BAKE_FILE, "--print", "default")]
+    assert len(first) == 7 and _is_bake(first[6])
+    # The probes and the definition are cached by their inputs: the roots and the bake are left.
     second = _bake(script, for_bake(tmp_path))
-    assert len(second) == 1 and _is_bake(second[0])
+    assert second[0] == ROOTS and len(second) == 2 and _is_bake(second[1])
 
 
 def test_the_cache_is_keyed_on_the_endpoint(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, daemon_socket):
@@ -50,7 +56,7 @@ def test_the_cache_is_keyed_on_the_endpoint(monkeypatch: pytest.MonkeyPatch, tmp
     # Same versions, same builder name, another daemon: probed again.
     monkeypatch.setenv("DOCKER_HOST", "tcp://127.0.0.1:2375")
     again = _bake(script, for_bake(tmp_path))
-    assert set(again[:-1]) == PROBES
+    assert set(again[:-1]) == PROBES | {ROOTS}
     assert probe.endpoint() == probe.Endpoint("default", "tcp://127.0.0.1:2375")
     assert probe.key(probe.Endpoint("default", "tcp://127.0.0.1:2375"), "default") != probe.key(
         probe.Endpoint("default", "tcp://127.0.0.2:2375"), "default"
@@ -106,7 +112,11 @@ def test_a_step_log_that_names_the_daemon_is_still_a_build_failure(
         "#12 0.512 Cannot connect to the Docker daemon at unix:///in/a/test.sock\n#12 ERROR: process did not complete\n"
     )
 
+    engine = ScriptedDocker()
+
     def failed(call: docker.Call) -> docker.Completed:
+        if call.argv[1:3] != ("buildx", "bake"):
+            return engine(call)  # the roots are there; only the build fails
         return docker.Completed(call.argv, 1, "", stderr)
 
     with docker.use_runner(failed), pytest.raises(BakeryError) as info:
@@ -172,8 +182,7 @@ def test_entitlements_are_printed_once_per_bake_file_and_variables(
     _bake(script, for_bake(tmp_path))
     other = _bake(script, for_bake(tmp_path, source_location="elsewhere"))
     # Another variable value: printed again; the probes stay warm.
-    assert [argv[-2:] for argv in other[:-1]] == [("--print", "default")]
-    assert other[0] == ("docker", "buildx", "bake", "--file", BAKE_FILE, "--print", "default")
+    assert other[:-1] == [ROOTS, ("docker", "buildx", "bake", "--file", BAKE_FILE, "--print", "default")]
 
 
 def test_a_failed_bake_is_not_an_environment_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, daemon_socket):
