@@ -485,11 +485,12 @@ def add_runner(lab: Lab, image: str = "debian:testing-slim") -> Runner:
 
 
 def make_fresh(runner: Runner) -> None:
-    """The runner as a new machine: only its root images (`debian:*`), an empty
-    build cache, and none of bakery's shared-key claims (bakery.engine.claims),
-    which go with the engine, as they do on an ephemeral runner."""
+    """The runner as a new machine: only its root images (`debian:*`, and per
+    architecture `amd64/debian:*`, `arm64v8/debian:*`), an empty build cache, and
+    none of bakery's shared-key claims (bakery.engine.claims), which go with the
+    engine, as they do on an ephemeral runner."""
     images = runner.docker(["image", "ls", "--format", "{{.Repository}}:{{.Tag}}"]).stdout.split()
-    doomed = [i for i in images if not i.startswith("debian:")]
+    doomed = [i for i in images if not i.rsplit("/", 1)[-1].startswith("debian:")]
     if doomed:
         runner.docker(["image", "rm", *doomed])
     runner.docker(["buildx", "prune", "--all", "--force"])
