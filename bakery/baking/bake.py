@@ -193,10 +193,8 @@ class _Run:
         try:
             system_image.require(settings, vectors)
         except EnvironmentNotReady:
-            from bakery.engine import docker
-
             probe.forget(builder_name)
-            docker.require_daemon()
+            probe.probe(builder_name)  # probed afresh: exit 3 for the daemon if it is gone
             raise
         problem = cache.export_problem(plan, found.driver, found.containerd_store)
         if problem:

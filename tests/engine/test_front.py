@@ -115,20 +115,21 @@ def _seam(path: Path) -> list[list[str]]:
 
 
 def test_a_warm_probe_cache_leaves_only_the_bake_and_still_sees_faults(tmp_path: Path) -> None:
-    """On the real engine: with a warm probe cache the only docker
-    call is the bake; the disk gate still exits 4 and a stopped daemon still
-    exits 3, neither reaching a bake."""
+    """On the real engine: with a warm probe cache the docker calls are the
+    check of the roots and the bake; the disk gate still exits 4 and a stopped
+    daemon still exits 3, neither reaching a bake."""
     proxy = SocketProxy(tmp_path / "docker.sock")
     env = {"DOCKER_HOST": f"unix://{tmp_path / 'docker.sock'}", "BAKERY_RUN_DIR": str(tmp_path / "runs")}
     try:
         first = invoke("bake", "install", env={**env, "BAKERY_SEAM_LOG": str(tmp_path / "cold.jsonl")})
         assert first.returncode == 0, first.stderr[-2000:]
         cold = _seam(tmp_path / "cold.jsonl")
-        assert ["docker", "buildx", "inspect", "default"] in cold and len(cold) == 6
+        assert ["docker", "buildx", "inspect", "default"] in cold and len(cold) == 7
         warm = invoke("bake", "install", env={**env, "BAKERY_SEAM_LOG": str(tmp_path / "warm.jsonl")})
         assert warm.returncode == 0, warm.stderr[-2000:]
-        (only,) = _seam(tmp_path / "warm.jsonl")
-        assert only[:3] == ["docker", "buildx", "bake"] and "--print" not in only
+        roots, bake = _seam(tmp_path / "warm.jsonl")
+        assert roots[:3] == ["docker", "image", "inspect"]
+        assert bake[:3] == ["docker", "buildx", "bake"] and "--print" not in bake
         gated = invoke("bake", "install", env={**env, "BAKERY_MIN_FREE_GB": "1000000",
                                                "BAKERY_SEAM_LOG": str(tmp_path / "gated.jsonl")})  # fmt: skip
         assert gated.returncode == 4, gated.stderr
