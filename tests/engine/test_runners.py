@@ -12,16 +12,14 @@ with the registry as BAKERY_CACHE_DIR, as a CI runner would run it. The
 cached/ran counts of each run are written to runs/lab/counts.json for the
 report.
 
-With a shared cache set, bakery bakes one Dockerfile generated from the tree
-in one solve and keys its cache entry by the job (targets and vector): see
-docs/fleet.md, docs/decisions/fresh-runner-cache.md and bakery/baking/one_solve.py. Per-instance
-entries did not chain across bake `target:` links on buildx 0.29 / BuildKit
-in dockerd 28.5 (each linked target is its own solve, and a solve's import
-attaches too late for steps another solve reached first): b) failed that way
-and is why bakery no longer bakes linked targets when a cache is shared.
-A cold bake (no cache configured) still bakes the tree's linked targets; b)
-takes its ran steps as the denominator, so merging steps cannot raise the
-ratio.
+Every bake goes through one Dockerfile generated from the tree, one solve per
+vector, and keys its cache entry by the job (targets and vector): see
+docs/fleet.md, docs/decisions/fresh-runner-cache.md and bakery/baking/schedule.py.
+Per-instance entries did not chain across bake `target:` links on buildx 0.29 /
+BuildKit in dockerd 28.5 (each linked target is its own solve, and a solve's
+import attaches too late for steps another solve reached first): b) failed that
+way and is why bakery no longer bakes linked targets. b) takes the cold run's
+ran steps as the denominator, so merging steps cannot raise the ratio.
 """
 
 from __future__ import annotations
