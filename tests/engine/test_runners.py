@@ -506,9 +506,13 @@ def _poison(registry: lab.Registry, repository: str, tag: str) -> tuple[str, str
     digest, new uncompressed digest)."""
     manifest = json.loads(registry.manifest(repository, tag))
     for layer in manifest["layers"]:
-        plain = _tampered(gzip.decompress(registry.blob(repository, layer["digest"])))
+        blob = registry.blob(repository, layer["digest"])
+        # Most layers are gzip; the root's, loaded from mmdebstrap's OCI layout, is a plain tar.
+        # The entry lists them in no fixed order, so each is read as what it is.
+        packed = blob[:2] == b"\x1f\x8b"
+        plain = _tampered(gzip.decompress(blob) if packed else blob)
         if plain is not None:
-            new = registry.push_blob(repository, gzip.compress(plain, mtime=0))
+            new = registry.push_blob(repository, gzip.compress(plain, mtime=0) if packed else plain)
             return layer["digest"], new, "sha256:" + hashlib.sha256(plain).hexdigest()
     raise AssertionError(f"no layer of {repository}:{tag} holds {INSTALLED}")
 
