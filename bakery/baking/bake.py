@@ -263,8 +263,8 @@ class _Run:
             # run (bench/README.md). So when a directory entry exists, bake
             # without exporting first, and export only if a step ran.
             entry = plan.entry_name(part.key)
-            again = export and plan.export is not None and plan.export.kind == "local"
-            again = again and plan.export is not None and plan.export.source(entry) is not None
+            target = plan.export
+            again = export and target is not None and target.kind == "local" and target.source(entry) is not None
             ran = self._generated(part, f"{n}.{m}", step, export=export and not again)
             if again and ran:
                 self._generated(part, f"{n}.{m}.export", step, export=True)
