@@ -6,6 +6,7 @@
 //! access to crates.io.
 
 pub mod config;
+pub mod cpu;
 pub mod features;
 pub mod http;
 pub mod json;

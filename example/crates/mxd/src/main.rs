@@ -16,7 +16,7 @@ mod version;
 
 use cli::{Cli, Mode};
 use mxd_core::settings::{Layer, Settings};
-use mxd_core::{config, features};
+use mxd_core::{config, cpu, features};
 use server::Server;
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -46,7 +46,11 @@ fn main() -> ExitCode {
 
     match cli.mode {
         Mode::Version => {
-            println!("mxd {VERSION} (features: {})", features::summary());
+            println!(
+                "mxd {VERSION} (features: {}) (cpu: {})",
+                features::summary(),
+                cpu::summary()
+            );
             return ExitCode::SUCCESS;
         }
         Mode::Help => {

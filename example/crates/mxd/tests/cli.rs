@@ -40,9 +40,10 @@ fn version_flag_prints_version_and_features() {
         assert_eq!(
             stdout(&out),
             format!(
-                "mxd {} (features: {})\n",
+                "mxd {} (features: {}) (cpu: {})\n",
                 version::VERSION,
-                mxd_core::features::summary()
+                mxd_core::features::summary(),
+                mxd_core::cpu::summary()
             )
         );
     }
