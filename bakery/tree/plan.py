@@ -22,7 +22,7 @@ from pathlib import Path
 from bakery.config.matrix import Vector, name_safe
 from bakery.config.settings import Settings
 from bakery.errors import BakeryError, UsageError
-from bakery.tree import bakefile, hclgen
+from bakery.tree import bakefile, hclgen, sharing
 
 # Graph style: fonts in points; graphviz's SVG unit is the point (1/72 in), so
 # 12 pt is 16 px at 96 dpi. No size or ratio attribute: nothing is shrunk.
@@ -41,6 +41,9 @@ class Plan:
     # instance -> instances it links to (contexts "target:...")
     links: dict[str, set[str]] = field(default_factory=dict)
     per_vector: dict[str, int] = field(default_factory=dict)
+    # instance -> the key of its build (bakery.tree.sharing): instances with
+    # one key are one build whatever their names
+    builds: dict[str, str] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
@@ -52,6 +55,11 @@ class Plan:
 
     def shared(self) -> dict[str, int]:
         return {name: len(users) for name, users in self.users.items() if len(users) > 1}
+
+    def distinct(self, instances: Sequence[str] | None = None) -> int:
+        """How many builds the instances are (each its own when keys are unknown)."""
+        names = self.users if instances is None else instances
+        return len({self.builds.get(name, name) for name in names})
 
     def families(self) -> dict[str, list[str]]:
         """family -> its instances in the selection."""
@@ -118,7 +126,10 @@ def build(settings: Settings, targets: Sequence[str], vectors: Sequence[Vector])
     if not vectors:
         raise UsageError("the selection matches no vector of the matrix; see `invoke matrix`")
     env = bakefile.bake_env(settings, bakefile.block_of(vectors), vectors=[v.as_dict() for v in vectors])
-    return from_definition(bakefile.print_definition(settings, targets, env), targets, vectors, _positions_of(settings))
+    definition = bakefile.print_definition(settings, targets, env)
+    found = from_definition(definition, targets, vectors, _positions_of(settings))
+    found.builds = sharing.builds(definition, set(found.users), sharing.reader(bakefile.ROOT))
+    return found
 
 
 def _positions_of(settings: Settings) -> dict[str, tuple[int, ...]] | None:
@@ -213,10 +224,18 @@ def report(plan: Plan) -> list[str]:
         f"{count:3} vectors share {name}" for name, count in sorted(shared.items(), key=lambda kv: (-kv[1], kv[0]))
     ]
     ratio = plan.total / plan.naive if plan.naive else 0.0
+    # Families whose instances are fewer builds than names (bakery.tree.sharing).
+    for name, instances in plan.families().items():
+        builds = plan.distinct(instances)
+        if builds < len(instances):
+            lines.append(f"{name}: {len(instances)} instances are {builds} build{'s' if builds != 1 else ''}")
     lines.append(
         f"{plan.total} instances for {len(plan.per_vector)} vectors; a naive per-vector build needs {plan.naive} "
         f"({ratio:.2f} of naive, {len(shared)} shared)"
     )
+    if plan.builds and plan.distinct() < plan.total:
+        builds = plan.distinct()
+        lines.append(f"{builds} distinct builds ({builds / plan.naive:.2f} of naive): names differ, definitions do not")
     return lines
 
 

@@ -97,6 +97,27 @@ def test_plan_reports_sharing_against_a_naive_build(tmp_path) -> None:
     assert '"install" -> "diner";' in dot
 
 
+def test_plan_shows_what_the_system_cells_share(tmp_path) -> None:
+    """The systems matrix: testing and trixie x x86-64 v1, v3 and arm64. No
+    instance name is shared (each names its system target), but the roots of
+    v1 and v3 are one build, and the build side (build-system, kitchen) is one
+    build per suite for all three targets, the cross one included."""
+    result = invoke("plan", "install", "--matrix", "systems", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "build-system: 6 instances are 2 builds" in lines
+    assert "kitchen: 6 instances are 2 builds" in lines
+    # Per suite: one amd64 root for v1 and v3, one arm64 root; so for diner.
+    assert "system: 6 instances are 4 builds" in lines
+    assert "diner: 6 instances are 4 builds" in lines
+    # The x86-64 toolchain is one per suite; the cross one has its own.
+    assert "cookware: 6 instances are 4 builds" in lines
+    # The compiles differ by target-cpu: no line for deps-*, build-bins or install.
+    assert not [line for line in lines if line.startswith(("deps-base:", "build-bins:", "install:"))]
+    assert "84 instances for 6 vectors; a naive per-vector build needs 84 (1.00 of naive, 0 shared)" in lines
+    assert "60 distinct builds (0.71 of naive): names differ, definitions do not" in lines
+
+
 def test_plan_can_draw_the_instance_graph(tmp_path) -> None:
     result = invoke("plan", "install", "--instances", "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
