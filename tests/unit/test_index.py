@@ -13,7 +13,7 @@ import pytest
 from bakery import ROOT
 from bakery.baking import bake, index
 from bakery.engine import docker
-from bakery.errors import BakeFailed, UsageError
+from bakery.errors import BakeFailed, DockerError, UsageError
 from tests.conftest import Recorder
 from tests.support.docker_fakes import ScriptedDocker
 from tests.support.settings import for_bake
@@ -116,14 +116,16 @@ class PublishingDocker(ScriptedDocker):
     """ScriptedDocker whose `--print` answers each vector with a publish instance, tagged and
     platformed as bake.hcl's `github` family is (`<profile>-<feat_set>-<sys_target>`)."""
 
-    def __init__(self, bake_code: int = 0, publish_tag: str = "") -> None:
+    def __init__(self, bake_code: int = 0, publish_tag: str = "", create_code: int = 0) -> None:
         super().__init__(bake_code)
         self.publish_tag = publish_tag
+        self.create_code = create_code
 
     def __call__(self, call: docker.Call) -> docker.Completed:
         if call.argv[1:3] == ("buildx", "imagetools"):
             self.events.append(("seam", call.argv))
-            return docker.Completed(call.argv, 0, "", "")
+            stderr = 'ERROR: failed commit on ref "index-sha256:1": unexpected status: 401 Unauthorized\n'
+            return docker.Completed(call.argv, self.create_code, "", stderr if self.create_code else "")
         if "--print" not in call.argv:
             return super().__call__(call)
         self.events.append(("seam", call.argv))
@@ -183,3 +185,14 @@ def test_a_run_that_cannot_make_its_index_stops_before_any_bake(two_platforms):
     with docker.use_runner(script), pytest.raises(UsageError, match=r":lab would be pushed by 2 vectors"):
         bake.run(loaded, [], vectors, out=script.out)
     assert [n for n in script.calls("buildx", "bake") if "--metadata-file" in script.events[n][1]] == []
+
+
+def test_a_failed_index_is_the_runs_failure_after_its_accepted_pushes(two_platforms):
+    loaded, vectors = two_platforms
+    script = PublishingDocker(create_code=1)
+    with docker.use_runner(script), pytest.raises(DockerError) as raised:
+        bake.run(loaded, [], vectors, out=script.out)
+    assert raised.value.exit_code == 1
+    assert [line.split(" [")[0] for line in script.lines[-3:-1]] == ["ACCEPT default", "ACCEPT default"]
+    assert script.lines[-1].startswith("ERROR default image index: docker buildx imagetools failed with exit code 1: ")
+    assert "401 Unauthorized" in script.lines[-1]
