@@ -155,6 +155,8 @@ class _Run:
         self.mode = "rawjson" if progress_mode == "auto" else progress_mode
         self.tally = progress.Tally()
         self.error = ""
+        # A run of several vectors: a fixed publish_tag then names an index (bakery.baking.index).
+        self.several = False
         self.trackers: list[progress.Progress] = []
         self.command: dict = {
             "run": plan.run_id,
@@ -212,19 +214,24 @@ class _Run:
             cache_scope=self.plan.cache_scope,
             vectors=[vector.as_dict()],
         )
+        fixed = self.settings.tree.get("publish_tag")
+        if fixed and self.several:
+            # One tag for every platform: the index takes publish_tag (bakery.baking.index).
+            env["publish_tag"] = index.platform_tag(fixed, vector["sys_target"])
         return env, bakefile.definition(self.settings, self.targets, env)
 
     def _indexes(self, vectors: Sequence[matrix.Vector]) -> list[index.Index]:
         """The image indexes the run's pushes make (bakery.baking.index), planned
         before any bake so that pushes that cannot make them stop the run first."""
-        if len(vectors) < 2:
+        if not self.several:
             return []
-        found = [p for v in vectors for p in index.pushes(self._definition(v)[1], v["sys_target"])]
+        found = [p for v in vectors for p in index.pushes(self._definition(v)[1], v.as_dict())]
         return index.plan(found)
 
     def bake(self, vectors: Sequence[matrix.Vector]) -> list[progress.Progress]:
         failure: BakeryError | None = None
         accepted = []
+        self.several = len(vectors) > 1
         indexes = self._indexes(vectors)
         for n, vector in enumerate(vectors):
             self.command["vectors"].append(vector.as_dict())

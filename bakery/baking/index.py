@@ -12,10 +12,16 @@ together after the pushes into one image index under the tag without it:
 index that names each pushed manifest with its platform. A pull of the index
 tag then takes the image of the puller's platform (or `--platform`'s).
 
+A fixed `publish_tag` names the index: in a run of several vectors each
+vector pushes `<publish_tag>-<sys_target>` (`platform_tag`), so a release tag
+(`v1.2`) is one index over the platforms rather than one image that each
+push overwrote.
+
 The plan is made before any bake runs, so a selection whose pushes cannot
 make one index per tag stops before buildx (exit 2, one line): two vectors
-pushing one tag (they would overwrite each other), or two vectors of one
-platform under one index (an index holds one image per platform).
+pushing one tag (they differ only in axes the tag does not name, e.g.
+sys_version), or two vectors of one platform under one index (an index
+holds one image per platform).
 """
 
 from __future__ import annotations
@@ -33,8 +39,12 @@ class Push:
 
     ref: str
     platform: str
-    sys_target: str
-    instance: str
+    # The vector's axes and values, in axis order.
+    vector: tuple[tuple[str, str], ...]
+
+    @property
+    def sys_target(self) -> str:
+        return dict(self.vector)["sys_target"]
 
     @property
     def repository(self) -> str:
@@ -87,16 +97,40 @@ def _pushes_to_registry(outputs: Iterable[object]) -> bool:
     return False
 
 
-def pushes(definition: Mapping, sys_target: str) -> list[Push]:
+# The longest tag a registry takes (the distribution spec's tag grammar).
+TAG_MAX = 128
+
+
+def platform_tag(publish_tag: str, sys_target: str) -> str:
+    """What a fixed `publish_tag` becomes for one vector of a run of several:
+    the index takes `publish_tag`, each platform's push the tag with its
+    sys_target after it."""
+    tag = f"{publish_tag}-{sys_target}"
+    if len(tag) > TAG_MAX:
+        raise UsageError(
+            f"publish_tag={publish_tag!r} with -{sys_target} after it is {len(tag)} characters, over a tag's "
+            f"{TAG_MAX}; shorten publish_tag to {TAG_MAX - len(sys_target) - 1} characters or fewer"
+        )
+    return tag
+
+
+def pushes(definition: Mapping, vector: Mapping[str, str]) -> list[Push]:
     """The images one vector's `--print` definition pushes to a registry."""
     found = []
-    for instance, target in sorted((definition.get("target") or {}).items()):
+    for _, target in sorted((definition.get("target") or {}).items()):
         if not _pushes_to_registry(target.get("output") or ()):
             continue
         platforms = target.get("platforms") or ()
         for tag in target.get("tags") or ():
-            found.append(Push(tag, ",".join(platforms), sys_target, instance))
+            found.append(Push(tag, ",".join(platforms), tuple(vector.items())))
     return found
+
+
+def _differing(same: Sequence[Push]) -> str:
+    """The axes whose values differ between pushes, as `axis a, b`."""
+    axes = [name for name, _ in same[0].vector]
+    values = {name: list(dict.fromkeys(dict(p.vector)[name] for p in same)) for name in axes}
+    return "; ".join(f"{name} {', '.join(vals)}" for name, vals in values.items() if len(vals) > 1)
 
 
 def plan(found: Sequence[Push]) -> list[Index]:
@@ -108,11 +142,11 @@ def plan(found: Sequence[Push]) -> list[Index]:
     for push in found:
         by_ref.setdefault(push.ref, []).append(push)
     for ref, same in by_ref.items():
-        if len({p.instance for p in same}) > 1:
-            targets = ", ".join(sorted({p.sys_target for p in same}))
+        if len({p.vector for p in same}) > 1:
             raise UsageError(
-                f"{ref} would be pushed by {len(same)} vectors (sys_target {targets}), each overwriting the last; "
-                "unset publish_tag (the default tag ends with the sys_target) or publish one vector per run"
+                f"{ref} would be pushed by {len(same)} vectors ({_differing(same)}), each overwriting the last, "
+                "because its tag does not name what differs; publish them in separate runs or to separate "
+                "repositories (registry_github, registry_dockerhub)"
             )
     stems: dict[str, list[Push]] = {}
     for push in found:

@@ -19,7 +19,7 @@ def test_the_multiarch_matrix_makes_one_index_per_repository():
     found = []
     for vector in loaded.vectors(use_matrix=True):
         definition = bakefile.print_definition(loaded, ["github", "dockerhub"], bakefile.vector_env(loaded, vector))
-        found += index.pushes(definition, vector["sys_target"])
+        found += index.pushes(definition, vector.as_dict())
     assert sorted((p.ref, p.platform) for p in found) == [
         ("127.0.0.1:5000/example/mxd:release-default-aarch64-v8-linux-gnu", "linux/arm64"),
         ("127.0.0.1:5000/example/mxd:release-default-x86_64-v1-linux-gnu", "linux/amd64"),

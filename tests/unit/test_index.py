@@ -19,9 +19,22 @@ from tests.support.docker_fakes import ScriptedDocker
 from tests.support.settings import for_bake
 
 REPO = "127.0.0.1:5000/example/mxd"
-AMD64 = index.Push(f"{REPO}:release-default-x86_64-v1-linux-gnu", "linux/amd64", "x86_64-v1-linux-gnu", "github--a")
-ARM64 = index.Push(f"{REPO}:release-default-aarch64-v8-linux-gnu", "linux/arm64", "aarch64-v8-linux-gnu", "github--b")
-V3 = index.Push(f"{REPO}:release-default-x86_64-v3-linux-gnu", "linux/amd64", "x86_64-v3-linux-gnu", "github--c")
+
+
+def _vector(sys_target: str, rust_target: str = "x86_64-unknown-linux-gnu", sys_version: str = "testing-slim"):
+    return (
+        ("cargo_profile", "release"), ("rust_toolchain", "distro"), ("rust_target", rust_target),
+        ("feat_set", "default"), ("sys_name", "debian"), ("sys_version", sys_version), ("sys_target", sys_target),
+    )  # fmt: skip
+
+
+AMD64 = index.Push(f"{REPO}:release-default-x86_64-v1-linux-gnu", "linux/amd64", _vector("x86_64-v1-linux-gnu"))
+ARM64 = index.Push(
+    f"{REPO}:release-default-aarch64-v8-linux-gnu",
+    "linux/arm64",
+    _vector("aarch64-v8-linux-gnu", "aarch64-unknown-linux-gnu"),
+)
+V3 = index.Push(f"{REPO}:release-default-x86_64-v3-linux-gnu", "linux/amd64", _vector("x86_64-v3-linux-gnu"))
 
 
 def _github(tag: str, platform: str, output: object = None) -> dict:
@@ -46,10 +59,10 @@ def test_pushes_are_the_instances_with_a_registry_output():
             "local--x": _github("r.example/l:t", "linux/amd64", ["type=image,push=false"]),
         }
     }
-    found = index.pushes(definition, "x86_64-v1-linux-gnu")
-    assert [(p.ref, p.platform, p.instance) for p in found] == [
-        (f"{REPO}:t-x86_64-v1-linux-gnu", "linux/amd64", "github--x"),
-        ("r.example/o:t", "linux/amd64", "old--x"),
+    found = index.pushes(definition, dict(AMD64.vector))
+    assert [(p.ref, p.platform, p.sys_target) for p in found] == [
+        (f"{REPO}:t-x86_64-v1-linux-gnu", "linux/amd64", "x86_64-v1-linux-gnu"),
+        ("r.example/o:t", "linux/amd64", "x86_64-v1-linux-gnu"),
     ]
     assert found[0].repository == REPO and found[0].tag == "t-x86_64-v1-linux-gnu"
 
@@ -71,8 +84,7 @@ def test_one_platform_makes_no_index():
 
 
 def test_other_repositories_and_stems_are_indexes_of_their_own():
-    hub = [index.Push(p.ref.replace(REPO, "docker.io/example/mxd"), p.platform, p.sys_target, p.instance + "h")
-           for p in (AMD64, ARM64)]  # fmt: skip
+    hub = [index.Push(p.ref.replace(REPO, "docker.io/example/mxd"), p.platform, p.vector) for p in (AMD64, ARM64)]
     made = index.plan([AMD64, ARM64, *hub])
     assert [m.ref for m in made] == [f"{REPO}:release-default", "docker.io/example/mxd:release-default"]
 
@@ -88,14 +100,26 @@ def test_a_platform_twice_under_one_index_is_refused():
 
 
 def test_one_tag_for_several_vectors_is_refused():
-    # publish_tag=lab: every vector's image under one tag, each push overwriting the last.
-    same = [index.Push(f"{REPO}:lab", p.platform, p.sys_target, p.instance) for p in (AMD64, ARM64)]
+    # testing and trixie: the default tag does not name sys_version, so each push would overwrite the last.
+    trixie = index.Push(AMD64.ref, AMD64.platform, _vector("x86_64-v1-linux-gnu", sys_version="trixie-slim"))
     with pytest.raises(UsageError) as raised:
-        index.plan(same)
+        index.plan([AMD64, ARM64, trixie])
     assert str(raised.value) == (
-        f"{REPO}:lab would be pushed by 2 vectors (sys_target aarch64-v8-linux-gnu, x86_64-v1-linux-gnu), each "
-        "overwriting the last; unset publish_tag (the default tag ends with the sys_target) or publish one vector "
-        "per run"
+        f"{AMD64.ref} would be pushed by 2 vectors (sys_version testing-slim, trixie-slim), each overwriting the "
+        "last, because its tag does not name what differs; publish them in separate runs or to separate "
+        "repositories (registry_github, registry_dockerhub)"
+    )
+
+
+def test_a_fixed_publish_tag_names_the_index_and_each_push_gets_its_sys_target():
+    assert index.platform_tag("v1.2", "aarch64-v8-linux-gnu") == "v1.2-aarch64-v8-linux-gnu"
+    # A registry takes tags of up to 128 characters.
+    assert len(index.platform_tag("v" * 108, "x86_64-v1-linux-gnu")) == 128
+    with pytest.raises(UsageError) as raised:
+        index.platform_tag("v" * 109, "x86_64-v1-linux-gnu")
+    assert str(raised.value) == (
+        f"publish_tag={'v' * 109!r} with -x86_64-v1-linux-gnu after it is 129 characters, over a tag's 128; "
+        "shorten publish_tag to 108 characters or fewer"
     )
 
 
@@ -116,9 +140,8 @@ class PublishingDocker(ScriptedDocker):
     """ScriptedDocker whose `--print` answers each vector with a publish instance, tagged and
     platformed as bake.hcl's `github` family is (`<profile>-<feat_set>-<sys_target>`)."""
 
-    def __init__(self, bake_code: int = 0, publish_tag: str = "", create_code: int = 0) -> None:
+    def __init__(self, bake_code: int = 0, create_code: int = 0) -> None:
         super().__init__(bake_code)
-        self.publish_tag = publish_tag
         self.create_code = create_code
 
     def __call__(self, call: docker.Call) -> docker.Completed:
@@ -132,8 +155,8 @@ class PublishingDocker(ScriptedDocker):
         assert call.env is not None
         (vector,) = json.loads(call.env["vectors"])
         platform = {"x86_64-v1-linux-gnu": "linux/amd64", "aarch64-v8-linux-gnu": "linux/arm64"}[vector["sys_target"]]
-        tag = self.publish_tag or f"release-default-{vector['sys_target']}"
-        instance = f"github--{vector['sys_target']}"  # each vector its own instance, as in the tree
+        tag = call.env.get("publish_tag") or f"release-default-{vector['sys_target']}"  # as bake.hcl's github
+        instance = f"github--{vector['sys_version']}--{vector['sys_target']}"  # one per vector, as in the tree
         definition = {
             "group": {"default": {"targets": [instance]}},
             "target": {instance: _github(f"{REPO}:{tag}", platform)},
@@ -179,10 +202,28 @@ def test_a_failed_push_writes_no_index(two_platforms):
     assert script.calls("buildx", "imagetools") == []
 
 
-def test_a_run_that_cannot_make_its_index_stops_before_any_bake(two_platforms):
-    loaded, vectors = two_platforms
-    script = PublishingDocker(publish_tag="lab")
-    with docker.use_runner(script), pytest.raises(UsageError, match=r":lab would be pushed by 2 vectors"):
+def test_a_fixed_publish_tag_is_the_index_tag(two_platforms, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    loaded = for_bake(tmp_path, BAKERY_MATRIX="multiarch", publish_tag="v1.2")
+    script = PublishingDocker()
+    with docker.use_runner(script):
+        bake.run(loaded, [], two_platforms[1], out=script.out)
+    prints = [script.events[n][1] for n in script.calls("buildx", "bake") if "--print" in script.events[n][1]]
+    assert len(prints) == 2
+    amd64, arm64 = f"{REPO}:v1.2-x86_64-v1-linux-gnu", f"{REPO}:v1.2-aarch64-v8-linux-gnu"
+    assert script.lines[-1] == f"INDEX {REPO}:v1.2 [linux/amd64 linux/arm64] (from {amd64}, {arm64})"
+    command = json.loads(next((tmp_path / "runs").iterdir()).joinpath("command.json").read_text())
+    assert [i["variables"]["publish_tag"] for i in command["invocations"]] == [
+        "v1.2-x86_64-v1-linux-gnu", "v1.2-aarch64-v8-linux-gnu",
+    ]  # fmt: skip
+
+
+def test_a_run_whose_pushes_would_overwrite_one_another_stops_before_any_bake(two_platforms, tmp_path: Path):
+    # testing and trixie of one sys_target push one tag: the default tag does not name sys_version.
+    loaded = for_bake(tmp_path, sys_versions='["testing-slim","trixie-slim"]')
+    vectors = loaded.vectors()
+    assert [v["sys_version"] for v in vectors] == ["testing-slim", "trixie-slim"]
+    script = PublishingDocker()
+    with docker.use_runner(script), pytest.raises(UsageError, match=r"would be pushed by 2 vectors \(sys_version "):
         bake.run(loaded, [], vectors, out=script.out)
     assert [n for n in script.calls("buildx", "bake") if "--metadata-file" in script.events[n][1]] == []
 
