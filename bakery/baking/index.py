@@ -34,8 +34,8 @@ from bakery.errors import UsageError
 
 @dataclass(frozen=True)
 class Push:
-    """One image a vector pushes: the reference, its platform and the
-    vector's sys_target (the ending of a default tag)."""
+    """One image a vector pushes: the reference, its platform and the vector
+    (whose sys_target ends a default tag)."""
 
     ref: str
     platform: str
@@ -97,7 +97,8 @@ def _pushes_to_registry(outputs: Iterable[object]) -> bool:
     return False
 
 
-# The longest tag a registry takes (the distribution spec's tag grammar).
+# The longest tag a registry takes (the OCI distribution spec's tag grammar,
+# `[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`).
 TAG_MAX = 128
 
 
