@@ -132,7 +132,7 @@ variable "complement_baseline" { default = "tests/complement/results.jsonl" }
 variable "registry_github" { default = "ghcr.io/example/mxd" }
 # Image repository for the dockerhub publish target
 variable "registry_dockerhub" { default = "docker.io/example/mxd" }
-# Tag for publish targets; empty: <profile>-<feat_set>-<sys_target>
+# Tag for publish targets; empty: <profile>-<feat_set>-<sys_target>; a run of several vectors pushes <publish_tag>-<sys_target> and an index under it
 variable "publish_tag" { default = "" }
 # zstd level of the OCI outputs (oci-image, oci-static)
 variable "oci_compress_level" { default = "3" }

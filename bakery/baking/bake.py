@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bakery import ROOT
+from bakery.baking import index
 from bakery.config import matrix
 from bakery.config.settings import Settings
 from bakery.errors import BakeFailed, BakeryError, EnvironmentNotReady, UsageError
@@ -154,6 +155,8 @@ class _Run:
         self.mode = "rawjson" if progress_mode == "auto" else progress_mode
         self.tally = progress.Tally()
         self.error = ""
+        # A run of several vectors: a fixed publish_tag then names an index (bakery.baking.index).
+        self.several = False
         self.trackers: list[progress.Progress] = []
         self.command: dict = {
             "run": plan.run_id,
@@ -203,9 +206,33 @@ class _Run:
         record.mkdir(parents=True, exist_ok=True)
         return cls(settings, targets, plan, found, builder_name, record, progress_mode, out)
 
+    def _definition(self, vector: matrix.Vector) -> tuple[dict[str, str], dict]:
+        """A vector's bake variables and its `--print` definition (kept in the probe cache)."""
+        env = bakefile.bake_env(
+            self.settings,
+            {k: (v,) for k, v in vector.items},
+            cache_scope=self.plan.cache_scope,
+            vectors=[vector.as_dict()],
+        )
+        fixed = self.settings.tree.get("publish_tag")
+        if fixed and self.several:
+            # One tag for every platform: the index takes publish_tag (bakery.baking.index).
+            env["publish_tag"] = index.platform_tag(fixed, vector["sys_target"])
+        return env, bakefile.definition(self.settings, self.targets, env)
+
+    def _indexes(self, vectors: Sequence[matrix.Vector]) -> list[index.Index]:
+        """The image indexes the run's pushes make (bakery.baking.index), planned
+        before any bake so that pushes that cannot make them stop the run first."""
+        if not self.several:
+            return []
+        found = [p for v in vectors for p in index.pushes(self._definition(v)[1], v.as_dict())]
+        return index.plan(found)
+
     def bake(self, vectors: Sequence[matrix.Vector]) -> list[progress.Progress]:
         failure: BakeryError | None = None
         accepted = []
+        self.several = len(vectors) > 1
+        indexes = self._indexes(vectors)
         for n, vector in enumerate(vectors):
             self.command["vectors"].append(vector.as_dict())
             try:
@@ -215,6 +242,13 @@ class _Run:
                 failure = exc
                 break
             accepted.append(f"ACCEPT {' '.join(self.targets)} [{_label(vector)}] (record: {self.record})")
+        if failure is None and indexes:
+            # After every push: each index names manifests that must be in the registry.
+            try:
+                index.assemble(indexes, self.builder, accepted.append)
+            except BakeryError as exc:
+                failure = exc
+                self.error = f"ERROR {' '.join(self.targets)} image index: {exc} (record: {self.record})"
         # The summary, then one verdict per vector: the last lines say how it ended.
         self._summarize(vectors)
         for line in accepted:
@@ -230,10 +264,7 @@ class _Run:
 
         settings, plan = self.settings, self.plan
         label = _label(vector)
-        env = bakefile.bake_env(
-            settings, {k: (v,) for k, v in vector.items}, cache_scope=plan.cache_scope, vectors=[vector.as_dict()]
-        )
-        definition = bakefile.definition(settings, self.targets, env)
+        env, definition = self._definition(vector)
         if settings.ci_print_bake:
             self.out(json.dumps(definition, indent=2))
         tree = bakefile.bake_file(settings)

@@ -479,6 +479,62 @@ def test_publish_pushes_to_the_lab_registry_and_runner_b_runs_it(the_lab: lab.La
     the_lab.runner.docker(["image", "rm", f"{github}:lab"])
 
 
+MULTIARCH_REPO = "example/multiarch"
+# The two platforms' tags and the index's, as docs/packages.md ("One tag for every platform") names them.
+MULTIARCH_TAGS = ["release-default", "release-default-aarch64-v8-linux-gnu", "release-default-x86_64-v1-linux-gnu"]
+INDEX_TYPES = ("application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json")
+
+
+def test_publish_of_two_platforms_is_one_index_that_runner_b_runs_on_each(the_lab: lab.Lab) -> None:
+    """One multi-arch image: the `multiarch` matrix (the default vector and its
+    arm64 twin, cross-compiled) pushes `github` for linux/amd64 and
+    linux/arm64, and bakery puts the two together under the tag without the
+    sys_target. Runner B pulls that one tag for each platform and runs `-V`,
+    arm64 under the kernel's emulation. Both chains are warm when the engine
+    tier runs in order (the default vector's from the tree tests, the arm64
+    one from test_cross.py); the root is made here if it is missing. Cost,
+    2-core machine, 2026-12-06: 20 to 27 s with both chains warm, 150 s when the
+    arm64 chain's compile and runtime steps were cold; then the same selection
+    with a release's publish_tag."""
+    assert the_lab.runner is not None
+    roots = invoke("system-image", "--matrix", "multiarch")
+    assert roots.returncode == 0, roots.stdout[-2000:] + roots.stderr[-2000:]
+    repository = f"{the_lab.shared.host}/{MULTIARCH_REPO}"
+    result = invoke("bake", "github", "--matrix", "multiarch", env={"registry_github": repository}, timeout=1800)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    ref = f"{repository}:release-default"
+    pushed = [f"{repository}:{tag}" for tag in MULTIARCH_TAGS[2:0:-1]]
+    assert result.stdout.splitlines()[-1] == f"INDEX {ref} [linux/amd64 linux/arm64] (from {', '.join(pushed)})"
+    assert the_lab.shared.tags(MULTIARCH_REPO) == MULTIARCH_TAGS
+    manifest = json.loads(the_lab.shared.manifest(MULTIARCH_REPO, "release-default"))
+    assert manifest["mediaType"] in INDEX_TYPES, manifest
+    platforms = sorted(f"{m['platform']['os']}/{m['platform']['architecture']}" for m in manifest["manifests"])
+    assert platforms == ["linux/amd64", "linux/arm64"], manifest
+    # Each entry is the very manifest its platform's push wrote: the index copies nothing.
+    by_platform = {m["platform"]["architecture"]: m["digest"] for m in manifest["manifests"]}
+    assert by_platform["amd64"] == the_lab.shared.digest(MULTIARCH_REPO, MULTIARCH_TAGS[2])
+    assert by_platform["arm64"] == the_lab.shared.digest(MULTIARCH_REPO, MULTIARCH_TAGS[1])
+    try:
+        for platform, machine in (("linux/amd64", "x86_64"), ("linux/arm64", "aarch64")):
+            the_lab.runner.docker(["image", "pull", "--platform", platform, ref])
+            ran = the_lab.runner.docker(["run", "--rm", "--platform", platform, ref, "-V"])
+            assert ran.stdout.startswith("mxd 0.1.0 "), (platform, ran.stdout)
+            uname = ["run", "--rm", "--platform", platform, "--entrypoint", "uname", ref, "-m"]
+            assert the_lab.runner.docker(uname).stdout.strip() == machine
+    finally:
+        the_lab.runner.docker(["image", "rm", "--force", ref], check=False)
+    # A release names its index: a fixed publish_tag is the index's tag, each platform's
+    # push the tag with its sys_target after it; the same two images, every step CACHED.
+    env = {"registry_github": repository, "publish_tag": "v0.1.0"}
+    release = invoke("bake", "github", "--matrix", "multiarch", env=env, timeout=1200)
+    assert release.returncode == 0, release.stdout[-3000:] + release.stderr[-3000:]
+    assert release.stdout.splitlines()[-1].startswith(f"INDEX {repository}:v0.1.0 [linux/amd64 linux/arm64] ")
+    tags = the_lab.shared.tags(MULTIARCH_REPO)
+    assert {"v0.1.0", "v0.1.0-x86_64-v1-linux-gnu", "v0.1.0-aarch64-v8-linux-gnu"} <= set(tags), tags
+    named = json.loads(the_lab.shared.manifest(MULTIARCH_REPO, "v0.1.0"))
+    assert {m["platform"]["architecture"]: m["digest"] for m in named["manifests"]} == by_platform
+
+
 def test_directory_backend_trust_rules_on_both_runners(the_lab: lab.Lab, edited_source: Path, tmp_path: Path) -> None:
     """a) and c) with today's backend, a directory: a trusted run on A fills
     it; an untrusted run on a fresh B with the edit imports it, writes only
