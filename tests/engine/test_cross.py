@@ -11,7 +11,8 @@ apt run under qemu (about 3 min) are most of it.
 The vector's packages reuse that chain: the deb and the rpm are built on the
 build side for arm64, and the deb is installed with apt in the arm64 root,
 run and purged under emulation (docs/packages.md, "Packages for another
-architecture").
+architecture"). They add about 18 to 21 s where they were built before (the
+install check under qemu is most of it), about 40 s where they are built.
 """
 
 from __future__ import annotations
