@@ -185,7 +185,7 @@ function "family_axes" {
       "system", "build-system", "source"
     ] : f => ["sys_name", "sys_version", "sys_target"] },
     { for f in [
-      "diner", "valgrind", "perf", "packager", "kitchen", "complement-config", "complement-base",
+      "diner", "valgrind", "perf", "kitchen", "packager", "complement-config", "complement-base",
       "complement-tester"
     ] : f => ["feat_set", "sys_name", "sys_version", "sys_target"] },
     { for f in [
@@ -207,7 +207,7 @@ function "family_parents" {
   params = []
   result = {
     system = [], build-system = [], source = ["system"], diner = ["system"], valgrind = ["diner"], perf = ["diner"],
-    packager = ["diner"], kitchen = ["build-system"], cookware = ["kitchen"], chef = ["cookware"],
+    kitchen = ["build-system"], packager = ["kitchen"], cookware = ["kitchen"], chef = ["cookware"],
     ingredients = ["chef", "source"], preparing = ["ingredients", "source"], recipe = ["chef", "preparing"],
     fmt = ["ingredients"], audit = ["ingredients"], typos = ["ingredients"], lychee = ["ingredients"],
     book = ["ingredients"], deps-base = ["recipe"], deps-check = ["deps-base"], deps-clippy = ["deps-base"],
@@ -543,17 +543,6 @@ target "perf" {
   args = merge(v.args, { sys_name = v.sys_name, sys_version = v.sys_version })
 }
 
-target "packager" {
-  description = "Runtime base plus Debian's packaging tools: dpkg-dev, lintian, apt-utils, rpm"
-  matrix = { v = family_cells["packager"] }
-  name = v.id
-  inherits = ["_package"]
-  target = "packager"
-  platforms = [v.platform]
-  contexts = { input = v.ref.diner }
-  args = merge(v.args, { sys_name = v.sys_name, sys_version = v.sys_version })
-}
-
 target "kitchen" {
   description = "Build environment without Rust on the build platform: compilers, git, pkg-config, the feature set's packages"
   matrix = { v = family_cells["kitchen"] }
@@ -569,6 +558,27 @@ target "kitchen" {
     runtime_packages = lookup(jsondecode(feat_set_runtime_packages), v.feat_set, "")
     kitchen_packages = kitchen_packages
     build_packages = lookup(jsondecode(feat_set_build_packages), v.feat_set, "")
+  })
+}
+
+# packager: on the build side, like Debian's own cross builds: its tools run
+# natively, and for a target of another architecture it adds that
+# architecture's C library and runtime packages, whose shlibs and symbols
+# files dpkg-shlibdeps reads (docs/packages.md, "Packages for another architecture").
+target "packager" {
+  description = "Debian's packaging tools on the build platform: dpkg-dev, lintian, apt-utils, rpm; the target's libraries"
+  matrix = { v = family_cells["packager"] }
+  name = v.id
+  inherits = ["_package"]
+  target = "packager"
+  platforms = [v.platform]
+  contexts = { input = v.ref.kitchen }
+  args = merge(v.args, {
+    sys_name = v.sys_name
+    sys_version = v.sys_version
+    runtime_packages = lookup(jsondecode(feat_set_runtime_packages), v.feat_set, "")
+    target_arch = sys_arch(v.sys_target).debian
+    target_gnu = sys_arch(v.sys_target).gnu
   })
 }
 
@@ -1031,7 +1041,10 @@ target "deb" {
   target = "deb"
   platforms = [v.platform]
   contexts = { input = v.ref.packager, bins = v.ref["build-bins"] }
-  args = vector_args("deb", v)
+  args = merge(vector_args("deb", v), {
+    target_arch = sys_arch(v.sys_target).debian
+    target_gnu = sys_arch(v.sys_target).gnu
+  })
 }
 
 target "pkg-deb" {
@@ -1087,7 +1100,10 @@ target "rpm" {
   target = "rpm"
   platforms = [v.platform]
   contexts = { input = v.ref.packager, bins = v.ref["build-bins"] }
-  args = vector_args("rpm", v)
+  args = merge(vector_args("rpm", v), {
+    target_arch = sys_arch(v.sys_target).debian
+    target_gnu = sys_arch(v.sys_target).gnu
+  })
 }
 
 target "pkg-rpm" {

@@ -7,17 +7,27 @@ tests and in the image (`docker run --platform linux/arm64`).
 Cost, measured on this 2-core machine (docs/decisions/cross-builds.md,
 "Figures"): the arm64 root (mmdebstrap under qemu, about 2.3 min) and diner's
 apt run under qemu (about 3 min) are most of it.
+
+The vector's packages reuse that chain: the deb and the rpm are built on the
+build side for arm64, and the deb is installed with apt in the arm64 root,
+run and purged under emulation (docs/packages.md, "Packages for another
+architecture"). They add about 18 to 21 s where they were built before (the
+install check under qemu is most of it), about 40 s where they are built.
 """
 
 from __future__ import annotations
 
+import random
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
+from bakery import ROOT
 from bakery.baking import progress
 from tests.conftest import invoke
+from tests.support import packages
 
 pytestmark = pytest.mark.usefixtures("engine")
 
@@ -106,3 +116,62 @@ def test_doctor_checks_the_cross_selections_roots_and_emulation(arm64_root: list
     )
     (emulation,) = [line for line in lines if line.startswith("ok   emulation:")]
     assert emulation.startswith("ok   emulation: qemu-aarch64 registered, flags "), emulation
+
+
+# What dpkg-shlibdeps computed for mxd's aarch64 binary on the build side, from the shlibs and
+# symbols files of libc6:arm64 and libgcc-s1:arm64 (Debian testing, 2026-12-06): for each
+# library, the lowest version that has every symbol the binary takes from it. Written out here,
+# not computed by the code under test; a new symbol the binary uses changes it.
+ARM64_DEPENDS = "libc6 (>= 2.34), libgcc-s1 (>= 4.2)"
+OUT = ROOT / "out" / "mxd"
+
+
+@pytest.fixture(scope="module")
+def cross_packages(cross_build: object) -> tuple[subprocess.CompletedProcess[str], float]:
+    """The vector's deb and rpm, and the deb's install check, after the image's chain: a
+    smoke_timeout this run has not used, so the install check runs rather than comes back CACHED."""
+    env = {"CI": "true", "smoke_timeout": str(random.randint(40, 240))}
+    started = time.monotonic()
+    result = invoke("bake", "pkg-deb,pkg-deb-install,pkg-rpm", *CROSS, env=env)
+    elapsed = time.monotonic() - started
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-3000:]
+    print(f"\ncross packages bake {elapsed:.1f} s")
+    return result, elapsed
+
+
+def test_the_arm64_deb_is_for_arm64_and_installs_runs_and_purges_under_emulation(
+    cross_packages: tuple[subprocess.CompletedProcess[str], float],
+) -> None:
+    result, _ = cross_packages
+    debs = sorted((OUT / "pkg-deb" / f"pkg-deb--{VECTOR}").glob("*.deb"))
+    assert [d.name for d in debs] == ["mxd_0.1.0-1_arm64.deb"]
+    control = packages.deb_control(debs[0])
+    assert control["Architecture"] == "arm64"
+    assert control["Depends"] == ARM64_DEPENDS
+
+    steps = {}
+    for step in progress.parse((_record(result.stdout) / "progress.jsonl").read_text().splitlines()).steps():
+        if step.text.startswith("RUN"):
+            steps.setdefault(step.stage, []).append(step)
+    # The install check ran this time, in the arm64 root under emulation, to the end.
+    (install,) = steps["pkg-deb-install"]
+    assert install.state == "ran", install.state
+    log = "\n".join(install.logs)
+    assert "bakery-pkg: pkg-deb-install: running on arm64 (aarch64)" in log, log[-3000:]
+    assert "bakery-pkg: pkg-deb-install: installed mxd: 4 files" in log
+    assert "bakery-smoke: pkg-deb-install: passed" in log
+    assert "bakery-pkg: pkg-deb-install: removed mxd; none of its files is left" in log
+    # The packages were built on the build side: when the packager's target step ran here, it
+    # added arm64 to the amd64 root's dpkg and installed arm64's C library and binutils.
+    for step in steps.get("packager", []):
+        if step.state == "ran" and any("dpkg --add-architecture" in line for line in step.logs):
+            text = "\n".join(step.logs)
+            assert "libc6:arm64" in text and "binutils-aarch64-linux-gnu" in text, text[-2000:]
+
+
+def test_the_arm64_rpm_is_aarch64(cross_packages: object) -> None:
+    rpms = sorted((OUT / "pkg-rpm" / f"pkg-rpm--{VECTOR}").glob("*.rpm"))
+    assert [r.name for r in rpms] == ["mxd-0.1.0-1.aarch64.rpm"]
+    header = packages.rpm_header_strings(rpms[0])
+    assert header[packages.RPMTAG_NAME] == "mxd"
+    assert (header[packages.RPMTAG_OS], header[packages.RPMTAG_ARCH]) == ("linux", "aarch64")

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import io
 import json
-import lzma
 import random
 import re
 import subprocess
@@ -26,6 +25,7 @@ import pytest
 from bakery import ROOT
 from bakery.baking import progress
 from tests.conftest import DEFAULT_NAME, invoke
+from tests.support import packages
 
 pytestmark = pytest.mark.usefixtures("engine")
 
@@ -68,39 +68,6 @@ def _text(vertex: progress.Vertex) -> str:
     return "\n".join(vertex.logs)
 
 
-def _ar_members(data: bytes) -> dict[str, bytes]:
-    """The members of an ar archive (a .deb): 60-byte headers, even padding."""
-    assert data[:8] == b"!<arch>\n"
-    members, offset = {}, 8
-    while offset < len(data):
-        header = data[offset : offset + 60]
-        name, size = header[:16].decode().strip().rstrip("/"), int(header[48:58].decode())
-        members[name] = data[offset + 60 : offset + 60 + size]
-        offset += 60 + size + (size % 2)
-    return members
-
-
-def _deb_control(deb: Path) -> dict[str, str]:
-    members = _ar_members(deb.read_bytes())
-    assert members["debian-binary"] == b"2.0\n"
-    with tarfile.open(fileobj=io.BytesIO(lzma.decompress(members["control.tar.xz"]))) as tar:
-        member = tar.extractfile("./control")
-        assert member is not None
-        text = member.read().decode()
-    fields = {}
-    for line in text.splitlines():
-        if line and not line.startswith(" "):
-            key, _, value = line.partition(": ")
-            fields[key] = value
-    return fields
-
-
-def _deb_files(deb: Path) -> set[str]:
-    members = _ar_members(deb.read_bytes())
-    with tarfile.open(fileobj=io.BytesIO(lzma.decompress(members["data.tar.xz"]))) as tar:
-        return {m.name.removeprefix("./") for m in tar.getmembers() if m.isfile()}
-
-
 @pytest.mark.parametrize("project", sorted(PROJECTS))
 def test_deb_and_rpm_are_built_installed_run_and_removed(project: str) -> None:
     settings, package, binary, synopsis = PROJECTS[project]
@@ -113,12 +80,12 @@ def test_deb_and_rpm_are_built_installed_run_and_removed(project: str) -> None:
     # and Cargo.toml, Depends computed by dpkg-shlibdeps (libc6 for any Rust binary).
     debs = sorted((ROOT / "out" / project / "pkg-deb" / f"pkg-deb--{VECTOR}").glob("*.deb"))
     assert [d.name for d in debs] == [f"{package}_0.1.0-1_amd64.deb"]
-    control = _deb_control(debs[0])
+    control = packages.deb_control(debs[0])
     assert control["Package"] == package and control["Version"] == "0.1.0-1"
     assert control["Architecture"] == "amd64"
     assert control["Description"].startswith(synopsis)
     assert re.search(r"(^|, )libc6 \(>= [0-9.]+\)", control["Depends"]), control["Depends"]
-    assert _deb_files(debs[0]) == {
+    assert packages.deb_files(debs[0]) == {
         f"usr/bin/{binary}",
         f"usr/share/doc/{package}/copyright",
         f"usr/share/doc/{package}/changelog.Debian.gz",

@@ -27,6 +27,11 @@ it instead of diner and gained runtime_packages; system's args are sys_image
 (<namespace>/<sys_name>:<sys_version>) instead of sys_name and sys_version;
 cookware gained target_arch and target_gnu; three descriptions changed.
 Nothing else changed.
+Regenerated for packages of another architecture (docs/packages.md,
+"Packages for another architecture"): packager links to kitchen instead of
+diner and gained runtime_packages, target_arch and target_gnu; deb and rpm
+gained target_arch and target_gnu; packager's description changed. Nothing
+else changed.
 
 The matrices are written here by hand as the original's plural JSON-array
 variables, one dict per cross-product block (the `ci` exclude splits it); they

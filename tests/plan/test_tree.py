@@ -26,7 +26,7 @@ FAMILY_AXES: dict[str, tuple[str, ...]] = {
     "source": SYS,
     **dict.fromkeys(
         [
-            "diner", "valgrind", "perf", "packager", "kitchen", "complement-config", "complement-base",
+            "diner", "valgrind", "perf", "kitchen", "packager", "complement-config", "complement-base",
             "complement-tester",
         ],
         FEAT_SYS,
@@ -233,6 +233,37 @@ def test_a_cross_vector_is_one_platform_with_its_cross_pieces() -> None:
     assert printed[f"kitchen--default--{sys}"]["contexts"] == {"input": f"target:build-system--{sys}"}
     cookware = printed[f"cookware--distro--aarch64-unknown-linux-gnu--default--{sys}"]["args"]
     assert (cookware["target_arch"], cookware["target_gnu"]) == ("arm64", "aarch64-linux-gnu")
+
+
+def test_a_cross_vectors_packages_are_made_on_the_build_side_for_the_target() -> None:
+    """The packager is on kitchen (the build side) and gets the target's Debian names, as do
+    deb and rpm; the deb's install check is on the target's root (docs/packages.md)."""
+    lists = vector_lists(rust_target="aarch64-unknown-linux-gnu", sys_target="aarch64-v8-linux-gnu")
+    printed = bake_print(lists, ["pkg-deb-install", "pkg-rpm"])["target"]
+    sys = "debian--testing-slim--aarch64-v8-linux-gnu"
+    vector = f"release--distro--aarch64-unknown-linux-gnu--default--{sys}"
+    packager = printed[f"packager--default--{sys}"]
+    assert packager["contexts"] == {"input": f"target:kitchen--default--{sys}"}
+    assert (packager["args"]["target_arch"], packager["args"]["target_gnu"]) == ("arm64", "aarch64-linux-gnu")
+    assert packager["args"]["runtime_packages"] == ""
+    for family in ("deb", "rpm"):
+        target = printed[f"{family}--{vector}"]
+        assert target["contexts"] == {
+            "input": f"target:packager--default--{sys}",
+            "bins": f"target:build-bins--{vector}",
+        }
+        assert (target["args"]["target_arch"], target["args"]["target_gnu"]) == ("arm64", "aarch64-linux-gnu")
+    install = printed[f"pkg-deb-install--{vector}"]
+    assert install["contexts"] == {"input": f"target:system--{sys}", "pkg": f"target:pkg-deb--{vector}"}
+    assert printed[f"system--{sys}"]["args"]["sys_image"] == "arm64v8/debian:testing-slim"
+    assert {p for t in printed.values() for p in t["platforms"]} == {"linux/arm64"}
+
+
+def test_a_native_vectors_packager_names_its_own_architecture() -> None:
+    printed = bake_print(vector_lists(), ["deb"])["target"]
+    args = printed[f"packager--default--{V1}"]["args"]
+    assert (args["target_arch"], args["target_gnu"]) == ("amd64", "x86_64-linux-gnu")
+    assert printed[f"deb--release--{RUST}--default--{V1}"]["args"]["target_arch"] == "amd64"
 
 
 def test_an_unmapped_arch_fails_in_bake_rather_than_defaulting_to_amd64() -> None:
