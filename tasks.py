@@ -256,7 +256,8 @@ def complement(
     help={
         "quick": "fewer rounds (5 instead of 15)",
         "only": "comma-separated sections (default: all): front (bakery's own cost per command), "
-        "plan (plan time against raw buildx), edit (edit-loop time against cargo), cold (a --no-cache build)",
+        "plan (plan time against raw buildx), edit (edit-loop time against cargo), cold (a --no-cache build), "
+        "systems (the systems matrix cold: one bake against each cell alone; not in the default)",
     }
 )
 def bench(c, quick=False, only="front,plan,edit,cold"):

@@ -87,6 +87,20 @@ def markdown(r: dict) -> str:
         ]
     if "cold" in r:
         lines += [f"Cold (`--no-cache`) install + tests-smoke: {r['cold']['no_cache_seconds']} s.", ""]
+    if "systems" in r:
+        sys_ = r["systems"]
+        lines += [
+            f"The system cells cold: {sys_['cells']} cells in one bake {sys_['together_seconds']} s, each alone "
+            f"{sys_['alone_sum_seconds']} s in all: {sys_['ratio']:.2f} of the sum.",
+            "",
+            "| cell | alone (s) | `-V` of its image |",
+            "|---|---|---|",
+            *(
+                f"| {cell} | {secs} | `{sys_['versions'].get(cell, '')}` |"
+                for cell, secs in sys_["alone_seconds"].items()
+            ),
+            "",
+        ]
     return "\n".join(lines)
 
 

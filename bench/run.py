@@ -3,7 +3,7 @@ measured side by side in one run on this machine, runs alternated in pairs,
 medians with their interquartile range. Nothing here asserts a time.
 
 `invoke bench` calls `run()`; `python -m bench.run [--quick] [--only
-front,plan,edit,cold]` runs it directly. Every program runs through bakery's
+front,plan,edit,cold,systems]` runs it directly. Every program runs through bakery's
 process seam (bakery.engine.process.run). Results go to bench/results/<date>.json,
 .md and .png; bench/README.md says how to read them.
 
@@ -31,7 +31,7 @@ from bench import stats
 BIN = Path(sys.executable).parent
 INVOKE = str(BIN / "invoke")
 RESULTS = ROOT / "bench" / "results"
-SECTIONS = ("front", "plan", "edit", "cold")
+SECTIONS = ("front", "plan", "edit", "cold", "systems")
 # Plan time against raw buildx: matrix name -> vectors (docker/matrix.toml).
 PLAN_MATRICES = {"ci": 11, "plan72": 72, "plan288": 288}
 TOOLCHAIN_IMAGE = "bakery-bench-toolchain:latest"
@@ -285,6 +285,58 @@ def cold(log: Callable[[str], None] = print) -> dict:
     return {"no_cache_seconds": round(seconds, 2), "argv": list(argv), "then": [list(a) for a in case.then]}
 
 
+# The system cells (docker/matrix.toml [matrices.systems]): what each cell bakes.
+SYSTEMS_TARGETS = "smoketest-version,smoketest-startup,image"
+
+
+def systems(log: Callable[[str], None] = print) -> dict:
+    """The systems matrix cold: all its cells in one bake against the sum of
+    each cell baked alone in its own bake, one sample each.
+
+    Cold without pruning the shared builder: each bake sets `apt_options` to
+    an apt.conf comment of its own, an arg of both roots' first step, so every
+    step below the root images misses the cache while the cells of one bake
+    still share theirs (--no-cache would stop that sharing too). The apt
+    cache mounts stay warm for both sides alike."""
+    env = clean_env()
+    log("systems: the roots of the matrix (invoke system-image)")
+    process.run([INVOKE, "system-image", "--matrix", "systems"], env=env, cwd=ROOT, quiet=True)
+    listed = process.run([INVOKE, "matrix", "--matrix", "systems", "--format", "json"], env=env, cwd=ROOT, quiet=True)
+    cells = [(row["sys_version"], row["sys_target"]) for row in json.loads(listed.stdout)]
+
+    def cold_bake(*selection: str) -> tuple[float, Path]:
+        fresh = clean_env(apt_options=f"// bakery bench {uuid.uuid4().hex}")
+        start = time.perf_counter()
+        result = process.run([INVOKE, "bake", SYSTEMS_TARGETS, "--matrix", "systems", *selection], env=fresh,
+                             cwd=ROOT, quiet=True)  # fmt: skip
+        return time.perf_counter() - start, record_of(result.stdout)
+
+    alone: dict[str, float] = {}
+    for version, target in cells:
+        log(f"systems: {version} {target} cold, alone")
+        seconds, _ = cold_bake("--sys-version", version, "--sys-target", target)
+        alone[f"{version} {target}"] = round(seconds, 1)
+    log(f"systems: all {len(cells)} cells cold, in one bake")
+    together, record = cold_bake()
+    versions = {}
+    for version, target in cells:
+        arch = "linux/arm64" if target.startswith("aarch64") else "linux/amd64"
+        rust = "aarch64-unknown-linux-gnu" if target.startswith("aarch64") else "x86_64-unknown-linux-gnu"
+        image = f"mxd/image--release--distro--{rust}--default--debian--{version}--{target}:latest"
+        ran = process.run(["docker", "run", "--rm", "--platform", arch, image, "-V"], check=False, quiet=True)
+        versions[f"{version} {target}"] = ran.stdout.strip() or f"exit {ran.returncode}"
+    total = sum(alone.values())
+    return {
+        "cells": len(cells),
+        "together_seconds": round(together, 1),
+        "alone_seconds": alone,
+        "alone_sum_seconds": round(total, 1),
+        "ratio": round(together / total, 3),
+        "steps": step_counts(record),
+        "versions": versions,
+    }
+
+
 def machine() -> dict:
     import platform
 
@@ -331,6 +383,8 @@ def run(
         results["builds"] = edit_loop(pairs, log)
     if "cold" in only:
         results["cold"] = cold(log)
+    if "systems" in only:
+        results["systems"] = systems(log)
     results["elapsed_seconds"] = round(time.monotonic() - started, 1)
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{results['date']}.json"
