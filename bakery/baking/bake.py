@@ -142,6 +142,7 @@ class _Run:
         out: Callable[[str], None],
     ) -> None:
         from bakery.baking import progress
+        from bakery.explain import manifest
 
         self.settings = settings
         self.targets = targets
@@ -155,6 +156,8 @@ class _Run:
         self.tally = progress.Tally()
         self.error = ""
         self.trackers: list[progress.Progress] = []
+        # The inputs behind each instance's keys, for `invoke explain` (docs/why-rebuild.md).
+        self.inputs = manifest.Recorder(ROOT, plan, found, builder)
         self.command: dict = {
             "run": plan.run_id,
             "targets": list(targets),
@@ -201,6 +204,7 @@ class _Run:
             out(f"WARNING {problem}")
         record = runs.record_dir(settings.run_dir, plan.run_id)
         record.mkdir(parents=True, exist_ok=True)
+        runs.sweep(settings.run_dir, settings.runs_keep, keep_path=record)
         return cls(settings, targets, plan, found, builder_name, record, progress_mode, out)
 
     def bake(self, vectors: Sequence[matrix.Vector]) -> list[progress.Progress]:
@@ -253,6 +257,7 @@ class _Run:
         )
         if flat is not None:
             part.dockerfile.write_text(flat.dockerfile)
+        self.inputs.vector(n, vector.as_dict(), part.key, definition, flat)
         for m, step in enumerate(schedule.invocations(flat, definition, self.targets)):
             if step.linked:
                 self._invoke(part, f"{n}.{m}", step, tree, flatten.needed(definition, step.targets), part.allow)
@@ -341,6 +346,7 @@ class _Run:
             raise
         self.trackers.append(tracker)
         self.tally.add(tracker, owners, flatten.AGGREGATE)
+        self.inputs.steps(tracker.vertices.values(), owners, flatten.AGGREGATE)
         if result.returncode != 0:
             plan.discard(entries)
             invocation.environment_gone(self.builder, result.stderr)
@@ -348,12 +354,14 @@ class _Run:
             targets = " ".join(self.targets)
             self.error = f"ERROR {targets} [{part.label}] exit {result.returncode} (record: {self.record})"
             raise BakeFailed(f"bake failed with exit code {result.returncode}; see {self.record}", result.returncode)
+        self.inputs.beside(entries)
         for line in plan.publish(entries):
             log.info(line)
         return tracker
 
     def _summarize(self, vectors: Sequence[matrix.Vector]) -> None:
         lines = self.tally.lines() if self.mode == "rawjson" else []
+        self.inputs.write(self.record)
         (self.record / "summary.txt").write_text("\n".join(lines) + "\n")
         if self.mode == "rawjson":
             from bakery.baking import summary as job_summary
