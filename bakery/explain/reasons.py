@@ -24,7 +24,7 @@ A step that did not run is never explained, and never blamed.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bakery.explain import records
 from bakery.explain.manifest import step_key
@@ -41,6 +41,9 @@ class Reason:
     # The compared run ("" when there is none).
     against: str = ""
     details: tuple[str, ...] = ()
+    # Where the compared record was read: "" for a run record here, else the
+    # cache entry whose manifest it is (the run that exported it).
+    origin: str = ""
 
 
 @dataclass(frozen=True)
@@ -124,7 +127,10 @@ class Explainer:
     def instance_reason(self, instance: str, base: Record | None, base_instance: str) -> Reason:
         key = (instance, base.run if base is not None else "")
         if key not in self._memo:
-            self._memo[key] = self._reason(instance, base, base_instance)
+            reason = self._reason(instance, base, base_instance)
+            if base is not None and base.origin != "record" and reason.against == base.run:
+                reason = replace(reason, origin=base.origin)
+            self._memo[key] = reason
         return self._memo[key]
 
     def _reason(self, instance: str, base: Record | None, base_instance: str) -> Reason:
@@ -137,7 +143,14 @@ class Explainer:
         if base is None:
             return self._no_baseline(instance)
         if not base_instance:
-            return Reason("unknown", f"unknown: run {base.run} has no record of {instance} or of its family", base.run)
+            fields = tuple(differing(cur, base, instance))
+            return Reason(
+                "unknown",
+                f"unknown: run {base.run} has no record of {instance} or of its family; the records differ in "
+                + (", ".join(fields) or "no recorded field"),
+                base.run,
+                fields,
+            )
         theirs = base.instances[base_instance]
         against = base.run
         changed = _files(theirs.get("files") or {}, mine.get("files") or {})
@@ -167,9 +180,8 @@ class Explainer:
         if "cache_scope" in names or cur.data.get("cache_scope") != base.data.get("cache_scope"):
             return Reason(
                 "scope",
-                f"the trust scope differs: this run's keys (cache_scope `{cur.data.get('cache_scope')}`, "
-                f"{_trust(cur)}) cannot use the steps of run {base.run} (cache_scope "
-                f"`{base.data.get('cache_scope')}`, {_trust(base)}): scoped keys remain in this stage",
+                f"the trust scope differs: this run ({_trust(cur)}) could not use the steps of run {base.run} "
+                f"({_trust(base)}): scoped keys remain in this stage",
                 base.run,
             )
         if names:
@@ -267,7 +279,9 @@ def _bases(old: dict[str, str], new: dict[str, str]) -> list[str]:
 
 
 def _trust(record: Record) -> str:
-    return "trusted" if record.data.get("trusted") else f"untrusted, scope {record.data.get('scope')}"
+    trust = "trusted" if record.data.get("trusted") else f"untrusted, scope {record.data.get('scope')}"
+    keys = record.data.get("cache_scope")
+    return f"{trust}, {'cache_scope ' + keys if keys else 'shared keys'}"
 
 
 def _files(old: dict[str, str], new: dict[str, str]) -> list[str]:
@@ -289,8 +303,10 @@ def differing(a: Record, b: Record, instance: str) -> list[str]:
         for k in sorted({*a.data, *b.data})
         if k not in ("run", "vectors", "instances") and a.data.get(k) != b.data.get(k)
     ]
-    mine, theirs = a.instances.get(instance, {}), b.instances.get(instance, {})
-    for k in sorted({*mine, *theirs} - {"steps", "ran", "vector"}):
-        if mine.get(k) != theirs.get(k):
-            fields.append(f"{instance}.{k}")
-    return fields
+    mine, theirs = a.instances.get(instance), b.instances.get(instance)
+    if mine is None or theirs is None:
+        return [*fields, f"instances ({instance} in one record only)"]
+    return [
+        *fields,
+        *(k for k in sorted({*mine, *theirs} - {"steps", "ran", "vector"}) if mine.get(k) != theirs.get(k)),
+    ]

@@ -14,7 +14,7 @@ from pathlib import Path
 from bakery import runs
 from bakery.errors import UsageError
 from bakery.explain import records
-from bakery.explain.reasons import Explained, Explainer, family
+from bakery.explain.reasons import Explained, Explainer, Reason, family
 
 FORMATS = ("text", "json")
 
@@ -55,13 +55,21 @@ def text(report: Report) -> list[str]:
         groups.setdefault(item.instance, {}).setdefault((item.reason.text, item.reason.against), []).append(item)
     for instance, reasons in groups.items():
         lines.append(f"{instance}:")
-        for (reason, against), items in reasons.items():
-            lines.append(f"  {reason}" + (f" (against run {against})" if against and not report.against else ""))
+        for (reason, _), items in reasons.items():
+            lines.append(f"  {reason}{_against(items[0].reason, report)}")
             detail = items[0].reason.details
             if items[0].reason.kind != "parent":
                 lines.extend(f"    {row}" for row in detail[1:])
             lines.extend(f"    {item.state:5} {item.step}" for item in items)
     return lines
+
+
+def _against(reason: Reason, report: Report) -> str:
+    if not reason.against or report.against:
+        return ""
+    if reason.origin:
+        return f" (against run {reason.against}, whose manifest {reason.origin} carries)"
+    return f" (against run {reason.against})"
 
 
 def as_json(report: Report) -> str:
@@ -77,6 +85,7 @@ def as_json(report: Report) -> str:
                     "reason": item.reason.kind,
                     "text": item.reason.text,
                     "against": item.reason.against or None,
+                    "origin": item.reason.origin or None,
                     "details": list(item.reason.details),
                 }
                 for item in report.steps
