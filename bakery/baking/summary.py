@@ -20,7 +20,6 @@ from pathlib import Path
 from bakery.config.matrix import Vector
 from bakery.config.settings import Settings
 from bakery.errors import BakeryError
-from bakery.explain import report as explain_report
 from bakery.tree import plan as plan_module
 
 log = logging.getLogger("bakery")
@@ -81,7 +80,10 @@ def write(
         # The bake's own result stands; the summary says why it has no picture.
         picture = f"(not drawn: {exc})"
     title = f"bake {' '.join(targets)} [{label}]"
-    # Under the table, why steps ran (docs/why-rebuild.md).
+    # Under the table, why steps ran (docs/why-rebuild.md); imported here, so
+    # a bake outside GitHub Actions does not pay for it.
+    from bakery.explain import report as explain_report
+
     reasons = "\n".join(explain_report.summary_lines(record.parent, record.name))
     try:
         with summary_file.open("a") as handle:
