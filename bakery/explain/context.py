@@ -11,7 +11,6 @@ Paths are shown relative to the project, as `example/src/main.rs`.
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
 import json
 import os
@@ -152,5 +151,7 @@ def _select(files: list[str], source: str) -> list[str]:
     if source == ".":
         return files
     if any(c in source for c in "*?["):
+        import fnmatch  # only for a glob: a bake pays for it only then
+
         return [f for f in files if fnmatch.fnmatchcase(f, source) or fnmatch.fnmatchcase(f, source + "/*")]
     return [f for f in files if f == source or f.startswith(source + "/")]

@@ -92,6 +92,7 @@ def as_json(report: Report) -> str:
             ],
         },
         indent=2,
+        ensure_ascii=False,
     )
 
 
