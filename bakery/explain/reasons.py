@@ -2,9 +2,10 @@
 manifests (bakery/explain/manifest.py), in users' words (docs/why-rebuild.md).
 
 For each step that ran, the baseline is the most recent earlier run of the
-same instance in which that step was CACHED, or ran with other inputs; with
-no such run here, the manifest beside the cache entry the run imported (the
-run that exported it). The reasons, in the order they are tried:
+same instance in which that step was CACHED, or ran with other inputs; else
+one on the same engine and builder in which it ran with these inputs (its
+result was there after it: a prune took it); with no such run here, the
+manifest beside the cache entry the run imported (the run that exported it). The reasons, in the order they are tried:
 
 1. a parent instance ran in this run (named, with its own first reason);
 2. a context file changed, was added or removed (content digests);
@@ -103,6 +104,9 @@ class Explainer:
         mine = self.current.instances[instance]
         key = step_key(name)
         fallback = None
+        # A run on this same BuildKit state in which the step ran with these
+        # inputs: its result was there after it, so it is gone now.
+        here = None
         for record in self.history:
             theirs = record.instances.get(instance)
             if theirs is None:
@@ -117,8 +121,10 @@ class Explainer:
                 and (other or any(s.get("state") == "cached" for s in theirs["steps"]))
             ):
                 fallback = record
-        if fallback is not None:
-            return fallback, instance
+            if here is None and step is not None and step.get("state") == "ran" and _same_state(record, self.current):
+                here = record
+        if fallback is not None or here is not None:
+            return fallback or here, instance
         exporter = records.exporter(self.current.vector_of(instance))
         if exporter is not None and instance in exporter.instances:
             return exporter, instance
@@ -203,9 +209,7 @@ class Explainer:
     def _environment(self, instance: str, base: Record, base_instance: str) -> Reason:
         """The inputs are equal: where did the result go?"""
         cur = self.current
-        same_state = cur.data.get("daemon") == base.data.get("daemon") and cur.data.get("builder") == base.data.get(
-            "builder"
-        )
+        same_state = _same_state(cur, base)
         changed = [
             f"{k} `{base.data.get(k)}` → `{cur.data.get(k)}`"
             for k in _ENVIRONMENT
@@ -262,6 +266,11 @@ class Explainer:
             "unknown: no earlier record of this instance to compare with: no run here, "
             "and the imported cache entry carries no inputs manifest",
         )
+
+
+def _same_state(a: Record, b: Record) -> bool:
+    """Both runs baked on one BuildKit state: the same engine and builder."""
+    return a.data.get("daemon") == b.data.get("daemon") and a.data.get("builder") == b.data.get("builder")
 
 
 def _inputs(record: dict) -> tuple[str, dict]:
