@@ -280,3 +280,21 @@ def test_the_sweep_keeps_the_newest_records_and_nothing_else_is_touched(tmp_path
     assert [p.name for p in removed] == ids[1:3]
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([ids[0], *ids[3:], "plan", "builders"])
     assert runs.sweep(tmp_path, 0) == []
+
+
+def test_a_prune_on_runner_b_after_a_cold_run_means_the_result_is_gone() -> None:
+    # Runner B (lab/runners.py): a cold bake, the build cache pruned, the same bake again.
+    before, after = "20261206T201907-2f70c57f", "20261206T201910-6bd6dfcf"
+    system = "system--debian--testing-slim--x86_64-v1-linux-gnu"
+    gone = (
+        "the inputs are unchanged but the result is gone: the builder `default` was pruned "
+        f"(or its garbage collection removed the step) since run {before}"
+    )
+    assert sorted(set(explained("pruned", after))) == [
+        (SOURCE, "parent", f"the parent {system} ran; the first cause, in {system}: {gone}"),
+        (system, "pruned", gone),
+    ]
+    assert {(i.reason.kind, i.reason.against) for i in report.build(FIXTURES / "pruned", before).steps} == {
+        ("no-import", ""),
+        ("parent", ""),
+    }
