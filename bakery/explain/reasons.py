@@ -245,6 +245,16 @@ class Explainer:
         if any(r.get("found") for r in imports):
             return None
         failed = [r for r in imports if r.get("error")]
+        # A registry answers a tag it does not hold with "not found" (BuildKit's
+        # "failed to configure registry cache importer: <ref>: not found").
+        absent = [r for r in failed if r["error"].endswith("not found")]
+        if absent and len(absent) == len(failed):
+            row = absent[0]
+            return Reason(
+                "no-entry",
+                f"the shared cache had no entry for this instance: {row['entry']} in {row['location']} "
+                "(the registry answered: not found)",
+            )
         if failed:
             row = failed[0]
             return Reason(

@@ -157,17 +157,29 @@ def test_another_engine_whose_import_failed_gives_the_error() -> None:
     current, before = edited_pair()
     elsewhere = unedited(current, before)
     elsewhere.data["daemon"] = "runner-b"
+    refused = "failed to configure registry cache importer: dial tcp 127.0.0.1:5000: connect: connection refused"
     elsewhere.data["vectors"][0]["imports"] = [
         {
             "location": "127.0.0.1:5000/cache",
             "kind": "registry",
             "entry": "mxd.source",
             "found": False,
-            "error": "not found",
+            "error": refused,
         }
     ]
     (item,) = Explainer(elsewhere, [before]).explain()
-    assert item.reason.text == "the import of mxd.source from 127.0.0.1:5000/cache failed: not found"
+    assert item.reason.text == f"the import of mxd.source from 127.0.0.1:5000/cache failed: {refused}"
+
+
+def test_a_registry_without_the_tag_is_a_missing_entry() -> None:
+    # Runner B importing from the lab's registries, neither holding the entry (BuildKit's error, as recorded).
+    (item, *_) = [i for i in report.build(FIXTURES / "registry").steps if i.reason.kind != "parent"]
+    entry = ENTRY.replace("ingredients", "source")
+    assert (item.reason.kind, item.reason.text) == (
+        "no-entry",
+        f"the shared cache had no entry for this instance: {entry} in 127.0.0.1:41267/bakery/cache "
+        "(the registry answered: not found)",
+    )
 
 
 def test_another_engine_without_imports_is_a_fresh_builder() -> None:
