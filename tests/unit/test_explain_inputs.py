@@ -159,3 +159,20 @@ def test_a_local_export_leaves_the_manifest_beside_its_version_and_an_import_fin
     (mine / "index.json").write_text("{}")
     recorder.beside(["leaf-files--1"])
     assert json.loads((mine / manifest.BESIDE).read_text())["run"] == RUN
+
+
+def test_recording_and_explaining_make_no_docker_call() -> None:
+    """The explain room reads definitions, files and records only: it imports
+    neither the process seam nor the engine room (docs/architecture.md)."""
+    import ast
+
+    room = Path(manifest.__file__).parent
+    imported = set()
+    for path in room.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                imported |= {a.name for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                imported.add(node.module)
+    assert sorted(m for m in imported if m.startswith(("bakery.engine", "subprocess"))) == []
+    assert "bakery.explain.manifest" in {f"bakery.explain.{p.stem}" for p in room.glob("*.py")}
