@@ -235,7 +235,7 @@ class Flat:
     entitlements: tuple[str, ...]
     # Each instance's own stages as generated: what the run record digests
     # per instance (bakery/explain/manifest.py).
-    texts: Mapping[str, str] = field(default_factory=dict)
+    texts: Mapping[str, str]
 
     @property
     def aggregate(self) -> str | None:
