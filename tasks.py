@@ -293,6 +293,25 @@ def cache(c, prune=None):
 
 @task(
     help={
+        "what": "a run id (default: the last run) and targets, e.g. install",
+        "against": "compare every step with this run instead of each step's latest earlier run",
+        "format": "text or json",
+    },
+    positional=["what"],
+)
+def explain(c, what=None, against=None, format="text"):
+    """Say why each step of a run ran: the first reason, against an earlier run (docs/why-rebuild.md)."""
+    from bakery.explain import report
+
+    if format not in report.FORMATS:
+        raise UsageError(f"--format={format!r} is not allowed; allowed: {', '.join(report.FORMATS)}")
+    run, targets = report.split([w for w in (what or "").split(",") if w])
+    result = report.build(load({}).run_dir, run, against, targets)
+    print(report.as_json(result) if format == "json" else "\n".join(report.text(result)))
+
+
+@task(
+    help={
         "event": "push (default), pull_request, schedule or workflow_dispatch",
         "workflow": "workflow file (default: ci/workflows/ci.yml; maintenance.yml for schedule)",
         "branch": "the branch the event is for (default: main, the default branch)",

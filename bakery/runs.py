@@ -21,3 +21,25 @@ def new_id() -> str:
 def record_dir(run_dir: Path, run_id: str) -> Path:
     """The run record of one bake: `<run_dir>/<id>`, all its invocations."""
     return run_dir / run_id
+
+
+def records(run_dir: Path) -> list[Path]:
+    """The run records under `run_dir`, oldest first (ids sort by time)."""
+    if not run_dir.is_dir():
+        return []
+    return sorted(p for p in run_dir.iterdir() if p.is_dir() and not p.is_symlink() and RECORD.match(p.name))
+
+
+def sweep(run_dir: Path, keep: int, *, keep_path: Path | None = None) -> list[Path]:
+    """Bound the records (docs/commands.md, "invoke explain"): keep the
+    newest `keep` of this run directory (one project's), `keep_path` always;
+    `keep` 0 keeps every record. Returns what was removed."""
+    import shutil
+
+    if keep <= 0:
+        return []
+    older = [p for p in records(run_dir) if p != keep_path]
+    doomed = older[: max(0, len(older) - (keep - 1 if keep_path is not None else keep))]
+    for path in doomed:
+        shutil.rmtree(path, ignore_errors=True)
+    return doomed

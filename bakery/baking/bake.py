@@ -143,6 +143,7 @@ class _Run:
         out: Callable[[str], None],
     ) -> None:
         from bakery.baking import progress
+        from bakery.explain import manifest
 
         self.settings = settings
         self.targets = targets
@@ -158,6 +159,8 @@ class _Run:
         # A run of several vectors: a fixed publish_tag then names an index (bakery.baking.index).
         self.several = False
         self.trackers: list[progress.Progress] = []
+        # The inputs behind each instance's keys, for `invoke explain` (docs/why-rebuild.md).
+        self.inputs = manifest.Recorder(ROOT, plan, found, builder)
         self.command: dict = {
             "run": plan.run_id,
             "targets": list(targets),
@@ -204,6 +207,7 @@ class _Run:
             out(f"WARNING {problem}")
         record = runs.record_dir(settings.run_dir, plan.run_id)
         record.mkdir(parents=True, exist_ok=True)
+        runs.sweep(settings.run_dir, settings.runs_keep, keep_path=record)
         return cls(settings, targets, plan, found, builder_name, record, progress_mode, out)
 
     def _definition(self, vector: matrix.Vector) -> tuple[dict[str, str], dict]:
@@ -284,6 +288,7 @@ class _Run:
         )
         if flat is not None:
             part.dockerfile.write_text(flat.dockerfile)
+        self.inputs.vector(n, vector.as_dict(), part.key, definition, flat)
         for m, step in enumerate(schedule.invocations(flat, definition, self.targets)):
             if step.linked:
                 self._invoke(part, f"{n}.{m}", step, tree, flatten.needed(definition, step.targets), part.allow)
@@ -372,6 +377,7 @@ class _Run:
             raise
         self.trackers.append(tracker)
         self.tally.add(tracker, owners, flatten.AGGREGATE)
+        self.inputs.steps(tracker.vertices.values(), owners, flatten.AGGREGATE)
         if result.returncode != 0:
             plan.discard(entries)
             invocation.environment_gone(self.builder, result.stderr)
@@ -379,12 +385,14 @@ class _Run:
             targets = " ".join(self.targets)
             self.error = f"ERROR {targets} [{part.label}] exit {result.returncode} (record: {self.record})"
             raise BakeFailed(f"bake failed with exit code {result.returncode}; see {self.record}", result.returncode)
+        self.inputs.beside(entries)
         for line in plan.publish(entries):
             log.info(line)
         return tracker
 
     def _summarize(self, vectors: Sequence[matrix.Vector]) -> None:
         lines = self.tally.lines() if self.mode == "rawjson" else []
+        self.inputs.write(self.record)
         (self.record / "summary.txt").write_text("\n".join(lines) + "\n")
         if self.mode == "rawjson":
             from bakery.baking import summary as job_summary

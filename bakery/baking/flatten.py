@@ -104,6 +104,9 @@ class Flat:
     # Every instance in the file, parents first.
     instances: tuple[str, ...]
     entitlements: tuple[str, ...]
+    # Each instance's own stages as generated: what the run record digests
+    # per instance (bakery/explain/manifest.py).
+    texts: Mapping[str, str]
 
     @property
     def aggregate(self) -> str | None:
@@ -235,6 +238,7 @@ def flatten(
             parsed[dockerfile] = parse(read(context, dockerfile), shown.removeprefix("./"))
     mains = {i: _main(i, targets[i], parsed[targets[i].get("dockerfile") or "Dockerfile"]) for i in order}
     out: list[str] = []
+    texts: dict[str, str] = {}
     for instance in order:
         target = targets[instance]
         dockerfile = target.get("dockerfile") or "Dockerfile"
@@ -244,7 +248,9 @@ def flatten(
                 raise NotFlat(
                     f"build arg {name} of target {instance} holds a line break, which an ARG cannot carry", tree
                 )
-        out.extend(_instance(instance, target, parsed[dockerfile], args, external, mains))
+        own = _instance(instance, target, parsed[dockerfile], args, external, mains)
+        texts[instance] = "\n\n".join(own)
+        out.extend(own)
     stages = {i: stage_name(i, mains[i].name) for i in kept}
     if len(kept) > 1:
         out.append(_aggregate(order, targets, mains, [stages[i] for i in kept]))
@@ -260,6 +266,7 @@ def flatten(
         left_out=tuple(left_out),
         instances=tuple(order),
         entitlements=tuple(entitlements),
+        texts=texts,
     )
 
 

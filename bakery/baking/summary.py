@@ -1,7 +1,8 @@
 """A bake's summary for people: GitHub's job summary ($GITHUB_STEP_SUMMARY).
 
 When the variable is set (GitHub Actions, and act), each bake appends a
-markdown table of its steps per family (cached, ran, failed) and draws the
+markdown table of its steps per family (cached, ran, failed), the top
+reasons why steps ran (bakery/explain/report.py), and draws the
 family picture of `invoke plan` (bakery/tree/plan.py) for the run's selection,
 each family box coloured by what its steps did. The picture goes into the run
 record (runs/<stamp>-<id>/tree.svg), which the workflow uploads as an
@@ -79,9 +80,14 @@ def write(
         # The bake's own result stands; the summary says why it has no picture.
         picture = f"(not drawn: {exc})"
     title = f"bake {' '.join(targets)} [{label}]"
+    # Under the table, why steps ran (docs/why-rebuild.md); imported here, so
+    # a bake outside GitHub Actions does not pay for it.
+    from bakery.explain import report as explain_report
+
+    reasons = "\n".join(explain_report.summary_lines(record.parent, record.name))
     try:
         with summary_file.open("a") as handle:
-            handle.write(markdown(title, table, f"{record.name}/{picture}"))
+            handle.write(markdown(title, table, f"{record.name}/{picture}") + reasons + "\n")
     except OSError as exc:
         # As complement's summary: a summary that cannot be written is no failed bake.
         log.warning("could not write GITHUB_STEP_SUMMARY %s: %s", summary_file, exc.strerror or exc)

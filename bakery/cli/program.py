@@ -20,8 +20,29 @@ from bakery.cli.common import definition_error, exit_for, exit_now, guard
 from bakery.errors import EnvironmentNotReady, UsageError
 
 # Tasks whose first positional may be left out (invoke makes positionals required).
-OPTIONAL_POSITIONAL = {"bake", "plan", "complement"}
+OPTIONAL_POSITIONAL = {"bake", "plan", "complement", "explain"}
 _HELP = ("-h", "--help")
+# Tasks that take any number of positional words (`invoke explain [RUN] [TARGET ...]`):
+# invoke takes one positional, so the words are joined into it, comma-separated.
+GATHERED = {"explain": ("--against", "--format")}
+
+
+def gather(tokens: list[str]) -> list[str]:
+    """`explain RUN T1 T2 --against X` -> `explain --against X RUN,T1,T2`."""
+    if not tokens or tokens[0] not in GATHERED:
+        return tokens
+    valued = GATHERED[tokens[0]]
+    flags: list[str] = []
+    words: list[str] = []
+    rest = iter(tokens[1:])
+    for token in rest:
+        if token in valued:
+            flags += [token, next(rest, "")]
+        elif token.startswith("-"):
+            flags.append(token)
+        else:
+            words.append(token)
+    return [tokens[0], *flags, *([",".join(words)] if words else [])]
 
 
 class BakeryProgram(Program):
@@ -32,7 +53,8 @@ class BakeryProgram(Program):
         failed = definition_error()
         if failed is not None:
             raise exit_for(failed)
-        tokens = list(self.core.unparsed)
+        tokens = gather(list(self.core.unparsed))
+        self.core.unparsed = list(tokens)
         # `invoke bake --help`: invoke would take --help as the missing target.
         if len(tokens) >= 2 and tokens[0] in OPTIONAL_POSITIONAL and tokens[-1] in _HELP:
             self.core.unparsed = [tokens[0], ""]

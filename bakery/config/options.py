@@ -96,6 +96,9 @@ class Options:
         "BAKERY_REGISTRY_MIRRORS", (), "JSON array of registry mirrors for docker.io"
     )
     run_dir_name: str = setting("BAKERY_RUN_DIR", "runs", "where run records (metadata, rawjson progress) go")
+    runs_keep: int = setting(
+        "BAKERY_RUNS_KEEP", 50, "run records kept: a bake removes older ones (0 keeps every record)"
+    )
     min_free_gb: int = setting("BAKERY_MIN_FREE_GB", 5, "free-space gate: refuse to bake below this many GB free")
     lock_timeout: int = setting(
         "BAKERY_LOCK_TIMEOUT", 300, "seconds to wait for another create/remove/prune on the same builder"

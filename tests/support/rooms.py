@@ -15,6 +15,7 @@ LAYERS = (
     ("bakery.engine",),
     ("bakery.tree",),
     ("bakery.cache",),
+    ("bakery.explain",),
     ("bakery.baking",),
     ("bakery.complement",),
     # `python -m bakery` is the command line too.

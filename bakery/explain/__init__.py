@@ -1,0 +1,1 @@
+"""Why a step ran: the inputs each run records, and `invoke explain` reading them."""
