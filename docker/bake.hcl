@@ -90,7 +90,7 @@ variable "feat_set_build_packages" { default = jsonencode({ none = "", default =
 variable "use_chef" { default = "auto" }
 # apt packages of the build environment without Rust
 variable "kitchen_packages" { default = "gcc libc6-dev pkg-config git" }
-# apt packages for Rust tooling on the distro toolchain
+# apt packages for Rust tooling on the distro toolchain (Debian bookworm has no mdbook: leave it out there)
 variable "chef_distro_packages" { default = "rust-clippy rustfmt mdbook" }
 # cargo-installed tools on rustup toolchains
 variable "chef_cargo_tools" {
