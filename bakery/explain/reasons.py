@@ -128,6 +128,13 @@ class Explainer:
         exporter = records.exporter(self.current.vector_of(instance))
         if exporter is not None and instance in exporter.instances:
             return exporter, instance
+        # No run had this instance: an axis value is new here (feat_set
+        # default, then none). The latest run that holds one instance of the
+        # same family, the vector it baked, says which of its inputs differ.
+        for record in self.history:
+            kin = [name for name in record.instances if family(name) == family(instance)]
+            if len(kin) == 1:
+                return record, kin[0]
         return None, ""
 
     def instance_reason(self, instance: str, base: Record | None, base_instance: str) -> Reason:

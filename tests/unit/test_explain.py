@@ -64,6 +64,14 @@ def test_a_changed_build_arg_is_named_with_both_values() -> None:
     assert explained("arg") == [(SOURCE, "arg", "a build arg changed: `project_name`: `mxd` → `demo`")]
 
 
+def test_a_new_axis_value_is_compared_with_the_same_family_in_the_last_run() -> None:
+    """No earlier run had the feat_set=none instances: the last run's one
+    instance of the same family (feat_set=default) says what differs."""
+    deps = "deps-base--release--distro--x86_64-unknown-linux-gnu--none--debian--testing-slim--x86_64-v1-linux-gnu"
+    found = {(i, kind, text) for i, kind, text in explained("axis") if i == deps}
+    assert found == {(deps, "arg", "a build arg changed: `feat_cargo_args`: `` → `--no-default-features`")}
+
+
 def test_a_fresh_builder_without_a_shared_cache() -> None:
     assert explained("fresh") == [
         (
