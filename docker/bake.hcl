@@ -182,7 +182,7 @@ function "family_axes" {
   params = []
   result = merge(
     { for f in [
-      "system", "build-system", "source"
+      "system", "build-system", "source", "sbom-generator"
     ] : f => ["sys_name", "sys_version", "sys_target"] },
     { for f in [
       "diner", "valgrind", "perf", "kitchen", "packager", "complement-config", "complement-base",
@@ -207,17 +207,18 @@ function "family_parents" {
   params = []
   result = {
     system = [], build-system = [], source = ["system"], diner = ["system"], valgrind = ["diner"], perf = ["diner"],
-    kitchen = ["build-system"], packager = ["kitchen"], cookware = ["kitchen"], chef = ["cookware"],
-    ingredients = ["chef", "source"], preparing = ["ingredients", "source"], recipe = ["chef", "preparing"],
-    fmt = ["ingredients"], audit = ["ingredients"], typos = ["ingredients"], lychee = ["ingredients"],
-    book = ["ingredients"], deps-base = ["recipe"], deps-check = ["deps-base"], deps-clippy = ["deps-base"],
-    deps-build = ["deps-base"], deps-build-tests = ["deps-base"], deps-build-bins = ["deps-base"],
-    deps-static = ["deps-base"], cargo = ["deps-base", "source"], check = ["deps-check", "source"],
-    clippy = ["deps-clippy", "source"], build = ["deps-build", "source"], build-bins = ["deps-build-bins", "source"],
-    build-static = ["deps-static", "source"], build-tests = ["deps-build-tests", "source"],
-    docs = ["deps-check", "source"], tests-unit = ["build-tests", "source"], install = ["diner", "build-bins"],
-    standalone = ["install"], image = ["install"], static = ["diner", "build-static"], oci-image = ["image"],
-    oci-static = ["static"], smoketest-version = ["install"], smoketest-startup = ["install"],
+    kitchen = ["build-system"], packager = ["kitchen"], sbom-generator = ["build-system"], cookware = ["kitchen"],
+    chef = ["cookware"], ingredients = ["chef", "source"], preparing = ["ingredients", "source"],
+    recipe = ["chef", "preparing"], fmt = ["ingredients"], audit = ["ingredients"], typos = ["ingredients"],
+    lychee = ["ingredients"], book = ["ingredients"], deps-base = ["recipe"], deps-check = ["deps-base"],
+    deps-clippy = ["deps-base"], deps-build = ["deps-base"], deps-build-tests = ["deps-base"],
+    deps-build-bins = ["deps-base"], deps-static = ["deps-base"], cargo = ["deps-base", "source"],
+    check = ["deps-check", "source"], clippy = ["deps-clippy", "source"], build = ["deps-build", "source"],
+    build-bins = ["deps-build-bins", "source"], build-static = ["deps-static", "source"],
+    build-tests = ["deps-build-tests", "source"], docs = ["deps-check", "source"],
+    tests-unit = ["build-tests", "source"], install = ["diner", "build-bins"], standalone = ["install"],
+    image = ["install"], static = ["diner", "build-static"], oci-image = ["image"], oci-static = ["static"],
+    smoketest-version = ["install"], smoketest-startup = ["install"],
     smoketest-valgrind = ["valgrind", "build-bins"], smoketest-perf = ["perf", "build-bins"],
     smoketest-static = ["static", "packager"], smoketest-static-startup = ["system", "static"],
     deb = ["packager", "build-bins"], pkg-deb = ["deb"], pkg-deb-install = ["system", "pkg-deb"],
@@ -580,6 +581,24 @@ target "packager" {
     target_arch = sys_arch(v.sys_target).debian
     target_gnu = sys_arch(v.sys_target).gnu
   })
+}
+
+# sbom-generator: BuildKit's SBOM generator for attested images, built from
+# the build side's root; bakery names it in a publish's attestations
+# (docs/attestations.md). The image runs on the builder, so bakery builds it
+# for the builder's own platform whatever the vector's.
+target "sbom-generator" {
+  description = "The SBOM generator of attested images: python3 and docker/scripts/sbom.py on the build side's root"
+  matrix = { v = family_cells["sbom-generator"] }
+  name = v.id
+  inherits = ["_common"]
+  dockerfile = "Dockerfile.sbom"
+  target = "sbom-generator"
+  platforms = [v.platform]
+  contexts = { input = v.ref["build-system"] }
+  tags = ["${project_name}/${v.id}:latest"]
+  output = ["type=docker"]
+  args = merge(v.args, { sys_name = v.sys_name, sys_version = v.sys_version })
 }
 
 target "cookware" {

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bakery import ROOT
-from bakery.baking import index
+from bakery.baking import attest, index
 from bakery.config import matrix
 from bakery.config.settings import Settings
 from bakery.errors import BakeFailed, BakeryError, EnvironmentNotReady, UsageError
@@ -112,9 +112,10 @@ def _shown(path: Path) -> str:
     return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Part:
-    """One vector's share of a run: what each of its invocations needs."""
+    """One vector's share of a run: what each of its invocations needs
+    (`attestation` gains the generator once it is built)."""
 
     label: str
     env: Mapping[str, str]
@@ -125,6 +126,10 @@ class _Part:
     key: str
     flat: flatten.Flat | None
     dockerfile: Path
+    # What the vector's pushes attach (None: nothing pushed, or BAKERY_ATTEST=0).
+    attestation: attest.Attestation | None = None
+    # The references the vector pushes.
+    pushed: tuple[str, ...] = ()
 
 
 class _Run:
@@ -158,6 +163,8 @@ class _Run:
         self.error = ""
         # A run of several vectors: a fixed publish_tag then names an index (bakery.baking.index).
         self.several = False
+        # What pushes attach (bakery.baking.attest); the revision is read once, at the first push.
+        self.revision: str | None = None
         self.trackers: list[progress.Progress] = []
         # The inputs behind each instance's keys, for `invoke explain` (docs/why-rebuild.md).
         self.inputs = manifest.Recorder(ROOT, plan, found, builder)
@@ -210,7 +217,7 @@ class _Run:
         runs.sweep(settings.run_dir, settings.runs_keep, keep_path=record)
         return cls(settings, targets, plan, found, builder_name, record, progress_mode, out)
 
-    def _definition(self, vector: matrix.Vector) -> tuple[dict[str, str], dict]:
+    def _definition(self, vector: matrix.Vector, targets: Sequence[str] | None = None) -> tuple[dict[str, str], dict]:
         """A vector's bake variables and its `--print` definition (kept in the probe cache)."""
         env = bakefile.bake_env(
             self.settings,
@@ -222,7 +229,7 @@ class _Run:
         if fixed and self.several:
             # One tag for every platform: the index takes publish_tag (bakery.baking.index).
             env["publish_tag"] = index.platform_tag(fixed, vector["sys_target"])
-        return env, bakefile.definition(self.settings, self.targets, env)
+        return env, bakefile.definition(self.settings, targets or self.targets, env)
 
     def _indexes(self, vectors: Sequence[matrix.Vector]) -> list[index.Index]:
         """The image indexes the run's pushes make (bakery.baking.index), planned
@@ -269,11 +276,17 @@ class _Run:
         settings, plan = self.settings, self.plan
         label = _label(vector)
         env, definition = self._definition(vector)
+        targets = self.targets
+        attestation = self._attestation(definition, vector)
+        if attestation is not None and attestation.generator is None:
+            # The tree's own generator is one more requested instance of the vector.
+            targets = (attest.GENERATOR, *self.targets)
+            env, definition = self._definition(vector, targets)
         if settings.ci_print_bake:
             self.out(json.dumps(definition, indent=2))
         tree = bakefile.bake_file(settings)
         try:
-            flat = flatten.flatten(definition, self.targets, _read, _shown(tree), tree.read_text())
+            flat = flatten.flatten(definition, targets, _read, _shown(tree), tree.read_text())
         except flatten.Route as route:
             self.out(f"NOTE [{label}] baked as linked targets: {route.reason} (docs/tree.md, One way to bake)")
             flat = None
@@ -285,11 +298,18 @@ class _Run:
             key=schedule.entry_key(self.targets, vector),
             flat=flat,
             dockerfile=self.record / f"{n}.Dockerfile",
+            attestation=attestation,
+            pushed=tuple(p.ref for p in index.pushes(definition, vector.as_dict())),
         )
         if flat is not None:
             part.dockerfile.write_text(flat.dockerfile)
         self.inputs.vector(n, vector.as_dict(), part.key, definition, flat)
-        for m, step in enumerate(schedule.invocations(flat, definition, self.targets)):
+        if attestation is not None and flat is None:
+            raise UsageError(
+                f"[{label}] pushes, but its selection is baked as linked targets, which cannot carry "
+                "attestations; publish the push targets in a run of their own, or set BAKERY_ATTEST=0"
+            )
+        for m, step in enumerate(schedule.invocations(flat, definition, targets)):
             if step.linked:
                 self._invoke(part, f"{n}.{m}", step, tree, flatten.needed(definition, step.targets), part.allow)
                 continue
@@ -314,11 +334,17 @@ class _Run:
 
         assert part.flat is not None
         bake_json = self.record / f"{name}.bake.json"
-        body = step.target(part.flat, part.dockerfile, self.plan, part.key, export=export)
+        extra = self._attested(part, step)
+        body = step.target(part.flat, part.dockerfile, self.plan, part.key, export=export, extra=extra)
         bake_json.write_text(json.dumps(body, indent=2) + "\n")
         allow = {*part.allow, *bakefile.entitlements(body, bake_json, ROOT), *part.flat.entitlements}
         owners = {flatten.stage_name(instance): instance for instance in part.flat.instances}
-        tracker = self._invoke(part, name, step, bake_json, [part.key] if export else [], allow, owners)
+        attested = extra is not None and "attest" in extra
+        tracker = self._invoke(
+            part, name, step, bake_json, [part.key] if export else [], allow, owners, attested=attested
+        )
+        if step.output is not None and step.targets[0].startswith(f"{attest.GENERATOR}--") and part.attestation:
+            part.attestation = self._generator_built(name, step, bake_json, part.attestation)
         return tracker.counts()["ran"] > 0
 
     def _invoke(
@@ -330,6 +356,8 @@ class _Run:
         entries: Sequence[str],
         allow: Set[str],
         owners: Mapping[str, str] | None = None,
+        *,
+        attested: bool = False,
     ) -> progress.Progress:
         """Run one bake invocation; `entries` are the cache entries it
         exports (a linked invocation, `owners` None, passes its instances,
@@ -351,6 +379,7 @@ class _Run:
             progress_mode="quiet" if self.settings.ci_silent_bake and self.mode != "rawjson" else self.mode,
             cache_sets=sets,
             file=file,
+            attested=attested,
         )
         self.command["invocations"].append(
             {
@@ -362,10 +391,13 @@ class _Run:
             }
         )
         (self.record / "command.json").write_text(json.dumps(self.command, indent=2) + "\n")
+        # buildx would record the git checkout of the tree's context (bakery's own) as the
+        # provenance's source; the project's revision is the label instead (bakery.baking.attest).
+        env = {**part.env, "BUILDX_GIT_INFO": "0", "BUILDX_GIT_LABELS": "0"} if attested else part.env
         try:
             tracker, result = invocation.run_with_progress(
                 argv,
-                part.env,
+                env,
                 self.record / "progress.jsonl",
                 progress_mode=self.progress_mode,
                 silent=self.settings.ci_silent_bake,
@@ -383,12 +415,62 @@ class _Run:
             invocation.environment_gone(self.builder, result.stderr)
             # Named as the user named the targets, as ACCEPT does; command.json names the invocation.
             targets = " ".join(self.targets)
-            self.error = f"ERROR {targets} [{part.label}] exit {result.returncode} (record: {self.record})"
+            why = attest.failure(result.stderr, part.attestation.generator if part.attestation else None)
+            cause = f": {why}" if attested and why else ""
+            self.error = f"ERROR {targets} [{part.label}] exit {result.returncode}{cause} (record: {self.record})"
+            if attested and why:
+                raise BakeFailed(f"{why}; see {self.record}", result.returncode)
             raise BakeFailed(f"bake failed with exit code {result.returncode}; see {self.record}", result.returncode)
         self.inputs.beside(entries)
         for line in plan.publish(entries):
             log.info(line)
         return tracker
+
+    def _attestation(self, definition: Mapping, vector: matrix.Vector) -> attest.Attestation | None:
+        """What the vector's pushes attach, or None when it pushes nothing or
+        attestation is off; the generator is named when BAKERY_SBOM_GENERATOR
+        gives it, else after the tree's own is built."""
+        if not self.settings.attest or not index.pushes(definition, vector.as_dict()):
+            return None
+        if self.revision is None:
+            source = self.settings.tree_value("source_location")
+            local = None if "://" in source or source.startswith("git@") else ROOT / source
+            self.revision = attest.revision(self.settings.revision, os.environ, local)
+        return attest.Attestation(self.revision, self.settings.sbom_generator or None)
+
+    def _attested(self, part: _Part, step: Invocation) -> dict | None:
+        """The extra fields of a generated invocation: the generator's own
+        output, or a push's attestations."""
+        if part.attestation is None or step.output is None or part.flat is None:
+            return None
+        (instance,) = step.targets
+        if instance.startswith(f"{attest.GENERATOR}--"):
+            return attest.generator_output(self.found.driver, part.pushed, instance)
+        if index.pushes_to_registry(step.output.get("output") or ()):
+            args = attest.uniform_args(part.flat.dockerfile, step.output.get("args") or {})
+            return part.attestation.fields(args)
+        return None
+
+    def _generator_built(
+        self, name: str, step: Invocation, bake_json: Path, current: attest.Attestation
+    ) -> attest.Attestation:
+        """The generator as the builder resolves it: the engine's own image
+        (docker driver), else the pushed image by digest."""
+        import dataclasses
+
+        assert step.output is not None
+        (instance,) = step.targets
+        body = json.loads(bake_json.read_text())["target"][instance]
+        (tag, *_) = body.get("tags") or [""]
+        ref = tag
+        if self.found.driver != "docker":
+            metadata = json.loads((self.record / f"metadata.{name}.json").read_text())
+            digest = (metadata.get(instance) or {}).get("containerimage.digest", "")
+            if not digest:
+                raise BakeFailed(f"the SBOM generator {tag} was pushed without a digest; see {self.record}", 1)
+            ref = f"{tag.rsplit(':', 1)[0]}@{digest}"
+        log.info("SBOM generator: %s", ref)
+        return dataclasses.replace(current, generator=ref)
 
     def _summarize(self, vectors: Sequence[matrix.Vector]) -> None:
         lines = self.tally.lines() if self.mode == "rawjson" else []

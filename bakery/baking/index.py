@@ -81,7 +81,7 @@ def _split(ref: str) -> tuple[str, str]:
     return f"{head}{slash}{name}", (tag if colon else "latest")
 
 
-def _pushes_to_registry(outputs: Iterable[object]) -> bool:
+def pushes_to_registry(outputs: Iterable[object]) -> bool:
     """Whether a target's `output` pushes: `type=registry`, or an image output
     with `push=true`; buildx 0.29 prints outputs as objects, older ones
     (0.13) as `type=...,key=value` strings."""
@@ -119,7 +119,7 @@ def pushes(definition: Mapping, vector: Mapping[str, str]) -> list[Push]:
     """The images one vector's `--print` definition pushes to a registry."""
     found = []
     for _, target in sorted((definition.get("target") or {}).items()):
-        if not _pushes_to_registry(target.get("output") or ()):
+        if not pushes_to_registry(target.get("output") or ()):
             continue
         platforms = target.get("platforms") or ()
         for tag in target.get("tags") or ():

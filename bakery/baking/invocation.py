@@ -30,6 +30,7 @@ def bake_argv(
     progress_mode: str,
     cache_sets: Sequence[str] = (),
     file: Path | None = None,
+    attested: bool = False,
 ) -> list[str]:
     sets = list(cache_sets)
     return [
@@ -40,7 +41,9 @@ def bake_argv(
             file=str(file or bakefile.bake_file(settings)),
             progress=progress_mode,
             metadata_file=str(metadata_file) if metadata_file else None,
-            provenance="true" if settings.provenance else "false",
+            # An attested push takes its target's `attest` (bakery.baking.attest), which
+            # --provenance would override; every other bake attaches none unless asked.
+            provenance=None if attested else ("true" if settings.provenance else "false"),
             set=sets or None,
             allow=list(allow) if allow_supported else None,
             secret=list(settings.secrets),

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bakery.baking import flatten
+from bakery.baking import flatten, index
 
 if TYPE_CHECKING:
     from bakery.cache import policy as cache
@@ -62,9 +62,19 @@ class Invocation:
     def name(self) -> str:
         return " ".join(self.targets)
 
-    def target(self, flat: flatten.Flat, dockerfile: Path, plan: cache.CachePlan, key: str, *, export: bool) -> dict:
+    def target(
+        self,
+        flat: flatten.Flat,
+        dockerfile: Path,
+        plan: cache.CachePlan,
+        key: str,
+        *,
+        export: bool,
+        extra: Mapping | None = None,
+    ) -> dict:
         """The bake target (JSON bake file) of a generated invocation;
-        `export` writes the vector's cache entry."""
+        `export` writes the vector's cache entry. `extra` adds fields
+        (bakery.baking.attest): labels and args are merged, others replace."""
         (name,) = self.targets
         body: dict = {
             "context": flat.context,
@@ -90,6 +100,13 @@ class Invocation:
             body["cache-from"] = sources
         if export and plan.export is not None:
             body["cache-to"] = [plan.export.destination(entry, plan.run_id)]
+        for field, value in (extra or {}).items():
+            if field in ("labels", "args"):
+                body[field] = {**(body.get(field) or {}), **value}
+            elif value is None:
+                body.pop(field, None)
+            else:
+                body[field] = value
         return {"target": {name: body}}
 
 
@@ -106,7 +123,10 @@ def invocations(flat: flatten.Flat | None, definition: Mapping, targets: Sequenc
         runs = [Invocation((only,), flat.stages[only], True, found[only] if only in flat.outputs else None)]
     else:
         runs = [Invocation((flatten.AGGREGATE,), flat.aggregate, True)]
-        runs.extend(Invocation((i,), flat.stages[i], False, found[i]) for i in flat.outputs)
+        # Pushes last: an image is published only after every other output
+        # of the vector was written (and the SBOM generator it names was built).
+        last = sorted(flat.outputs, key=lambda i: index.pushes_to_registry(found[i].get("output") or ()))
+        runs.extend(Invocation((i,), flat.stages[i], False, found[i]) for i in last)
     if flat.left_out:
         runs.append(Invocation(flat.left_out))
     return runs

@@ -103,7 +103,18 @@ class Options:
     lock_timeout: int = setting(
         "BAKERY_LOCK_TIMEOUT", 300, "seconds to wait for another create/remove/prune on the same builder"
     )
-    provenance: bool = setting("BAKERY_PROVENANCE", False, "attach provenance attestations (off: clean manifests)")
+    provenance: bool = setting(
+        "BAKERY_PROVENANCE", False, "attach provenance to images that are not pushed (off: clean manifests)"
+    )
+    attest: bool = setting(
+        "BAKERY_ATTEST", True, "attach SLSA provenance (mode=max) and the SPDX SBOM to every pushed image"
+    )
+    sbom_generator: str = setting(
+        "BAKERY_SBOM_GENERATOR", "", "SBOM generator image for pushes (empty: build the tree's sbom-generator)"
+    )
+    revision: str = setting(
+        "BAKERY_REVISION", "", "source revision pushed images are labelled with (empty: GITHUB_SHA, then git HEAD)"
+    )
     secrets: tuple[str, ...] = setting(
         "BAKERY_SECRETS", (), 'JSON array of buildx --secret specs, e.g. ["id=gh,env=GH_TOKEN"]'
     )
