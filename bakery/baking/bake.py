@@ -309,6 +309,15 @@ class _Run:
                 f"[{label}] pushes, but its selection is baked as linked targets, which cannot carry "
                 "attestations; publish the push targets in a run of their own, or set BAKERY_ATTEST=0"
             )
+        if (
+            attestation is not None
+            and attestation.generator is None
+            and not any(i.startswith(f"{attest.GENERATOR}--") for i in (flat.requested if flat else ()))
+        ):
+            raise UsageError(
+                f"[{label}] pushes, but the tree has no {attest.GENERATOR} instance to make its SBOM; set "
+                "BAKERY_SBOM_GENERATOR to a generator image, or BAKERY_ATTEST=0 to push without attestations"
+            )
         for m, step in enumerate(schedule.invocations(flat, definition, targets)):
             if step.linked:
                 self._invoke(part, f"{n}.{m}", step, tree, flatten.needed(definition, step.targets), part.allow)

@@ -31,7 +31,7 @@ import pytest
 
 from lab import runners as lab
 from tests.conftest import DEFAULT_NAME, invoke
-from tests.support import debian_vendor, events, lookout, steps
+from tests.support import attestations, debian_vendor, events, lookout, steps
 
 pytestmark = pytest.mark.usefixtures("engine")
 
@@ -83,6 +83,10 @@ def test_the_fixture_has_a_real_dependency_tree(assembled: Path) -> None:
     assert all((assembled / "vendor" / name / ".cargo-checksum.json").is_file() for name in vendored)
 
 
+# feat_set -> the packages `cargo tree` lists for it, kept by the test that bakes them.
+TREES: dict[str, set[str]] = {}
+
+
 def _tree(source: Path, feat_set: str) -> set[str]:
     """The packages `cargo tree` lists in the tree's `cargo` family for a feature set."""
     result, _ = _bake({**SETTINGS, "source_location": str(source), "feat_set": feat_set}, target="cargo")
@@ -96,6 +100,7 @@ def test_the_optional_dependency_makes_the_feature_sets_differ(source: Path) -> 
     main = source / "src" / "main.rs"
     main.write_text(main.read_text() + f"// {uuid.uuid4().hex}\n")
     none, default = _tree(source, "none"), _tree(source, "default")
+    TREES.update(none=none, default=default)
     assert {"regex", "regex-automata", "regex-syntax", "aho-corasick"} <= default - none, default - none
     assert none < default
     assert len(default - {"lookout"}) >= MOST_CRATES, sorted(default)
@@ -146,3 +151,29 @@ def test_a_fresh_engine_with_the_shared_cache_compiles_only_the_workspace(
         out = the_lab.runner.docker(["run", "--rm", "--entrypoint", "lookoutd", IMAGE, "-V"])
         assert out.stdout.strip() == f"lookoutd {version}"
     print(f"\nlookout install on a fresh engine with the shared cache: {fresh_seconds:.1f} s")
+
+
+def test_each_feature_sets_pushed_sbom_lists_what_cargo_compiles_for_it(source: Path, assembled: Path) -> None:
+    """The SBOM a push attaches (docs/attestations.md) is the vector's: with
+    feat_set=none it lists fewer crates than with default (regex and its
+    crates are the optional dependency), and every crate it lists is in
+    `cargo tree` for that feature set. Read back from a registry with
+    buildx alone and validated with spdx-tools."""
+    trees = TREES or {"none": _tree(source, "none"), "default": _tree(source, "default")}
+    sboms = {}
+    with lab.running(runner=False) as the_lab:
+        repository = f"{the_lab.shared.host}/lookout/lookoutd"
+        for feat_set in ("none", "default"):
+            env = {**SETTINGS, "source_location": str(assembled), "feat_set": feat_set}
+            env |= {"registry_github": repository, "publish_tag": feat_set, "BAKERY_REVISION": "lookout-fixture"}
+            _bake(env, target="github")
+            sboms[feat_set] = attestations.inspect(f"{repository}:{feat_set}", "SBOM")["SPDX"]
+    listed = {}
+    for feat_set, sbom in sboms.items():
+        assert attestations.spdx_problems(sbom) == []
+        listed[feat_set] = {name for name, _ in attestations.crates(sbom)}
+        assert listed[feat_set] <= trees[feat_set], listed[feat_set] - trees[feat_set]
+    assert {"regex", "regex-automata", "regex-syntax", "aho-corasick"} <= listed["default"] - listed["none"]
+    assert listed["none"] < listed["default"]
+    assert {"tokio", "hyper", "serde_json"} <= listed["none"]
+    print(f"\nlookout SBOM: {len(listed['none'])} crates with feat_set=none, {len(listed['default'])} with default")

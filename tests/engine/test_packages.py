@@ -25,7 +25,7 @@ import pytest
 from bakery import ROOT
 from bakery.baking import progress
 from tests.conftest import DEFAULT_NAME, invoke
-from tests.support import packages
+from tests.support import attestations, packages
 
 pytestmark = pytest.mark.usefixtures("engine")
 
@@ -41,6 +41,8 @@ HITCOUNT = {
     "pkg_maintainer": "hitcount developers <hitcount@example.invalid>",
     "pkg_description": "HTTP hit counter that serves its count",
 }
+# project -> the crates its SBOM lists (cargo tree -e normal of the default feature set)
+CRATES = {"mxd": {("mxd", "0.1.0"), ("mxd-core", "0.1.0")}, "hitcount": {("hitcount", "0.1.0"), ("itoa", "1.0.1")}}
 # project -> (settings, package, binary, the expected start of the package's synopsis)
 PROJECTS = {
     "mxd": ({}, "mxd", "mxd", "tiny, dependency-free Matrix-style homeserver"),
@@ -94,6 +96,19 @@ def test_deb_and_rpm_are_built_installed_run_and_removed(project: str) -> None:
     rpms = sorted((ROOT / "out" / project / "pkg-rpm" / f"pkg-rpm--{VECTOR}").glob("*.rpm"))
     assert [r.name for r in rpms] == [f"{package}-0.1.0-1.x86_64.rpm"]
     assert rpms[0].read_bytes()[:4] == b"\xed\xab\xee\xdb"  # rpm's lead
+    # Beside each package, its SBOM: SPDX 2.3, the crates the binary was compiled from
+    # (docs/attestations.md); hitcount's vendored itoa with its version and Cargo.lock's checksum.
+    for built in (debs[0], rpms[0]):
+        sbom = json.loads(built.with_name(built.name + ".spdx.json").read_text())
+        assert attestations.spdx_problems(sbom) == []
+        assert attestations.crates(sbom) == CRATES[project]
+        assert sbom["packages"][0]["name"] == package
+    if project == "hitcount":
+        (itoa,) = [p for p in sbom["packages"] if p["name"] == "itoa"]
+        assert itoa["versionInfo"] == "1.0.1"
+        assert itoa["checksums"][0]["checksumValue"] == (
+            "1aab8fc367588b89dcee83ab0fd66b72b50b72fa1904d7095045ace2b0c81c35"
+        )
 
     steps = _logs(result)
     # The install checks ran this time (a fresh smoke_timeout), each to the end.

@@ -49,7 +49,7 @@ from bakery.engine import docker
 from bakery.errors import BakeryError
 from lab import runners as lab
 from tests.conftest import DEFAULT_NAME, DEFAULT_VECTOR, VENV_BIN, invoke
-from tests.support import events, lookout, steps, trees
+from tests.support import attestations, events, lookout, steps, trees
 
 pytestmark = pytest.mark.usefixtures("engine")
 
@@ -472,7 +472,11 @@ def test_publish_pushes_to_the_lab_registry_and_runner_b_runs_it(the_lab: lab.La
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert the_lab.shared.tags("example/mxd") == ["lab"]
     assert the_lab.shared.tags("library/mxd") == ["lab"]
-    assert the_lab.shared.digest("example/mxd", "lab") == the_lab.shared.digest("library/mxd", "lab")
+    # One image in both repositories; each push carries its own attestations (they name their target).
+    github_index = json.loads(the_lab.shared.manifest("example/mxd", "lab"))
+    dockerhub_index = json.loads(the_lab.shared.manifest("library/mxd", "lab"))
+    assert attestations.platforms(github_index) == attestations.platforms(dockerhub_index)
+    assert list(attestations.platforms(github_index)) == ["linux/amd64"]
     the_lab.runner.docker(["image", "pull", f"{github}:lab"])
     ran = the_lab.runner.docker(["run", "--rm", f"{github}:lab", "-V"])
     assert "0.1.0" in ran.stdout, ran.stdout
@@ -508,12 +512,24 @@ def test_publish_of_two_platforms_is_one_index_that_runner_b_runs_on_each(the_la
     assert the_lab.shared.tags(MULTIARCH_REPO) == MULTIARCH_TAGS
     manifest = json.loads(the_lab.shared.manifest(MULTIARCH_REPO, "release-default"))
     assert manifest["mediaType"] in INDEX_TYPES, manifest
-    platforms = sorted(f"{m['platform']['os']}/{m['platform']['architecture']}" for m in manifest["manifests"])
-    assert platforms == ["linux/amd64", "linux/arm64"], manifest
-    # Each entry is the very manifest its platform's push wrote: the index copies nothing.
-    by_platform = {m["platform"]["architecture"]: m["digest"] for m in manifest["manifests"]}
-    assert by_platform["amd64"] == the_lab.shared.digest(MULTIARCH_REPO, MULTIARCH_TAGS[2])
-    assert by_platform["arm64"] == the_lab.shared.digest(MULTIARCH_REPO, MULTIARCH_TAGS[1])
+    by_platform = attestations.platforms(manifest)
+    assert sorted(by_platform) == ["linux/amd64", "linux/arm64"], manifest
+    # Each entry is the very manifest its platform's push wrote (the index copies nothing),
+    # and each keeps the attestation manifest its push attached (docs/attestations.md).
+    for platform, tag in (("linux/amd64", MULTIARCH_TAGS[2]), ("linux/arm64", MULTIARCH_TAGS[1])):
+        pushed = json.loads(the_lab.shared.manifest(MULTIARCH_REPO, tag))
+        assert attestations.platforms(pushed) == {platform: by_platform[platform]}
+        assert (
+            attestations.attested(manifest)[by_platform[platform]]
+            == attestations.attested(pushed)[by_platform[platform]]
+        )
+    for platform in ("linux/amd64", "linux/arm64"):
+        sbom = attestations.inspect(ref, "SBOM")[platform]["SPDX"]
+        assert attestations.spdx_problems(sbom) == []
+        assert {("mxd", "0.1.0"), ("mxd-core", "0.1.0")} <= attestations.crates(sbom)
+        args = attestations.inspect(ref, "Provenance")[platform]["SLSA"]["invocation"]["parameters"]["args"]
+        target = {"linux/amd64": "x86_64-unknown-linux-gnu", "linux/arm64": "aarch64-unknown-linux-gnu"}[platform]
+        assert args["build-arg:rust_target"] == target
     try:
         for platform, machine in (("linux/amd64", "x86_64"), ("linux/arm64", "aarch64")):
             the_lab.runner.docker(["image", "pull", "--platform", platform, ref])
@@ -532,7 +548,7 @@ def test_publish_of_two_platforms_is_one_index_that_runner_b_runs_on_each(the_la
     tags = the_lab.shared.tags(MULTIARCH_REPO)
     assert {"v0.1.0", "v0.1.0-x86_64-v1-linux-gnu", "v0.1.0-aarch64-v8-linux-gnu"} <= set(tags), tags
     named = json.loads(the_lab.shared.manifest(MULTIARCH_REPO, "v0.1.0"))
-    assert {m["platform"]["architecture"]: m["digest"] for m in named["manifests"]} == by_platform
+    assert attestations.platforms(named) == by_platform
 
 
 def test_directory_backend_trust_rules_on_both_runners(the_lab: lab.Lab, edited_source: Path, tmp_path: Path) -> None:

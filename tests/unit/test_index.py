@@ -177,8 +177,38 @@ def two_platforms(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, daemon_socket
     binfmt.mkdir()
     (binfmt / "qemu-aarch64").write_text("enabled\ninterpreter /usr/libexec/qemu-binfmt/aarch64-binfmt-P\nflags: POF\n")
     monkeypatch.setattr("bakery.engine.emulation.BINFMT", binfmt)
-    loaded = for_bake(tmp_path, BAKERY_MATRIX="multiarch")
+    # Attestations are tested below and on the engine; here, the index alone.
+    loaded = for_bake(tmp_path, BAKERY_MATRIX="multiarch", BAKERY_ATTEST="0")
     return loaded, loaded.vectors(use_matrix=True)
+
+
+def test_an_attested_push_names_its_generator_revision_and_args_and_drops_provenance_false(
+    two_platforms, tmp_path: Path
+):
+    """With BAKERY_SBOM_GENERATOR set no generator is built: each push's bake
+    file asks for provenance at max and the SBOM from that image, labels the
+    revision, and its argv leaves --provenance out (it would override attest)."""
+    _, vectors = two_platforms
+    loaded = for_bake(
+        tmp_path,
+        BAKERY_MATRIX="multiarch",
+        BAKERY_SBOM_GENERATOR="registry.test/gen@sha256:" + "0" * 64,
+        BAKERY_REVISION="c0ffee",
+    )
+    script = PublishingDocker()
+    with docker.use_runner(script):
+        bake.run(loaded, [], vectors, out=script.out)
+    pushes = [script.events[n][1] for n in script.calls("buildx", "bake") if "--metadata-file" in script.events[n][1]]
+    assert len(pushes) == 2
+    for argv in pushes:
+        assert not any(a.startswith("--provenance") for a in argv), argv
+        file = Path(argv[argv.index("--file") + 1])
+        (body,) = json.loads(file.read_text())["target"].values()
+        assert body["attest"] == [
+            "type=provenance,mode=max",
+            "type=sbom,generator=registry.test/gen@sha256:" + "0" * 64,
+        ]
+        assert body["labels"]["org.opencontainers.image.revision"] == "c0ffee"
 
 
 def test_a_publish_run_of_two_platforms_writes_the_index_after_both_pushes(two_platforms):
@@ -203,7 +233,7 @@ def test_a_failed_push_writes_no_index(two_platforms):
 
 
 def test_a_fixed_publish_tag_is_the_index_tag(two_platforms, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
-    loaded = for_bake(tmp_path, BAKERY_MATRIX="multiarch", publish_tag="v1.2")
+    loaded = for_bake(tmp_path, BAKERY_MATRIX="multiarch", BAKERY_ATTEST="0", publish_tag="v1.2")
     script = PublishingDocker()
     with docker.use_runner(script):
         bake.run(loaded, [], two_platforms[1], out=script.out)
