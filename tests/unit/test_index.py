@@ -267,3 +267,56 @@ def test_a_failed_index_is_the_runs_failure_after_its_accepted_pushes(two_platfo
     assert [line.split(" [")[0] for line in script.lines[-3:-1]] == ["ACCEPT default", "ACCEPT default"]
     assert script.lines[-1].startswith("ERROR default image index: docker buildx imagetools failed with exit code 1: ")
     assert "401 Unauthorized" in script.lines[-1]
+
+
+class ContainerPublishing(PublishingDocker):
+    """A docker-container builder (as `buildx inspect` says): `--print` of a selection with the
+    SBOM generator answers its instance too, and its push writes the digest BuildKit reports."""
+
+    DIGEST = "sha256:" + "ab" * 32
+
+    def __call__(self, call: docker.Call) -> docker.Completed:
+        args = call.argv[1:]
+        if args == ("buildx", "inspect", "default"):
+            self.events.append(("seam", call.argv))
+            return docker.Completed(call.argv, 0, "Name: default\nDriver: docker-container\n", "")
+        result = super().__call__(call)
+        if "--print" in args and "sbom-generator" in args:
+            definition = json.loads(result.stdout)
+            generator = "sbom-generator--x"
+            definition["target"][generator] = {
+                "context": "docker",
+                "dockerfile": "Dockerfile.sbom",
+                "output": [{"type": "docker"}],
+                "platforms": next(iter(definition["target"].values()))["platforms"],
+                "tags": ["mxd/sbom-generator--x:latest"],
+                "target": "sbom-generator",
+            }
+            definition["group"]["sbom-generator"] = {"targets": [generator]}
+            return docker.Completed(call.argv, 0, json.dumps(definition), "")
+        if "--metadata-file" in args and args[-1] == "sbom-generator--x":
+            metadata = Path(args[args.index("--metadata-file") + 1])
+            metadata.write_text(json.dumps({"sbom-generator--x": {"containerimage.digest": self.DIGEST}}))
+        return result
+
+
+def test_on_docker_container_the_generator_is_pushed_beside_the_image_first_and_named_by_digest(
+    two_platforms, tmp_path
+):
+    """A docker-container builder cannot see the engine's images: the run pushes the tree's
+    generator (built for the builder's platform) to the repository of the vector's first push,
+    then each push names it by the digest the generator's push reported."""
+    _, vectors = two_platforms
+    loaded = for_bake(tmp_path, BAKERY_MATRIX="multiarch", BAKERY_REVISION="c0ffee")
+    script = ContainerPublishing()
+    with docker.use_runner(script):
+        bake.run(loaded, [], vectors[:1], out=script.out)
+    bakes = [script.events[n][1] for n in script.calls("buildx", "bake") if "--metadata-file" in script.events[n][1]]
+    outputs = [argv for argv in bakes if argv[-1] != "bakery-all"]
+    assert [argv[-1] for argv in outputs] == ["sbom-generator--x", "github--testing-slim--x86_64-v1-linux-gnu"]
+    generator, push = (json.loads(Path(a[a.index("--file") + 1]).read_text())["target"] for a in outputs)
+    assert generator["sbom-generator--x"]["tags"] == [f"{REPO}:sbom-generator-x"]
+    assert generator["sbom-generator--x"]["output"] == ["type=registry"]
+    assert "platforms" not in generator["sbom-generator--x"]
+    (body,) = push.values()
+    assert body["attest"] == ["type=provenance,mode=max", f"type=sbom,generator={REPO}@{ContainerPublishing.DIGEST}"]
