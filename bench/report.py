@@ -101,6 +101,13 @@ def markdown(r: dict) -> str:
             ),
             "",
         ]
+    if "attest" in r:
+        a = r["attest"]
+        lines += [
+            f"A warm push of `github` with attestations {_fig(a['attested'])}, without {_fig(a['plain'])}; "
+            f"paired difference {_fig(a['difference'])}; ratio of medians {a['ratio']:.2f}.",
+            "",
+        ]
     return "\n".join(lines)
 
 

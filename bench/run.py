@@ -3,7 +3,7 @@ measured side by side in one run on this machine, runs alternated in pairs,
 medians with their interquartile range. Nothing here asserts a time.
 
 `invoke bench` calls `run()`; `python -m bench.run [--quick] [--only
-front,plan,edit,cold,systems]` runs it directly. Every program runs through bakery's
+front,plan,edit,cold,systems,attest]` runs it directly. Every program runs through bakery's
 process seam (bakery.engine.process.run). Results go to bench/results/<date>.json,
 .md and .png; bench/README.md says how to read them.
 
@@ -31,7 +31,7 @@ from bench import stats
 BIN = Path(sys.executable).parent
 INVOKE = str(BIN / "invoke")
 RESULTS = ROOT / "bench" / "results"
-SECTIONS = ("front", "plan", "edit", "cold", "systems")
+SECTIONS = ("front", "plan", "edit", "cold", "systems", "attest")
 # Plan time against raw buildx: matrix name -> vectors (docker/matrix.toml).
 PLAN_MATRICES = {"ci": 11, "plan72": 72, "plan288": 288}
 TOOLCHAIN_IMAGE = "bakery-bench-toolchain:latest"
@@ -337,6 +337,34 @@ def systems(log: Callable[[str], None] = print) -> dict:
     }
 
 
+def attest(pairs: int, log: Callable[[str], None] = print) -> dict:
+    """What attestation costs a push (docs/attestations.md): the example's
+    `github` pushed to a local registry (the lab's, no second engine) with
+    BAKERY_ATTEST=1 and =0, alternated, the chain warm. Attested pushes also
+    build (once, then CACHED) and name the tree's SBOM generator, and BuildKit
+    runs it and writes the provenance on every push."""
+    from lab import runners as lab
+
+    with lab.running(runner=False) as running:
+        repository = f"{running.shared.host}/bench/mxd"
+        base = {"registry_github": repository, "BAKERY_REVISION": "bench"}
+        cases = {
+            "attested": Case((INVOKE, "bake", "github"), clean_env(**base, publish_tag="attested", BAKERY_ATTEST="1")),
+            "plain": Case((INVOKE, "bake", "github"), clean_env(**base, publish_tag="plain", BAKERY_ATTEST="0")),
+        }
+        log("attest: warming both pushes")
+        for case in cases.values():
+            timed(case)
+        samples = alternate(cases, pairs, log)
+    diffs = stats.paired(samples["attested"], samples["plain"])
+    return {
+        "attested": stats.summary(samples["attested"]),
+        "plain": stats.summary(samples["plain"]),
+        "difference": stats.summary(diffs),
+        "ratio": round(stats.median(samples["attested"]) / stats.median(samples["plain"]), 3),
+    }
+
+
 def machine() -> dict:
     import platform
 
@@ -385,6 +413,8 @@ def run(
         results["cold"] = cold(log)
     if "systems" in only:
         results["systems"] = systems(log)
+    if "attest" in only:
+        results["attest"] = attest(pairs, log)
     results["elapsed_seconds"] = round(time.monotonic() - started, 1)
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{results['date']}.json"

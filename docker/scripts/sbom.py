@@ -46,6 +46,7 @@ TOOL = "bakery-sbom-1"
 # optional `(path or proc-macro)`, license and repository; ` (*)` marks a repeat.
 LINE = re.compile(r"^(\d+)(\S+) v(\S+)(?: \(([^)]*)\))?\|([^|]*)\|([^|]*?)(?: \(\*\))?$")
 SPDXID = re.compile(r"^SPDXRef-[A-Za-z0-9.-]+$")
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
 PURL_NAME = re.compile(r"[^A-Za-z0-9._-]")
 
 
@@ -166,7 +167,9 @@ def document(name: str, version: str, facts: Path, root: Path | None, created: s
             package["comment"] = (package.get("comment", "") + "; workspace member").lstrip("; ")
         elif source and source != CRATES_IO:
             package["sourceInfo"] = f"Cargo.lock source: {source}"
-        if sha256:
+        # Debian's cargo writes "Could not get crate checksum" for crates it vendored
+        # from its own packages: only a real digest is a checksum.
+        if SHA256.match(sha256):
             package["checksums"] = [{"algorithm": "SHA256", "checksumValue": sha256}]
         packages.append(package)
         relationships.append(
@@ -222,6 +225,8 @@ def check(doc: dict) -> None:
             raise Invalid(f"the SBOM's package {package['name']!r} has a malformed or repeated SPDXID")
         if not package.get("name") or not package.get("downloadLocation"):
             raise Invalid(f"the SBOM's package {package['SPDXID']} has no name or downloadLocation")
+        if any(not SHA256.match(c["checksumValue"]) for c in package.get("checksums", ())):
+            raise Invalid(f"the SBOM's package {package['SPDXID']} has a checksum that is not a SHA-256 digest")
         ids.add(package["SPDXID"])
     for relationship in doc["relationships"]:
         for end in ("spdxElementId", "relatedSpdxElement"):

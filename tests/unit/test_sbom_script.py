@@ -121,3 +121,20 @@ def test_a_cargo_tree_it_cannot_read_fails_and_writes_nothing(tmp_path: Path) ->
         "`cargo tree --prefix depth --format '{p}|{l}|{r}'`\n"
     )
     assert not out.exists()
+
+
+def test_debians_placeholder_checksum_is_left_out(tmp_path: Path) -> None:
+    """Debian's cargo locks crates it vendored from librust-*-dev packages with
+    `checksum = "Could not get crate checksum"` (lookout's Cargo.lock): no checksum then."""
+    facts = tmp_path / "facts"
+    shutil.copytree(FIXTURES / "hitcount", facts)
+    lock = facts / "Cargo.lock"
+    lock.write_text(lock.read_text().replace(
+        "1aab8fc367588b89dcee83ab0fd66b72b50b72fa1904d7095045ace2b0c81c35", "Could not get crate checksum"
+    ))  # fmt: skip
+    out = tmp_path / "x.spdx.json"
+    result = _run(["--facts", str(facts), "--name", "hitcount", "--version", "0.1.0-1", "--out", str(out)])
+    assert result.returncode == 0, result.stderr
+    assert _valid(out) == []
+    (itoa,) = [p for p in json.loads(out.read_text())["packages"] if p["name"] == "itoa"]
+    assert "checksums" not in itoa
