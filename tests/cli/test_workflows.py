@@ -173,6 +173,8 @@ TODAY = {
         "BAKERY_LINT_TARGETS": "lints",
         "BAKERY_PACKAGE_TARGETS": "pkg",
         "BAKERY_LOGIN_REGISTRY": "ghcr.io",
+        # Not today's: publish attaches provenance and the SBOM by default (docs/attestations.md).
+        "BAKERY_ATTEST": "1",
         "BAKERY_PYTHON_VERSION": "3.12",
         "BAKERY_RUNS_ON": '["self-hosted","linux"]',
         # Unset, untrusted jobs import nothing, as before they could read the shared cache.

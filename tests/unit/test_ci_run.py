@@ -23,5 +23,7 @@ def test_ci_ends_with_the_readme_test_command():
 
 def test_ci_lints_before_the_tests_and_after_setup():
     steps = commands()
-    assert steps.index("bash ci/setup.sh") < steps.index(".venv/bin/nox -s lint") < len(steps) - 1
-    assert steps.index("bash ci/setup.sh") < steps.index("docker buildx prune --all --force >/dev/null")
+    # The first setup leaves the root image out: the engine reset below would remove it.
+    first = "BAKERY_SETUP_ROOT=0 bash ci/setup.sh"
+    assert steps.index(first) < steps.index(".venv/bin/nox -s lint") < len(steps) - 1
+    assert steps.index(first) < steps.index("docker buildx prune --all --force >/dev/null")

@@ -73,7 +73,8 @@ def test_as_buildkits_generator_it_writes_one_statement_for_the_image_with_its_d
     """The protocol: the image at BUILDKIT_SCAN_SOURCE (named by its last
     component), the scanned stages under BUILDKIT_SCAN_SOURCE_EXTRAS."""
     source = tmp_path / "src" / "core" / "sbom"
-    shutil.copytree(FIXTURES / "root", source)
+    (source / "var" / "lib" / "dpkg").mkdir(parents=True)
+    shutil.copy(FIXTURES / "dpkg-status", source / "var" / "lib" / "dpkg" / "status")
     stage = tmp_path / "src" / "extras" / "sbom-build-bins"
     shutil.copytree(FIXTURES / "hitcount", stage / "usr" / "src" / "bakery-sbom")
     out = tmp_path / "out"
