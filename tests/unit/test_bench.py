@@ -78,7 +78,9 @@ def test_raw_case_is_the_recorded_argv_and_variables(tmp_path: Path, monkeypatch
 
 
 def test_unknown_sections_are_usage_errors():
-    with pytest.raises(UsageError, match=r"^--only nope: not a section; allowed: front, plan, edit, cold, systems, attest$"):
+    with pytest.raises(
+        UsageError, match=r"^--only nope: not a section; allowed: front, plan, edit, cold, systems, attest$"
+    ):
         run.run(only=["nope"])
 
 
