@@ -710,8 +710,10 @@ def _layer_holding(registry: lab.Registry, repository: str, tag: str, path: str)
     """The digest of the layer of an entry that writes `path`."""
     manifest = json.loads(registry.manifest(repository, tag))
     for layer in manifest["layers"]:
-        raw = gzip.decompress(registry.blob(repository, layer["digest"]))
-        with tarfile.open(fileobj=io.BytesIO(raw)) as members:
+        # A cache export reuses the blob a layer already has: gzip, or an uncompressed tar
+        # (the root's, loaded from an OCI layout), whichever the engine held; "r:*" reads both.
+        blob = registry.blob(repository, layer["digest"])
+        with tarfile.open(fileobj=io.BytesIO(blob), mode="r:*") as members:
             if any(m.name.lstrip("./") == path for m in members.getmembers()):
                 return str(layer["digest"])
     raise AssertionError(f"no layer of {repository}:{tag} holds {path}")
